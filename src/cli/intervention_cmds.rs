@@ -1,0 +1,160 @@
+//! `init`, `open`, `list`, `show`, `extend`, `close`, `sweep`.
+
+use intervault::crypto::KdfParams;
+use intervault::timefmt::{format_local, parse_duration, parse_time};
+use intervault::vault::{NewIntervention, Vault, WindowSpec};
+use intervault::wipe::WipeRecord;
+use intervault::Result;
+use serde_json::json;
+
+use super::render;
+use super::ui::TerminalUi;
+
+pub fn init(
+    vault: &Vault,
+    ui: &mut TerminalUi,
+    memory_mib: Option<u32>,
+    iterations: Option<u32>,
+    parallelism: Option<u32>,
+) -> Result<()> {
+    let d = KdfParams::DEFAULT;
+    let kdf = KdfParams {
+        memory_kib: memory_mib.map_or(d.memory_kib, |m| m.saturating_mul(1024)),
+        iterations: iterations.unwrap_or(d.iterations),
+        parallelism: parallelism.unwrap_or(d.parallelism),
+    };
+    vault.init(kdf, ui)?;
+    eprintln!("intervault: created a vault at {}", vault.dir().display());
+    Ok(())
+}
+
+/// Turns `--for` / `--until` / `--from` into a window (clap has checked that
+/// exactly one of `--for` and `--until` is there).
+pub fn window_spec(
+    for_: Option<String>,
+    until: Option<String>,
+    from: Option<String>,
+) -> Result<WindowSpec> {
+    if let Some(d) = for_ {
+        return Ok(WindowSpec::For(parse_duration(&d)?));
+    }
+    let until = parse_time(until.as_deref().unwrap_or_default())?;
+    let from = from.as_deref().map(parse_time).transpose()?;
+    Ok(WindowSpec::Range { from, until })
+}
+
+pub fn open(
+    vault: &Vault,
+    ui: &mut TerminalUi,
+    id: String,
+    client: String,
+    window: WindowSpec,
+    note: Option<String>,
+    json: bool,
+) -> Result<()> {
+    let new = NewIntervention {
+        id,
+        client,
+        window,
+        note,
+    };
+    let s = vault.open(&new, ui)?;
+    if json {
+        render::print_json(&render::summary_json(&s));
+    } else {
+        println!(
+            "opened {} for {}: {} -> {} ({})",
+            s.id,
+            s.client,
+            format_local(s.window.from),
+            format_local(s.window.until),
+            s.status.as_str()
+        );
+    }
+    Ok(())
+}
+
+pub fn list(vault: &Vault, ui: &mut TerminalUi, all: bool, json: bool) -> Result<()> {
+    let items = vault.list(ui, all)?;
+    if json {
+        let arr: Vec<_> = items.iter().map(render::summary_json).collect();
+        render::print_json(&arr);
+    } else {
+        print!("{}", render::list_text(&items));
+    }
+    Ok(())
+}
+
+pub fn show(vault: &Vault, ui: &mut TerminalUi, id: &str, json: bool) -> Result<()> {
+    let d = vault.show(id, ui)?;
+    if json {
+        render::print_json(&render::detail_json(&d));
+    } else {
+        print!("{}", render::detail_text(&d));
+    }
+    Ok(())
+}
+
+pub fn extend(
+    vault: &Vault,
+    ui: &mut TerminalUi,
+    id: &str,
+    until: &str,
+    reason: &str,
+    json: bool,
+) -> Result<()> {
+    let until = parse_time(until)?;
+    let s = vault.extend(id, until, reason, ui)?;
+    if json {
+        render::print_json(&render::summary_json(&s));
+    } else {
+        println!(
+            "{} now runs {} -> {}",
+            s.id,
+            format_local(s.window.from),
+            format_local(s.window.until)
+        );
+    }
+    Ok(())
+}
+
+pub fn close(vault: &Vault, ui: &mut TerminalUi, id: &str, json: bool) -> Result<()> {
+    let t = vault.close(id, ui)?;
+    if json {
+        let record: WipeRecord = t.into();
+        render::print_json(&json!({ "wiped": [render::wipe_json(&record)] }));
+    } else {
+        print!("closed {}\n{}", t.id, render::receipt_text(&t));
+    }
+    Ok(())
+}
+
+pub fn sweep(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()> {
+    let records = vault.sweep(ui)?;
+    if json {
+        let arr: Vec<_> = records.iter().map(render::wipe_json).collect();
+        render::print_json(&json!({ "wiped": arr }));
+        return Ok(());
+    }
+    if records.is_empty() {
+        eprintln!("intervault: nothing to wipe");
+    }
+    for r in &records {
+        match &r.tombstone {
+            Some(t) => println!(
+                "expired {} ({}): {} credential(s) wiped at {}; receipt {}",
+                t.id,
+                t.client,
+                t.names.len(),
+                format_local(r.wiped_at),
+                t.receipt
+            ),
+            None => println!(
+                "expired ref {}: key and credentials wiped at {}; details at the next unlock",
+                r.reference,
+                format_local(r.wiped_at)
+            ),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,299 @@
+//! Command-line arguments (clap derive), and the dispatch from a parsed command to
+//! the library and back to rendering.
+
+mod credential_cmds;
+mod intervention_cmds;
+mod render;
+mod ui;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use intervault::clock::SystemClock;
+use intervault::vault::Vault;
+use intervault::{Error, Result};
+
+/// A vault for client credentials that opens only inside the intervention window
+/// and wipes itself when the work is done.
+#[derive(Parser, Debug)]
+#[command(name = "intervault", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command accepts, before or after its name.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// The vault directory [default: $XDG_DATA_HOME/intervault or ~/.local/share/intervault]
+    #[arg(long, global = true, value_name = "DIR", env = "INTERVAULT_DIR")]
+    vault: Option<PathBuf>,
+    /// Read the passphrase from the first line of FILE
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "INTERVAULT_PASSPHRASE_FILE"
+    )]
+    passphrase_file: Option<PathBuf>,
+    /// Print JSON (list, show, get, open, extend, close, sweep)
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a new vault
+    Init {
+        /// argon2id memory in MiB [default: 64]
+        #[arg(long, value_name = "MIB")]
+        kdf_memory: Option<u32>,
+        /// argon2id passes [default: 3]
+        #[arg(long, value_name = "N")]
+        kdf_iterations: Option<u32>,
+        /// argon2id lanes [default: 4]
+        #[arg(long, value_name = "N")]
+        kdf_parallelism: Option<u32>,
+    },
+    /// Open an intervention for a client, with its time window
+    #[command(group(clap::ArgGroup::new("window").required(true).args(["for_", "until"])))]
+    Open {
+        /// Intervention ID: [a-z0-9][a-z0-9._-]{0,63}
+        id: String,
+        /// The client's name
+        #[arg(long)]
+        client: String,
+        /// Window from now, for DURATION (90s, 45m, 2h, 3d, 1w, 1d12h)
+        #[arg(long = "for", value_name = "DURATION", conflicts_with_all = ["until", "from"])]
+        for_: Option<String>,
+        /// Window end (RFC 3339, "YYYY-MM-DD HH:MM" or "YYYY-MM-DD", local time)
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        /// Window start [default: now]
+        #[arg(long, value_name = "TIME", requires = "until")]
+        from: Option<String>,
+        /// A note about the intervention
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Store a credential; the secret is prompted for (twice) or read from stdin
+    Add {
+        /// Intervention ID
+        id: String,
+        /// Credential name
+        name: String,
+        /// hosting, domain, cms, database, email or other
+        #[arg(long)]
+        kind: String,
+        /// Where to log in
+        #[arg(long)]
+        url: Option<String>,
+        /// Login name
+        #[arg(long)]
+        user: Option<String>,
+        /// A note
+        #[arg(long)]
+        note: Option<String>,
+        /// Overwrite a credential of the same name
+        #[arg(long)]
+        replace: bool,
+        /// Keep all of stdin as the secret, newlines included
+        #[arg(long)]
+        multiline: bool,
+    },
+    /// Print a credential's field (only inside the intervention's window)
+    Get {
+        /// Intervention ID
+        id: String,
+        /// Credential name
+        name: String,
+        /// Which field to print
+        #[arg(long, value_enum, default_value_t = Field::Secret)]
+        field: Field,
+    },
+    /// Remove a credential
+    Rm {
+        /// Intervention ID
+        id: String,
+        /// Credential name
+        name: String,
+    },
+    /// List interventions
+    List {
+        /// Include closed and expired interventions (tombstones)
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show an intervention and its credentials' names (or its tombstone)
+    Show {
+        /// Intervention ID
+        id: String,
+    },
+    /// Move the end of a scheduled or active window
+    Extend {
+        /// Intervention ID
+        id: String,
+        /// New window end
+        #[arg(long, value_name = "TIME")]
+        until: String,
+        /// Why the window changes (kept with the intervention)
+        #[arg(long)]
+        reason: String,
+    },
+    /// Wipe an intervention now and print the receipt
+    Close {
+        /// Intervention ID
+        id: String,
+    },
+    /// Wipe every intervention whose window has ended (no passphrase needed)
+    Sweep,
+    /// Change the vault passphrase
+    Passwd {
+        /// Read the new passphrase from the first line of FILE
+        #[arg(long, value_name = "FILE")]
+        new_passphrase_file: Option<PathBuf>,
+    },
+}
+
+/// The fields `get` can print.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// The secret
+    Secret,
+    /// The login name
+    User,
+    /// The URL
+    Url,
+    /// The note
+    Note,
+    /// Every field, as `field: value` lines
+    All,
+}
+
+/// Parses the command line; on failure prints one `intervault:` line (or the help)
+/// and gives the exit code.
+pub fn parse() -> std::result::Result<Cli, u8> {
+    Cli::try_parse().map_err(|e| {
+        use clap::error::ErrorKind;
+        match e.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                let _ = e.print();
+                if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    2
+                } else {
+                    0
+                }
+            }
+            _ => {
+                eprintln!("intervault: {}", one_line(&e.render().to_string()));
+                2
+            }
+        }
+    })
+}
+
+/// Folds clap's multi-line error into `what: what to do`.
+fn one_line(rendered: &str) -> String {
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let what = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_owned();
+    let extra: Vec<&str> = lines
+        .filter(|l| l.starts_with("[possible values") || l.starts_with("tip:"))
+        .collect();
+    let mut out = what;
+    for e in extra {
+        out.push(' ');
+        out.push_str(e);
+    }
+    out.push_str(": see 'intervault --help'");
+    out
+}
+
+/// Runs a parsed command.
+pub fn run(cli: Cli) -> Result<()> {
+    let dir = vault_dir(cli.global.vault.clone())?;
+    let clock = SystemClock;
+    let vault = Vault::new(dir, &clock);
+    let mut ui = ui::TerminalUi::new(cli.global.passphrase_file.clone());
+    let json = cli.global.json;
+    match cli.command {
+        Command::Init {
+            kdf_memory,
+            kdf_iterations,
+            kdf_parallelism,
+        } => intervention_cmds::init(&vault, &mut ui, kdf_memory, kdf_iterations, kdf_parallelism),
+        Command::Open {
+            id,
+            client,
+            for_,
+            until,
+            from,
+            note,
+        } => {
+            let window = intervention_cmds::window_spec(for_, until, from)?;
+            intervention_cmds::open(&vault, &mut ui, id, client, window, note, json)
+        }
+        Command::Add {
+            id,
+            name,
+            kind,
+            url,
+            user,
+            note,
+            replace,
+            multiline,
+        } => {
+            ui.multiline = multiline;
+            credential_cmds::add(&vault, &mut ui, &id, name, &kind, url, user, note, replace)
+        }
+        Command::Get { id, name, field } => {
+            credential_cmds::get(&vault, &mut ui, &id, &name, field, json)
+        }
+        Command::Rm { id, name } => credential_cmds::rm(&vault, &mut ui, &id, &name),
+        Command::List { all } => intervention_cmds::list(&vault, &mut ui, all, json),
+        Command::Show { id } => intervention_cmds::show(&vault, &mut ui, &id, json),
+        Command::Extend { id, until, reason } => {
+            intervention_cmds::extend(&vault, &mut ui, &id, &until, &reason, json)
+        }
+        Command::Close { id } => intervention_cmds::close(&vault, &mut ui, &id, json),
+        Command::Sweep => intervention_cmds::sweep(&vault, &mut ui, json),
+        Command::Passwd {
+            new_passphrase_file,
+        } => {
+            ui.new_passphrase_file = new_passphrase_file;
+            vault.passwd(&mut ui)?;
+            eprintln!("intervault: passphrase changed");
+            Ok(())
+        }
+    }
+}
+
+/// `--vault`, `INTERVAULT_DIR`, then `$XDG_DATA_HOME/intervault`, then
+/// `~/.local/share/intervault`.
+fn vault_dir(given: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(dir) = given.filter(|d| !d.as_os_str().is_empty()) {
+        return Ok(dir);
+    }
+    let from_env = |name: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    if let Some(data) = from_env("XDG_DATA_HOME") {
+        return Ok(data.join("intervault"));
+    }
+    if let Some(home) = from_env("HOME") {
+        return Ok(home.join(".local/share/intervault"));
+    }
+    Err(Error::usage(
+        "no vault directory: neither XDG_DATA_HOME nor HOME is set",
+        "give --vault DIR or set INTERVAULT_DIR",
+    ))
+}

@@ -1,0 +1,191 @@
+//! How results look: the contract's JSON shapes and the human text.
+
+use intervault::intervention::Status;
+use intervault::timefmt::{format_duration, format_local, format_utc};
+use intervault::vault::{InterventionDetail, InterventionSummary};
+use intervault::wipe::{Tombstone, WipeRecord};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// `list --json` object.
+pub fn summary_json(s: &InterventionSummary) -> Value {
+    let mut v = json!({
+        "id": s.id,
+        "client": s.client,
+        "status": s.status.as_str(),
+        "from": format_utc(s.window.from),
+        "until": format_utc(s.window.until),
+        "credentials": s.credentials,
+    });
+    if let Some(note) = &s.note {
+        v["note"] = json!(note);
+    }
+    if let Some((at, reason)) = s.wiped {
+        v["wiped_at"] = json!(format_utc(at));
+        v["wipe_reason"] = json!(reason.to_string());
+    }
+    v
+}
+
+/// `show --json` object: the list object plus entries (and the tombstone's receipt).
+pub fn detail_json(d: &InterventionDetail) -> Value {
+    let mut v = summary_json(&d.summary);
+    v["entries"] = d
+        .entries
+        .iter()
+        .map(|e| {
+            let mut entry = json!({"name": e.name, "kind": e.kind.as_str()});
+            if let Some(url) = &e.url {
+                entry["url"] = json!(url);
+            }
+            entry
+        })
+        .collect();
+    if !d.extensions.is_empty() {
+        v["extensions"] = d
+            .extensions
+            .iter()
+            .map(|x| {
+                json!({"at": format_utc(x.at), "previous_until": format_utc(x.previous_until),
+                       "until": format_utc(x.until), "reason": x.reason})
+            })
+            .collect();
+    }
+    if let Some(t) = &d.tombstone {
+        v["names"] = json!(t.names);
+        v["receipt"] = json!(t.receipt);
+    }
+    v
+}
+
+/// One element of `close --json` / `sweep --json`'s `wiped` array.
+pub fn wipe_json(r: &WipeRecord) -> Value {
+    let t = r.tombstone.as_ref();
+    json!({
+        "ref": r.reference.as_str(),
+        "id": t.map(|t| &t.id),
+        "client": t.map(|t| &t.client),
+        "credentials": t.map(|t| t.names.len()),
+        "names": t.map(|t| &t.names),
+        "reason": r.reason.to_string(),
+        "wiped_at": format_utc(r.wiped_at),
+        "receipt": t.map(|t| &t.receipt),
+    })
+}
+
+/// Prints a JSON value and a newline on stdout.
+pub fn print_json<T: Serialize>(value: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+/// The human form of a list line's status, with time left for an active window.
+fn status_text(s: &InterventionSummary, now: chrono::DateTime<chrono::Utc>) -> String {
+    match s.status {
+        Status::Active => format!("active, {} left", format_duration(s.window.until - now)),
+        Status::Scheduled => format!(
+            "scheduled, opens in {}",
+            format_duration(s.window.from - now)
+        ),
+        other => other.as_str().to_owned(),
+    }
+}
+
+/// `list` as a table.
+pub fn list_text(items: &[InterventionSummary]) -> String {
+    if items.is_empty() {
+        return "no interventions\n".into();
+    }
+    let now = chrono::Utc::now();
+    let rows: Vec<[String; 6]> = items
+        .iter()
+        .map(|s| {
+            [
+                s.id.clone(),
+                s.client.clone(),
+                status_text(s, now),
+                format_local(s.window.from),
+                format_local(s.window.until),
+                s.credentials.to_string(),
+            ]
+        })
+        .collect();
+    let header = ["ID", "CLIENT", "STATUS", "FROM", "UNTIL", "CREDENTIALS"].map(String::from);
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `show` as text.
+pub fn detail_text(d: &InterventionDetail) -> String {
+    let s = &d.summary;
+    let mut out = format!(
+        "intervention {}\nclient:      {}\nstatus:      {}\nwindow:      {} -> {}\n",
+        s.id,
+        s.client,
+        status_text(s, chrono::Utc::now()),
+        format_local(s.window.from),
+        format_local(s.window.until)
+    );
+    if let Some(note) = &s.note {
+        out.push_str(&format!("note:        {note}\n"));
+    }
+    for x in &d.extensions {
+        out.push_str(&format!(
+            "extended:    {} ({} -> {}): {}\n",
+            format_local(x.at),
+            format_local(x.previous_until),
+            format_local(x.until),
+            x.reason
+        ));
+    }
+    if let Some(t) = &d.tombstone {
+        out.push_str(&receipt_text(t));
+    } else if d.entries.is_empty() {
+        out.push_str("credentials: none\n");
+    } else {
+        out.push_str("credentials:\n");
+        for e in &d.entries {
+            match &e.url {
+                Some(url) => out.push_str(&format!("  {}  ({})  {url}\n", e.name, e.kind)),
+                None => out.push_str(&format!("  {}  ({})\n", e.name, e.kind)),
+            }
+        }
+    }
+    out
+}
+
+/// A wipe receipt as text.
+pub fn receipt_text(t: &Tombstone) -> String {
+    format!(
+        "wiped:       {} ({})\nclient:      {}\nwindow:      {} -> {}\ndestroyed:   {} credential(s){}\nreceipt:     {}\n",
+        format_local(t.wiped_at),
+        t.reason,
+        t.client,
+        format_local(t.window.from),
+        format_local(t.window.until),
+        t.names.len(),
+        if t.names.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", t.names.join(", "))
+        },
+        t.receipt
+    )
+}

@@ -1,0 +1,228 @@
+//! The terminal side of [`Interaction`]: where passphrases and secrets come from,
+//! and how notices are shown.
+
+use std::fs::OpenOptions;
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+
+use intervault::crypto::SecretText;
+use intervault::timefmt::format_local;
+use intervault::vault::{Interaction, Notice, PassphrasePurpose};
+use intervault::{Error, Result};
+use zeroize::Zeroizing;
+
+/// Largest secret or passphrase file read.
+const MAX_INPUT_BYTES: u64 = 1024 * 1024;
+
+const PASSPHRASE_HINT: &str = "no terminal to ask on; give --passphrase-file FILE, \
+     INTERVAULT_PASSPHRASE_FILE, or INTERVAULT_PASSPHRASE (for automation)";
+
+/// Passphrase and secret sources for one command.
+pub struct TerminalUi {
+    passphrase_file: Option<PathBuf>,
+    /// `passwd --new-passphrase-file`.
+    pub new_passphrase_file: Option<PathBuf>,
+    /// `add --multiline`.
+    pub multiline: bool,
+}
+
+impl TerminalUi {
+    pub fn new(passphrase_file: Option<PathBuf>) -> Self {
+        TerminalUi {
+            passphrase_file,
+            new_passphrase_file: None,
+            multiline: false,
+        }
+    }
+}
+
+impl Interaction for TerminalUi {
+    fn passphrase(&mut self, purpose: PassphrasePurpose) -> Result<SecretText> {
+        let (file, var) = match purpose {
+            PassphrasePurpose::NewPassphrase => (
+                self.new_passphrase_file.as_deref(),
+                "INTERVAULT_NEW_PASSPHRASE",
+            ),
+            _ => (self.passphrase_file.as_deref(), "INTERVAULT_PASSPHRASE"),
+        };
+        let given = match file {
+            Some(path) => Some(first_line_of(path)?),
+            None => std::env::var(var).ok().map(SecretText::new),
+        };
+        let passphrase = match (given, purpose) {
+            (Some(p), _) => p,
+            (None, PassphrasePurpose::UnlockIfAvailable) => {
+                return Err(Error::NoPassphrase {
+                    hint: "none given".into(),
+                })
+            }
+            (None, PassphrasePurpose::Unlock) => prompt_hidden("Vault passphrase: ")?,
+            (None, PassphrasePurpose::NewVault | PassphrasePurpose::NewPassphrase) => {
+                prompt_twice("New vault passphrase: ", "passphrases")?
+            }
+        };
+        let is_new = matches!(
+            purpose,
+            PassphrasePurpose::NewVault | PassphrasePurpose::NewPassphrase
+        );
+        if is_new && passphrase.is_empty() {
+            return Err(Error::Input {
+                what: "empty passphrase".into(),
+                fix: "choose a non-empty passphrase (a long one: it guards every client's logins)"
+                    .into(),
+                code: 2,
+            });
+        }
+        Ok(passphrase)
+    }
+
+    fn secret(&mut self, intervention: &str, name: &str) -> Result<SecretText> {
+        let secret = if std::io::stdin().is_terminal() {
+            prompt_twice(&format!("Secret for {intervention}/{name}: "), "secrets")?
+        } else {
+            read_stdin_secret(self.multiline)?
+        };
+        if secret.is_empty() {
+            return Err(Error::Input {
+                what: "empty secret".into(),
+                fix: "give the secret on stdin or at the prompt".into(),
+                code: 2,
+            });
+        }
+        Ok(secret)
+    }
+
+    fn notice(&mut self, notice: Notice) {
+        match notice {
+            Notice::Expired(record) => match &record.tombstone {
+                Some(t) => eprintln!(
+                    "intervault: expired '{}' ({}): window ended {}; {} credential(s) wiped{}; receipt {}",
+                    t.id,
+                    t.client,
+                    format_local(t.window.until),
+                    t.names.len(),
+                    if t.names.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", t.names.join(", "))
+                    },
+                    t.receipt
+                ),
+                None => eprintln!(
+                    "intervault: expired intervention ref {}: its window ended; its key and credentials were wiped at {} (the receipt is completed at the next unlock)",
+                    record.reference,
+                    format_local(record.wiped_at)
+                ),
+            },
+            Notice::WeakKdf(p) => eprintln!(
+                "intervault: warning: argon2id with {} MiB and {} pass(es) is below the OWASP floor (19 MiB, 2 passes): use the defaults for a real vault",
+                p.memory_kib / 1024,
+                p.iterations
+            ),
+        }
+    }
+}
+
+/// The first line of a passphrase file, line ending removed.
+fn first_line_of(path: &Path) -> Result<SecretText> {
+    let cannot = |e: std::io::Error| Error::NoPassphrase {
+        hint: format!("cannot read passphrase file {}: {e}", path.display()),
+    };
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Zeroizing::new(Vec::with_capacity(4096));
+    file.take(MAX_INPUT_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    let end = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(bytes.len());
+    let mut line = &bytes[..end];
+    if line.last() == Some(&b'\r') {
+        line = &line[..line.len() - 1];
+    }
+    let text = std::str::from_utf8(line).map_err(|_| Error::NoPassphrase {
+        hint: format!("passphrase file {} is not UTF-8 text", path.display()),
+    })?;
+    Ok(SecretText::new(text.to_owned()))
+}
+
+/// Reads a secret from stdin: one line (its newline removed), or everything with
+/// `multiline`. Several lines without `multiline` are refused rather than cut.
+fn read_stdin_secret(multiline: bool) -> Result<SecretText> {
+    let mut bytes = Zeroizing::new(Vec::with_capacity(8192));
+    std::io::stdin()
+        .lock()
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::Input {
+            what: format!("cannot read the secret from stdin: {e}"),
+            fix: "pipe the secret in, or run on a terminal to be prompted".into(),
+            code: 1,
+        })?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(Error::Input {
+            what: "secret too long".into(),
+            fix: "secrets are limited to 1 MiB".into(),
+            code: 2,
+        });
+    }
+    let mut end = bytes.len();
+    if !multiline {
+        if bytes[..end].last() == Some(&b'\n') {
+            end -= 1;
+            if bytes[..end].last() == Some(&b'\r') {
+                end -= 1;
+            }
+        }
+        if bytes[..end].contains(&b'\n') {
+            return Err(Error::Input {
+                what: "stdin holds several lines".into(),
+                fix: "give the secret on one line, or add --multiline to keep every line".into(),
+                code: 2,
+            });
+        }
+    }
+    let text = std::str::from_utf8(&bytes[..end]).map_err(|_| Error::Input {
+        what: "the secret is not valid UTF-8".into(),
+        fix: "give the secret as UTF-8 text".into(),
+        code: 2,
+    })?;
+    Ok(SecretText::new(text.to_owned()))
+}
+
+fn ensure_terminal() -> Result<()> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map(drop)
+        .map_err(|_| Error::NoPassphrase {
+            hint: PASSPHRASE_HINT.into(),
+        })
+}
+
+fn prompt_hidden(prompt: &str) -> Result<SecretText> {
+    ensure_terminal()?;
+    rpassword::prompt_password(prompt)
+        .map(SecretText::new)
+        .map_err(|e| Error::Input {
+            what: format!("cannot read from the terminal: {e}"),
+            fix: "try again, or give --passphrase-file FILE".into(),
+            code: 1,
+        })
+}
+
+/// Asks twice with echo off and compares in constant time.
+fn prompt_twice(prompt: &str, what: &str) -> Result<SecretText> {
+    let first = prompt_hidden(prompt)?;
+    let again = prompt_hidden("Repeat: ")?;
+    if !first.ct_eq(&again) {
+        return Err(Error::Input {
+            what: format!("the {what} do not match"),
+            fix: "nothing was changed; try again".into(),
+            code: 2,
+        });
+    }
+    Ok(first)
+}

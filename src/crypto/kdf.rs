@@ -1,0 +1,147 @@
+//! The passphrase key-derivation function: argon2id with parameters kept in the
+//! vault header.
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::SecretText;
+
+/// argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KdfParams {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Passes over memory.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+/// Why a parameter set was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KdfParamsError(pub String);
+
+impl KdfParams {
+    /// RFC 9106's second recommended option (also Bitwarden's default):
+    /// 64 MiB, 3 passes, 4 lanes.
+    pub const DEFAULT: KdfParams = KdfParams {
+        memory_kib: 64 * 1024,
+        iterations: 3,
+        parallelism: 4,
+    };
+
+    /// Largest memory accepted when reading a vault: 4 GiB. A header asking for more
+    /// is refused before any work, so a planted header cannot exhaust the machine.
+    pub const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
+    /// Largest number of passes accepted.
+    pub const MAX_ITERATIONS: u32 = 100;
+    /// Largest number of lanes accepted.
+    pub const MAX_PARALLELISM: u32 = 64;
+    /// OWASP's floor for argon2id: 19 MiB and 2 passes.
+    pub const FLOOR_MEMORY_KIB: u32 = 19 * 1024;
+    /// See [`KdfParams::FLOOR_MEMORY_KIB`].
+    pub const FLOOR_ITERATIONS: u32 = 2;
+
+    /// Checks the parameters against the caps and argon2's own minimums.
+    pub fn check(&self) -> Result<(), KdfParamsError> {
+        let fail = |m: String| Err(KdfParamsError(m));
+        if self.memory_kib > Self::MAX_MEMORY_KIB {
+            return fail(format!(
+                "argon2id memory {} MiB is above the cap of 4096 MiB",
+                self.memory_kib / 1024
+            ));
+        }
+        if self.iterations == 0 || self.iterations > Self::MAX_ITERATIONS {
+            return fail(format!(
+                "argon2id iterations {} outside 1..={}",
+                self.iterations,
+                Self::MAX_ITERATIONS
+            ));
+        }
+        if self.parallelism == 0 || self.parallelism > Self::MAX_PARALLELISM {
+            return fail(format!(
+                "argon2id parallelism {} outside 1..={}",
+                self.parallelism,
+                Self::MAX_PARALLELISM
+            ));
+        }
+        if self.memory_kib < 8 * self.parallelism {
+            return fail(format!(
+                "argon2id memory {} KiB is below 8 KiB per lane",
+                self.memory_kib
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the parameters are below the OWASP floor (weak, but allowed).
+    pub fn below_floor(&self) -> bool {
+        self.memory_kib < Self::FLOOR_MEMORY_KIB || self.iterations < Self::FLOOR_ITERATIONS
+    }
+
+    /// Derives a 32-byte key from `passphrase` and `salt`.
+    pub fn derive(
+        &self,
+        passphrase: &SecretText,
+        salt: &[u8],
+    ) -> Result<Zeroizing<[u8; 32]>, KdfParamsError> {
+        self.check()?;
+        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))
+            .map_err(|e| KdfParamsError(format!("argon2id parameters refused: {e}")))?;
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let mut out = Zeroizing::new([0u8; 32]);
+        argon
+            .hash_password_into(passphrase.expose().as_bytes(), salt, out.as_mut())
+            .map_err(|e| KdfParamsError(format!("argon2id failed: {e}")))?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FAST: KdfParams = KdfParams {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+
+    #[test]
+    fn caps_refuse_absurd_headers() {
+        let over = |m, t, p| {
+            KdfParams {
+                memory_kib: m,
+                iterations: t,
+                parallelism: p,
+            }
+            .check()
+            .is_err()
+        };
+        assert!(over(KdfParams::MAX_MEMORY_KIB + 1, 3, 4));
+        assert!(over(65536, 101, 4));
+        assert!(over(65536, 0, 4));
+        assert!(over(65536, 3, 0));
+        assert!(over(65536, 3, 65));
+        assert!(over(16, 1, 4));
+        assert!(!over(KdfParams::MAX_MEMORY_KIB, 100, 64));
+        assert!(KdfParams::DEFAULT.check().is_ok());
+    }
+
+    #[test]
+    fn floor() {
+        assert!(!KdfParams::DEFAULT.below_floor());
+        assert!(FAST.below_floor());
+    }
+
+    #[test]
+    fn derive_is_deterministic_and_salted() {
+        let pass = SecretText::new("correct horse".into());
+        let a = FAST.derive(&pass, b"0123456789abcdef").unwrap();
+        let b = FAST.derive(&pass, b"0123456789abcdef").unwrap();
+        let c = FAST.derive(&pass, b"fedcba9876543210").unwrap();
+        assert_eq!(*a, *b);
+        assert_ne!(*a, *c);
+    }
+}

@@ -1,0 +1,251 @@
+//! Typed errors, each with the exit code the command-line contract gives it.
+//!
+//! Every message reads as one line, `what happened: what to do`, and is printed by
+//! the binary behind `intervault: `. No variant ever carries a secret: credential
+//! values, passphrases and decrypted bytes never reach an error.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use crate::timefmt::format_local;
+
+/// Shorthand for results whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong, grouped by the contract's exit codes.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A malformed argument: ID, name, time, duration, kind or window (exit 2).
+    #[error("{what}: {fix}")]
+    Usage {
+        /// What was wrong with the input.
+        what: String,
+        /// What the user should give instead.
+        fix: String,
+    },
+
+    /// The vault directory holds no vault (exit 5).
+    #[error("no vault at {}: run 'intervault init', or point --vault or INTERVAULT_DIR at your vault", path.display())]
+    NoVault {
+        /// Where the vault was looked for.
+        path: PathBuf,
+    },
+
+    /// `init` found a vault already there (exit 7).
+    #[error("a vault already exists at {}: use it, or choose another directory with --vault", path.display())]
+    VaultExists {
+        /// The existing vault.
+        path: PathBuf,
+    },
+
+    /// The passphrase did not open the vault (exit 4).
+    #[error("wrong passphrase: the vault was not opened and nothing was changed; try again")]
+    WrongPassphrase,
+
+    /// No passphrase source was available (exit 4).
+    #[error("no passphrase available: {hint}")]
+    NoPassphrase {
+        /// How to give one.
+        hint: String,
+    },
+
+    /// No live intervention and no tombstone has this ID (exit 5).
+    #[error("no intervention '{id}': see 'intervault list --all' for the IDs in this vault")]
+    NoSuchIntervention {
+        /// The ID asked for.
+        id: String,
+    },
+
+    /// The intervention holds no credential of this name (exit 5).
+    #[error("no credential '{name}' in intervention '{id}': see 'intervault show {id}' for its credentials")]
+    NoSuchCredential {
+        /// The intervention.
+        id: String,
+        /// The credential asked for.
+        name: String,
+    },
+
+    /// The credential exists but the field asked for was never set (exit 5).
+    #[error(
+        "credential '{name}' in '{id}' has no {field}: it was never set; ask for another --field"
+    )]
+    FieldNotSet {
+        /// The intervention.
+        id: String,
+        /// The credential.
+        name: String,
+        /// The field that is empty.
+        field: &'static str,
+    },
+
+    /// The intervention's window has not started (exit 3).
+    #[error("intervention '{id}' is scheduled: its window opens at {}; credentials can be fetched from then on", format_local(*from))]
+    NotYetOpen {
+        /// The intervention.
+        id: String,
+        /// When its window opens.
+        from: DateTime<Utc>,
+    },
+
+    /// The intervention was wiped, by `close` or by the end of its window (exit 3).
+    #[error("intervention '{id}' is {reason}: its credentials were wiped at {}; open a new intervention if more work is agreed", format_local(*wiped_at))]
+    Wiped {
+        /// The intervention.
+        id: String,
+        /// `closed` or `expired`.
+        reason: crate::intervention::WipeReason,
+        /// When it was wiped.
+        wiped_at: DateTime<Utc>,
+    },
+
+    /// The system clock is behind the latest time the vault has seen (exit 3).
+    #[error("the clock went backwards: it reads {} but the vault has already seen {}; fix the system time before using the vault", format_local(*now), format_local(*seen))]
+    ClockWentBack {
+        /// What the clock says now.
+        now: DateTime<Utc>,
+        /// The high-water mark kept in the vault.
+        seen: DateTime<Utc>,
+    },
+
+    /// The ID is taken by a live intervention or a tombstone (exit 7).
+    #[error("intervention '{id}' already exists{}: choose another ID", if *tombstone { " as a tombstone (IDs stay reserved after a wipe)" } else { "" })]
+    InterventionExists {
+        /// The ID asked for.
+        id: String,
+        /// Whether the holder is a tombstone.
+        tombstone: bool,
+    },
+
+    /// The credential name is taken (exit 7).
+    #[error("credential '{name}' already exists in '{id}': add --replace to overwrite it")]
+    CredentialExists {
+        /// The intervention.
+        id: String,
+        /// The credential name.
+        name: String,
+    },
+
+    /// Vault data failed to decrypt, parse or verify (exit 6).
+    #[error("damaged vault data in {}: {what}; restore the vault from a backup", path.display())]
+    Damaged {
+        /// The file at fault.
+        path: PathBuf,
+        /// What is wrong with it.
+        what: String,
+    },
+
+    /// A vault file or directory is not safe to use (exit 6).
+    #[error("unsafe vault file {}: {problem}; {fix}", path.display())]
+    UnsafeFile {
+        /// The file at fault.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+        /// How to repair it.
+        fix: String,
+    },
+
+    /// The vault was written by a newer intervault (exit 6).
+    #[error("unsupported vault format version {found} in {}: this intervault reads version {supported}; upgrade intervault", path.display())]
+    UnsupportedVersion {
+        /// The vault root file.
+        path: PathBuf,
+        /// The version found.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+
+    /// The lock was held by another command for too long (exit 1).
+    #[error("the vault is busy: another intervault command has held it for more than {seconds} s; try again when it has finished")]
+    Busy {
+        /// How long we waited.
+        seconds: u64,
+    },
+
+    /// An operating-system call failed (exit 1).
+    #[error("could not {op} {}: {source}; check the path and its permissions", path.display())]
+    Io {
+        /// What we were doing, as a verb phrase (`read`, `write`, `lock`).
+        op: &'static str,
+        /// On what.
+        path: PathBuf,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+
+    /// Reading a secret or passphrase from the user failed (exit 1, or 2 when empty).
+    #[error("{what}: {fix}")]
+    Input {
+        /// What went wrong.
+        what: String,
+        /// What to do.
+        fix: String,
+        /// Exit code: 2 for refused input, 1 for an I/O failure.
+        code: u8,
+    },
+
+    /// A bug or an impossible state (exit 1).
+    #[error("internal error: {0}; please report it")]
+    Internal(String),
+}
+
+impl Error {
+    /// The process exit code the contract gives this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage { .. } => 2,
+            Error::NoVault { .. }
+            | Error::NoSuchIntervention { .. }
+            | Error::NoSuchCredential { .. }
+            | Error::FieldNotSet { .. } => 5,
+            Error::WrongPassphrase | Error::NoPassphrase { .. } => 4,
+            Error::NotYetOpen { .. } | Error::Wiped { .. } | Error::ClockWentBack { .. } => 3,
+            Error::VaultExists { .. }
+            | Error::InterventionExists { .. }
+            | Error::CredentialExists { .. } => 7,
+            Error::Damaged { .. } | Error::UnsafeFile { .. } | Error::UnsupportedVersion { .. } => {
+                6
+            }
+            Error::Input { code, .. } => *code,
+            Error::Busy { .. } | Error::Io { .. } | Error::Internal(_) => 1,
+        }
+    }
+
+    /// A usage error (exit 2).
+    pub fn usage(what: impl Into<String>, fix: impl Into<String>) -> Self {
+        Error::Usage {
+            what: what.into(),
+            fix: fix.into(),
+        }
+    }
+
+    /// Damaged data in `path` (exit 6).
+    pub fn damaged(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
+        Error::Damaged {
+            path: path.into(),
+            what: what.into(),
+        }
+    }
+
+    /// An I/O failure doing `op` on `path` (exit 1).
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+impl From<crate::timefmt::ParseError> for Error {
+    fn from(e: crate::timefmt::ParseError) -> Self {
+        // The parse error already says what is accepted; split it at its own colon.
+        match e.0.split_once(": ") {
+            Some((what, fix)) => Error::usage(what, fix),
+            None => Error::usage(e.0, "see 'intervault --help'"),
+        }
+    }
+}

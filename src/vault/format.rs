@@ -1,0 +1,344 @@
+//! The on-disk format, version 1.
+//!
+//! ```text
+//! vault/            0700
+//!   vault.json      clear JSON: format, version, KDF header, the expiry table that a
+//!                   keyless sweep needs, and two base64 age files: the master key
+//!                   (passphrase stanza) and the index (to the master key)
+//!   vault.lock      the lock file; never replaced, so every process locks one inode
+//!   keys/REF.age    an intervention key, sealed to the master key
+//!   creds/REF.N.age generation N of an intervention's credentials, sealed to its key
+//! ```
+//! `vault.json` is the commit point: a write stores new key or credential files
+//! first, then replaces `vault.json`, then shreds the files it no longer names.
+//! Everything a user typed is inside an age file; the clear part holds only random
+//! references, window ends and the KDF header.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::crypto::{KdfParams, SecretText};
+use crate::intervention::{Kind, Window};
+use crate::wipe::Tombstone;
+
+/// The `format` field of `vault.json`.
+pub const FORMAT_NAME: &str = "intervault";
+/// The only version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// An intervention's opaque reference: 16 random bytes in hex. It names the key and
+/// credential files and is all a keyless sweep knows of an intervention.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Ref(String);
+
+impl Ref {
+    /// A fresh random reference.
+    pub fn random() -> Self {
+        Ref(crate::crypto::hex(&crate::crypto::random_bytes::<16>()))
+    }
+
+    /// Parses a reference, which must be 32 lower-case hex digits: it becomes part
+    /// of file names, so a tampered one must not be able to name another path.
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = s.len() == 32
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        ok.then(|| Ref(s.to_owned()))
+    }
+
+    /// The reference as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Ref {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ref {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ref::parse(&s).ok_or_else(|| serde::de::Error::custom("malformed intervention reference"))
+    }
+}
+
+/// The clear KDF header: algorithm, costs and salt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KdfHeader {
+    /// Always `argon2id`.
+    pub algorithm: String,
+    /// Costs.
+    #[serde(flatten)]
+    pub params: KdfParams,
+    /// 16 random bytes, base64.
+    pub salt: String,
+}
+
+/// A live intervention as the keyless sweep sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpiryEntry {
+    /// Its reference.
+    #[serde(rename = "ref")]
+    pub reference: Ref,
+    /// Its window end.
+    pub until: DateTime<Utc>,
+}
+
+/// An intervention wiped without the passphrase, whose tombstone is completed at
+/// the next unlock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweptEntry {
+    /// Its reference.
+    #[serde(rename = "ref")]
+    pub reference: Ref,
+    /// When its key and credentials were destroyed.
+    pub wiped_at: DateTime<Utc>,
+}
+
+/// `vault.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RootFile {
+    /// [`FORMAT_NAME`].
+    pub format: String,
+    /// [`FORMAT_VERSION`].
+    pub version: u32,
+    /// How the passphrase becomes a key.
+    pub kdf: KdfHeader,
+    /// The master key, as a base64 age file with the passphrase stanza.
+    pub master_key: String,
+    /// The index, as a base64 age file sealed to the master key.
+    pub index: String,
+    /// Live interventions' window ends, for the keyless sweep.
+    pub expiry: Vec<ExpiryEntry>,
+    /// Wipes done without the passphrase, not yet folded into tombstones.
+    pub swept: Vec<SweptEntry>,
+}
+
+/// Just enough of `vault.json` to say which version wrote it.
+#[derive(Deserialize)]
+pub struct VersionProbe {
+    /// See [`RootFile::format`].
+    pub format: String,
+    /// See [`RootFile::version`].
+    pub version: u32,
+}
+
+/// The master key file's plaintext. It repeats the clear header so that a header
+/// edited on disk is detected after decryption (the header is authenticated).
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct MasterPlain {
+    /// Copy of [`RootFile::version`].
+    #[zeroize(skip)]
+    pub version: u32,
+    /// Copy of [`RootFile::kdf`].
+    #[zeroize(skip)]
+    pub kdf: KdfHeader,
+    /// The master identity, `AGE-SECRET-KEY-1...`.
+    pub identity: SecretText,
+}
+
+/// A key file's plaintext.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPlain {
+    /// The intervention it belongs to; checked, so key files cannot be swapped.
+    #[zeroize(skip)]
+    #[serde(rename = "ref")]
+    pub reference: Ref,
+    /// The intervention identity.
+    pub identity: SecretText,
+}
+
+/// A credential's name and kind, kept in the index (they outlive a wipe, in the
+/// tombstone and receipt).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryMeta {
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: Kind,
+}
+
+/// A change of window made by `extend`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Extension {
+    /// When it was made.
+    pub at: DateTime<Utc>,
+    /// The previous end.
+    pub previous_until: DateTime<Utc>,
+    /// The new end.
+    pub until: DateTime<Utc>,
+    /// Why, as given.
+    pub reason: String,
+}
+
+/// A live intervention in the index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterventionMeta {
+    /// Its ID.
+    pub id: String,
+    /// Its opaque reference.
+    #[serde(rename = "ref")]
+    pub reference: Ref,
+    /// The client's name.
+    pub client: String,
+    /// A note given at `open`.
+    pub note: Option<String>,
+    /// Its window.
+    pub window: Window,
+    /// When it was opened.
+    pub opened_at: DateTime<Utc>,
+    /// Generation of its credentials file; `None` before the first `add`.
+    pub creds_gen: Option<u64>,
+    /// Its credentials' names and kinds, sorted by name.
+    pub entries: Vec<EntryMeta>,
+    /// Window changes, oldest first.
+    pub extensions: Vec<Extension>,
+}
+
+/// The index: everything the vault knows, apart from keys and credential values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Index {
+    /// The latest time the vault has seen (clock rollback guard).
+    pub high_water: DateTime<Utc>,
+    /// Live interventions.
+    pub interventions: Vec<InterventionMeta>,
+    /// Wiped interventions.
+    pub tombstones: Vec<Tombstone>,
+}
+
+impl Index {
+    /// Checks what the types cannot: unique IDs and references, sorted unique names.
+    pub fn check(&self) -> Result<(), String> {
+        let mut ids = BTreeSet::new();
+        let mut refs = BTreeSet::new();
+        for m in &self.interventions {
+            if !ids.insert(m.id.as_str()) || !refs.insert(&m.reference) {
+                return Err(format!("intervention '{}' appears twice", m.id));
+            }
+            if m.window.until <= m.window.from {
+                return Err(format!("intervention '{}' has an empty window", m.id));
+            }
+            if m.entries.windows(2).any(|w| w[0].name >= w[1].name) {
+                return Err(format!("intervention '{}' lists a credential twice", m.id));
+            }
+            if !m.entries.is_empty() && m.creds_gen.is_none() {
+                return Err(format!(
+                    "intervention '{}' lists credentials it lacks",
+                    m.id
+                ));
+            }
+        }
+        for t in &self.tombstones {
+            if !ids.insert(t.id.as_str()) {
+                return Err(format!("intervention '{}' appears twice", t.id));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One credential, as stored in its intervention's credentials file.
+#[derive(Clone, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    #[zeroize(skip)]
+    pub kind: Kind,
+    /// Where to log in.
+    pub url: Option<String>,
+    /// Login name.
+    pub user: Option<String>,
+    /// The secret.
+    pub secret: SecretText,
+    /// A note.
+    pub note: Option<String>,
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Name and kind only: the other fields are the client's data.
+        f.debug_struct("Credential")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A credentials file's plaintext.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialSet {
+    /// The intervention it belongs to; checked, so files cannot be swapped.
+    #[zeroize(skip)]
+    #[serde(rename = "ref")]
+    pub reference: Ref,
+    /// Its credentials, sorted by name.
+    pub credentials: Vec<Credential>,
+}
+
+/// Serializes a plaintext into a zeroizing buffer of exactly the right size: a
+/// growing Vec would leave unzeroized copies of the plaintext behind.
+pub fn to_plain_json<T: Serialize>(value: &T) -> zeroize::Zeroizing<Vec<u8>> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to these sinks cannot fail, and our types have string keys only.
+    let _ = serde_json::to_writer(&mut count, value);
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(count.0));
+    let _ = serde_json::to_writer(&mut *buf, value);
+    buf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refs_are_hex_only() {
+        assert!(Ref::parse(Ref::random().as_str()).is_some());
+        assert!(Ref::parse("../../../../etc/passwd000000000000").is_none());
+        assert!(Ref::parse("0123456789ABCDEF0123456789abcdef").is_none());
+        assert!(Ref::parse("0123456789abcdef").is_none());
+    }
+
+    #[test]
+    fn credential_debug_shows_no_values() {
+        let c = Credential {
+            name: "ftp".into(),
+            kind: Kind::Hosting,
+            url: Some("ftp.example".into()),
+            user: Some("bob".into()),
+            secret: SecretText::new("hunter2".into()),
+            note: Some("n".into()),
+        };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("bob"));
+    }
+}

@@ -1,0 +1,340 @@
+//! The vault's file system discipline: private directories, checked reads, atomic
+//! writes, shredding, and the lock.
+//!
+//! Every write goes to a temporary file in the same directory, is fsynced, renamed
+//! over the target, and the directory is fsynced: a crash leaves the old or the new
+//! file, never a mix. Only ciphertext and the clear header ever reach a temporary file.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// Largest vault file read; anything bigger is refused before it is read whole.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How long a command waits for the lock before saying the vault is busy.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Prefix of temporary files, so a crashed write's leftovers are recognised.
+pub const TEMP_PREFIX: &str = ".tmp-";
+
+fn euid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// Creates `dir` (and parents) if missing, then forces it to 0700 whatever the umask.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io("create directory", dir, e))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::io("set permissions on", dir, e))
+}
+
+/// Refuses a vault directory that is a symlink, not ours, or open to others.
+pub fn check_private_dir(dir: &Path) -> Result<()> {
+    let meta = fs::symlink_metadata(dir).map_err(|e| Error::io("inspect", dir, e))?;
+    let unsafe_dir = |problem: &str, fix: String| Error::UnsafeFile {
+        path: dir.to_owned(),
+        problem: problem.to_owned(),
+        fix,
+    };
+    if meta.file_type().is_symlink() || !meta.is_dir() {
+        return Err(unsafe_dir(
+            "it is a symlink or not a directory",
+            "point --vault at the real directory".into(),
+        ));
+    }
+    if meta.uid() != euid() {
+        return Err(unsafe_dir(
+            "it belongs to another user",
+            "use your own vault".into(),
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(unsafe_dir(
+            "it is accessible to group or others",
+            format!(
+                "check who could read it, then run: chmod 700 '{}'",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Opens a vault file for reading, refusing symlinks (O_NOFOLLOW), hard links,
+/// files of other users, files open to group or others, and oversized files.
+pub fn read_checked(path: &Path) -> Result<Vec<u8>> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(code) if code == rustix::io::Errno::LOOP.raw_os_error() => Error::UnsafeFile {
+                path: path.to_owned(),
+                problem: "it is a symlink".into(),
+                fix: "replace it with the real file from a backup".into(),
+            },
+            _ => Error::io("read", path, e),
+        })?;
+    let meta = file.metadata().map_err(|e| Error::io("inspect", path, e))?;
+    let unsafe_file = |problem: &str, fix: String| Error::UnsafeFile {
+        path: path.to_owned(),
+        problem: problem.to_owned(),
+        fix,
+    };
+    if !meta.is_file() {
+        return Err(unsafe_file(
+            "it is not a regular file",
+            "restore it from a backup".into(),
+        ));
+    }
+    if meta.nlink() != 1 {
+        return Err(unsafe_file(
+            "it has other hard links",
+            "remove the other links to it".into(),
+        ));
+    }
+    if meta.uid() != euid() {
+        return Err(unsafe_file(
+            "it belongs to another user",
+            "use your own vault".into(),
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(unsafe_file(
+            "it is accessible to group or others",
+            format!(
+                "check who could read it, then run: chmod 600 '{}'",
+                path.display()
+            ),
+        ));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Error::damaged(
+            path,
+            format!("{} bytes is more than a vault file can hold", meta.len()),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    Read::by_ref(&mut file)
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("read", path, e))?;
+    Ok(bytes)
+}
+
+/// Writes `bytes` to `path` atomically: temp file (0600) in the same directory,
+/// fsync, rename over `path`, fsync the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = parent(path)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io("write", tmp.path().to_owned(), e))?;
+    // On failure the temporary file is removed when `tmp` drops.
+    tmp.persist(path)
+        .map_err(|e| Error::io("replace", path, e.error))?;
+    sync_dir(dir)
+}
+
+/// Fsyncs a directory so that renames and unlinks in it are durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("sync directory", dir, e))
+}
+
+fn parent(path: &Path) -> Result<&Path> {
+    path.parent()
+        .ok_or_else(|| Error::Internal(format!("{} has no parent directory", path.display())))
+}
+
+/// Overwrites a file with random bytes, fsyncs, then unlinks it. The overwrite is
+/// best effort (copy-on-write file systems and flash keep old blocks); the unlink
+/// must succeed. A missing file is already gone and counts as success.
+pub fn shred(path: &Path) -> Result<()> {
+    match OpenOptions::new()
+        .write(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+    {
+        Ok(mut file) => {
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let mut left = len;
+            while left > 0 {
+                let chunk: [u8; 4096] = crate::crypto::random_bytes();
+                let n = left.min(chunk.len() as u64) as usize;
+                if file.write_all(&chunk[..n]).is_err() {
+                    break;
+                }
+                left -= n as u64;
+            }
+            let _ = file.sync_all();
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(_) => {} // not writable (or a symlink): still unlink it below
+    }
+    match fs::remove_file(path) {
+        Ok(()) => sync_dir(parent(path)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("remove", path, e)),
+    }
+}
+
+/// Names of the entries of a directory (empty if it does not exist).
+pub fn list_dir(dir: &Path) -> Result<Vec<String>> {
+    match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .map(|e| {
+                e.map(|e| e.file_name().to_string_lossy().into_owned())
+                    .map_err(|e| Error::io("list", dir, e))
+            })
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::io("list", dir, e)),
+    }
+}
+
+/// Shared (readers) or exclusive (writers) hold on the vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// Many readers at once.
+    Shared,
+    /// One writer, no readers.
+    Exclusive,
+}
+
+/// A held lock on the vault's lock file; released on drop.
+#[derive(Debug)]
+pub struct VaultLock {
+    _file: File,
+    /// How it is held.
+    pub mode: LockMode,
+}
+
+/// Takes the lock on `path` (a separate, stable file that is never replaced, so every
+/// process locks the same inode), waiting up to [`LOCK_WAIT`].
+pub fn lock(path: &Path, mode: LockMode) -> Result<VaultLock> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .map_err(|e| Error::io("open the lock file", path, e))?;
+    let started = Instant::now();
+    loop {
+        let attempt = match mode {
+            LockMode::Shared => file.try_lock_shared(),
+            LockMode::Exclusive => file.try_lock(),
+        };
+        match attempt {
+            Ok(()) => return Ok(VaultLock { _file: file, mode }),
+            Err(fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(Error::Busy {
+                    seconds: LOCK_WAIT.as_secs(),
+                })
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
+        }
+    }
+}
+
+/// Takes the lock only if it is free right now.
+pub fn try_lock_now(path: &Path, mode: LockMode) -> Option<VaultLock> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .ok()?;
+    let locked = match mode {
+        LockMode::Shared => file.try_lock_shared(),
+        LockMode::Exclusive => file.try_lock(),
+    };
+    locked.ok().map(|()| VaultLock { _file: file, mode })
+}
+
+/// Path of an entry under the vault.
+pub fn join(dir: &Path, parts: &[&str]) -> PathBuf {
+    parts.iter().fold(dir.to_owned(), |p, part| p.join(part))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_is_private_and_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(read_checked(&path).unwrap(), b"two");
+        let mode = fs::metadata(&path).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(list_dir(dir.path()).unwrap(), vec!["f".to_string()]);
+    }
+
+    #[test]
+    fn symlinks_hard_links_and_open_modes_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        write_atomic(&real, b"x").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(read_checked(&link).unwrap_err().exit_code(), 6);
+        let hard = dir.path().join("hard");
+        fs::hard_link(&real, &hard).unwrap();
+        assert_eq!(read_checked(&real).unwrap_err().exit_code(), 6);
+        fs::remove_file(&hard).unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
+        assert_eq!(read_checked(&real).unwrap_err().exit_code(), 6);
+    }
+
+    #[test]
+    fn shred_removes_and_tolerates_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        write_atomic(&path, &[1u8; 10_000]).unwrap();
+        shred(&path).unwrap();
+        assert!(!path.exists());
+        shred(&path).unwrap();
+    }
+
+    #[test]
+    fn private_dir_is_0700_whatever_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = dir.path().join("v");
+        fs::create_dir(&v).unwrap();
+        fs::set_permissions(&v, fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(check_private_dir(&v).is_err());
+        create_private_dir(&v).unwrap();
+        check_private_dir(&v).unwrap();
+    }
+
+    #[test]
+    fn exclusive_lock_excludes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.lock");
+        let _held = lock(&path, LockMode::Shared).unwrap();
+        let _also = lock(&path, LockMode::Shared).unwrap();
+    }
+}

@@ -1,0 +1,357 @@
+//! Commands on interventions and on the vault as a whole: init, open, list, show,
+//! extend, close, sweep, passwd.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::clock::clock_is_sane;
+use crate::crypto::{KdfParams, SealKey};
+use crate::error::{Error, Result};
+use crate::intervention::{validate_name, validate_text, Kind, Status, Window, WipeReason};
+use crate::wipe::{Tombstone, WipeRecord};
+
+use super::format::{
+    Extension, Index, InterventionMeta, Ref, RootFile, FORMAT_NAME, FORMAT_VERSION,
+};
+use super::fsio::{self, LockMode};
+use super::session::{self, Access, Paths};
+use super::{live_status, Interaction, Notice, PassphrasePurpose, Vault};
+
+/// How `open` is given its window.
+#[derive(Debug, Clone, Copy)]
+pub enum WindowSpec {
+    /// From now, for this long.
+    For(TimeDelta),
+    /// From `from` (default now) until `until`.
+    Range {
+        /// Start; `None` for now.
+        from: Option<DateTime<Utc>>,
+        /// End.
+        until: DateTime<Utc>,
+    },
+}
+
+/// What `open` needs.
+#[derive(Debug, Clone)]
+pub struct NewIntervention {
+    /// Its ID.
+    pub id: String,
+    /// The client's name.
+    pub client: String,
+    /// Its window.
+    pub window: WindowSpec,
+    /// An optional note.
+    pub note: Option<String>,
+}
+
+/// One line of `list`: a live intervention or a tombstone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterventionSummary {
+    /// Its ID.
+    pub id: String,
+    /// The client's name.
+    pub client: String,
+    /// Its status now.
+    pub status: Status,
+    /// Its window.
+    pub window: Window,
+    /// How many credentials it holds (or held, for a tombstone).
+    pub credentials: usize,
+    /// The note given at `open` (live interventions only).
+    pub note: Option<String>,
+    /// When and why it was wiped (tombstones only).
+    pub wiped: Option<(DateTime<Utc>, WipeReason)>,
+}
+
+/// One credential as `show` lists it: no user, no secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryView {
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: Kind,
+    /// Its URL, if set.
+    pub url: Option<String>,
+}
+
+/// What `show` gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterventionDetail {
+    /// The list line.
+    pub summary: InterventionSummary,
+    /// Its credentials (empty for a tombstone).
+    pub entries: Vec<EntryView>,
+    /// Window changes made by `extend`.
+    pub extensions: Vec<Extension>,
+    /// The tombstone, for a wiped intervention.
+    pub tombstone: Option<Tombstone>,
+}
+
+fn summary_of_live(m: &InterventionMeta, now: DateTime<Utc>) -> InterventionSummary {
+    InterventionSummary {
+        id: m.id.clone(),
+        client: m.client.clone(),
+        status: live_status(&m.window, now),
+        window: m.window,
+        credentials: m.entries.len(),
+        note: m.note.clone(),
+        wiped: None,
+    }
+}
+
+fn summary_of_tombstone(t: &Tombstone) -> InterventionSummary {
+    InterventionSummary {
+        id: t.id.clone(),
+        client: t.client.clone(),
+        status: t.reason.into(),
+        window: t.window,
+        credentials: t.names.len(),
+        note: None,
+        wiped: Some((t.wiped_at, t.reason)),
+    }
+}
+
+impl Vault<'_> {
+    /// Creates a new vault. Warns (through `ui`) when the KDF costs are below the
+    /// OWASP floor.
+    pub fn init(&self, kdf: KdfParams, ui: &mut dyn Interaction) -> Result<()> {
+        kdf.check().map_err(|e| {
+            Error::usage(
+                e.0,
+                "choose --kdf-memory, --kdf-iterations and --kdf-parallelism within the limits",
+            )
+        })?;
+        let paths = Paths::new(&self.dir);
+        if std::fs::symlink_metadata(&paths.root).is_ok() {
+            return Err(Error::VaultExists { path: paths.dir });
+        }
+        if kdf.below_floor() {
+            ui.notice(Notice::WeakKdf(kdf));
+        }
+        let passphrase = ui.passphrase(PassphrasePurpose::NewVault)?;
+        fsio::create_private_dir(&paths.dir)?;
+        let _lock = fsio::lock(&paths.lock, LockMode::Exclusive)?;
+        if std::fs::symlink_metadata(&paths.root).is_ok() {
+            return Err(Error::VaultExists { path: paths.dir });
+        }
+        fsio::create_private_dir(&paths.keys)?;
+        fsio::create_private_dir(&paths.creds)?;
+        let header = session::new_kdf_header(kdf);
+        let master = SealKey::generate();
+        let index = Index {
+            high_water: self.clock.now(),
+            interventions: Vec::new(),
+            tombstones: Vec::new(),
+        };
+        let root = RootFile {
+            format: FORMAT_NAME.into(),
+            version: FORMAT_VERSION,
+            master_key: session::seal_master(&paths.root, &header, &master, &passphrase)?,
+            kdf: header,
+            index: session::seal_index(&master, &index)?,
+            expiry: Vec::new(),
+            swept: Vec::new(),
+        };
+        let bytes = serde_json::to_vec_pretty(&root)
+            .map_err(|e| Error::Internal(format!("cannot serialize the root: {e}")))?;
+        fsio::write_atomic(&paths.root, &bytes)
+    }
+
+    /// Opens a new intervention.
+    pub fn open(
+        &self,
+        new: &NewIntervention,
+        ui: &mut dyn Interaction,
+    ) -> Result<InterventionSummary> {
+        validate_name("intervention ID", &new.id)?;
+        validate_text("client name", &new.client, true)?;
+        if let Some(note) = &new.note {
+            validate_text("note", note, false)?;
+        }
+        let now = self.clock.now();
+        let window = match new.window {
+            WindowSpec::For(d) => Window::new(now, now + d, now)?,
+            WindowSpec::Range { from, until } => Window::new(from.unwrap_or(now), until, now)?,
+        };
+        let mut u = self.session(ui, Access::Write)?;
+        if !clock_is_sane(now, u.index.high_water) {
+            return Err(Error::ClockWentBack {
+                now,
+                seen: u.index.high_water,
+            });
+        }
+        let tombstone = u.index.tombstones.iter().any(|t| t.id == new.id);
+        if tombstone || u.index.interventions.iter().any(|m| m.id == new.id) {
+            return Err(Error::InterventionExists {
+                id: new.id.clone(),
+                tombstone,
+            });
+        }
+        let reference = Ref::random();
+        u.put_key(&reference, &SealKey::generate())?;
+        let meta = InterventionMeta {
+            id: new.id.clone(),
+            reference,
+            client: new.client.clone(),
+            note: new.note.clone(),
+            window,
+            opened_at: now,
+            creds_gen: None,
+            entries: Vec::new(),
+            extensions: Vec::new(),
+        };
+        let summary = summary_of_live(&meta, now);
+        u.index.interventions.push(meta);
+        u.commit()?;
+        Ok(summary)
+    }
+
+    /// Lists live interventions, and tombstones too with `all`.
+    pub fn list(&self, ui: &mut dyn Interaction, all: bool) -> Result<Vec<InterventionSummary>> {
+        let u = self.session(ui, Access::Read)?;
+        let now = u.h.now;
+        let mut out: Vec<_> = u
+            .index
+            .interventions
+            .iter()
+            .map(|m| summary_of_live(m, now))
+            .collect();
+        out.sort_by(|a, b| (a.window.from, &a.id).cmp(&(b.window.from, &b.id)));
+        if all {
+            let mut gone: Vec<_> = u
+                .index
+                .tombstones
+                .iter()
+                .map(summary_of_tombstone)
+                .collect();
+            gone.sort_by(|a, b| (a.wiped.map(|w| w.0), &a.id).cmp(&(b.wiped.map(|w| w.0), &b.id)));
+            out.extend(gone);
+        }
+        self.after_read(u);
+        Ok(out)
+    }
+
+    /// Shows one intervention, live or tombstone.
+    pub fn show(&self, id: &str, ui: &mut dyn Interaction) -> Result<InterventionDetail> {
+        validate_name("intervention ID", id)?;
+        let u = self.session(ui, Access::Read)?;
+        let detail = if let Some(m) = u.index.interventions.iter().find(|m| m.id == id) {
+            let set = u.load_credentials(m)?;
+            InterventionDetail {
+                summary: summary_of_live(m, u.h.now),
+                entries: set
+                    .credentials
+                    .iter()
+                    .map(|c| EntryView {
+                        name: c.name.clone(),
+                        kind: c.kind,
+                        url: c.url.clone(),
+                    })
+                    .collect(),
+                extensions: m.extensions.clone(),
+                tombstone: None,
+            }
+        } else if let Some(t) = u.index.tombstones.iter().find(|t| t.id == id) {
+            InterventionDetail {
+                summary: summary_of_tombstone(t),
+                entries: Vec::new(),
+                extensions: Vec::new(),
+                tombstone: Some(t.clone()),
+            }
+        } else {
+            return Err(Error::NoSuchIntervention { id: id.to_owned() });
+        };
+        self.after_read(u);
+        Ok(detail)
+    }
+
+    /// Moves the end of a scheduled or active window; never re-opens a wiped one.
+    pub fn extend(
+        &self,
+        id: &str,
+        until: DateTime<Utc>,
+        reason: &str,
+        ui: &mut dyn Interaction,
+    ) -> Result<InterventionSummary> {
+        validate_name("intervention ID", id)?;
+        validate_text("reason", reason, true)?;
+        let mut u = self.session(ui, Access::Write)?;
+        let pos = u.live(id)?;
+        let now = u.h.now;
+        if !clock_is_sane(now, u.index.high_water) {
+            return Err(Error::ClockWentBack {
+                now,
+                seen: u.index.high_water,
+            });
+        }
+        let m = &mut u.index.interventions[pos];
+        let window = Window::new(m.window.from, until, now)?;
+        m.extensions.push(Extension {
+            at: now,
+            previous_until: m.window.until,
+            until,
+            reason: reason.to_owned(),
+        });
+        m.window = window;
+        let summary = summary_of_live(m, now);
+        u.commit()?;
+        Ok(summary)
+    }
+
+    /// Wipes an intervention now and returns its tombstone (with the receipt).
+    pub fn close(&self, id: &str, ui: &mut dyn Interaction) -> Result<Tombstone> {
+        validate_name("intervention ID", id)?;
+        let mut u = self.session(ui, Access::Write)?;
+        // Closing is allowed whatever the clock says: wiping early is always safe.
+        let pos = u.live(id)?;
+        let tombstone = u.wipe(pos, WipeReason::Closed);
+        u.commit()?;
+        Ok(tombstone)
+    }
+
+    /// Wipes every intervention whose window has ended, without the passphrase.
+    /// When `ui` has a passphrase at hand without prompting, the vault is also
+    /// unlocked and the records come back complete.
+    pub fn sweep(&self, ui: &mut dyn Interaction) -> Result<Vec<WipeRecord>> {
+        let h = self.handle(LockMode::Exclusive, false)?;
+        let keyless: Vec<WipeRecord> = h
+            .swept_now
+            .iter()
+            .map(|s| WipeRecord {
+                reference: s.reference.clone(),
+                reason: WipeReason::Expired,
+                wiped_at: s.wiped_at,
+                tombstone: None,
+            })
+            .collect();
+        let passphrase = match ui.passphrase(PassphrasePurpose::UnlockIfAvailable) {
+            Ok(p) => p,
+            Err(Error::NoPassphrase { .. }) => return Ok(keyless),
+            Err(e) => return Err(e),
+        };
+        let master = session::open_master(&h, &passphrase)?;
+        let (mut u, completed) = session::unlock(h, master).map_err(|(_, e)| e)?;
+        if !completed.is_empty() {
+            u.commit()?;
+        }
+        Ok(keyless
+            .into_iter()
+            .map(
+                |r| match completed.iter().find(|t| t.reference == r.reference) {
+                    Some(t) => t.clone().into(),
+                    None => r,
+                },
+            )
+            .collect())
+    }
+
+    /// Changes the passphrase: re-wraps the master key under a new salt.
+    pub fn passwd(&self, ui: &mut dyn Interaction) -> Result<()> {
+        let mut u = self.session(ui, Access::Write)?;
+        let passphrase = ui.passphrase(PassphrasePurpose::NewPassphrase)?;
+        let header = session::new_kdf_header(u.h.root.kdf.params);
+        u.h.root.master_key =
+            session::seal_master(&u.h.paths.root, &header, &u.master, &passphrase)?;
+        u.h.root.kdf = header;
+        u.commit()
+    }
+}

@@ -1,0 +1,86 @@
+//! The vault: opening, unlocking, committing, and the commands built on them.
+//!
+//! A command opens the vault in three steps: take the lock and read the clear root
+//! ([`session`]), wipe every intervention whose window has ended without needing the
+//! passphrase, then (for keyed commands) unlock the master key and index. Changes are
+//! made in memory and committed at once: new key and credential files first, then
+//! the root, then the shredding of what the root no longer names.
+
+mod credentials;
+pub mod format;
+pub mod fsio;
+mod interventions;
+pub mod keystore;
+mod session;
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::Clock;
+use crate::crypto::{KdfParams, SecretText};
+use crate::error::Result;
+use crate::intervention::{Status, Window};
+use crate::wipe::WipeRecord;
+
+pub use credentials::{NewCredential, StoredCredential};
+pub use interventions::{InterventionDetail, InterventionSummary, NewIntervention, WindowSpec};
+
+/// What the library asks of the person at the keyboard; the binary implements it.
+pub trait Interaction {
+    /// A passphrase for `purpose`. Implementations return
+    /// [`crate::Error::NoPassphrase`] when none is available.
+    fn passphrase(&mut self, purpose: PassphrasePurpose) -> Result<SecretText>;
+    /// The secret value of a credential being added.
+    fn secret(&mut self, intervention: &str, name: &str) -> Result<SecretText>;
+    /// Something the user should know, such as an automatic wipe.
+    fn notice(&mut self, notice: Notice);
+}
+
+/// Why a passphrase is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassphrasePurpose {
+    /// To open the vault.
+    Unlock,
+    /// To open the vault if a passphrase is at hand without prompting (sweep).
+    UnlockIfAvailable,
+    /// The passphrase of a new vault (confirm it when prompting).
+    NewVault,
+    /// The new passphrase for `passwd` (confirm it when prompting).
+    NewPassphrase,
+}
+
+/// Something that happened that the user should hear about.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    /// An intervention was wiped because its window ended.
+    Expired(WipeRecord),
+    /// The KDF parameters chosen at `init` are below the OWASP floor.
+    WeakKdf(KdfParams),
+}
+
+/// The vault in a directory, read through a clock.
+pub struct Vault<'c> {
+    dir: PathBuf,
+    clock: &'c dyn Clock,
+}
+
+impl<'c> Vault<'c> {
+    /// The vault in `dir`; nothing is read until a command runs.
+    pub fn new(dir: PathBuf, clock: &'c dyn Clock) -> Self {
+        Vault { dir, clock }
+    }
+
+    /// The vault's directory.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+}
+
+/// The status of a live intervention at `now` (an ended one is about to be wiped).
+fn live_status(window: &Window, now: DateTime<Utc>) -> Status {
+    match window.phase(now) {
+        crate::intervention::Phase::Scheduled => Status::Scheduled,
+        _ => Status::Active,
+    }
+}

@@ -1,0 +1,650 @@
+//! Opening a vault: lock, clear root, keyless expiry, unlock, commit.
+
+use std::path::{Path, PathBuf};
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::crypto::seal::open_with;
+use crate::crypto::{KdfParams, OpenError, PassphraseKey, SealKey, SecretText};
+use crate::error::{Error, Result};
+use crate::intervention::WipeReason;
+use crate::wipe::{Tombstone, WipeRecord};
+
+use super::format::{
+    to_plain_json, CredentialSet, ExpiryEntry, Index, InterventionMeta, KdfHeader, MasterPlain,
+    Ref, RootFile, SweptEntry, VersionProbe, FORMAT_NAME, FORMAT_VERSION,
+};
+use super::fsio::{self, LockMode, VaultLock};
+use super::keystore::{FileKeyStore, KeyStore};
+use super::{Interaction, Notice, PassphrasePurpose, Vault};
+
+/// How stale the high-water mark may get before a read-only command refreshes it.
+const HIGH_WATER_REFRESH: TimeDelta = TimeDelta::seconds(60);
+
+/// Salt length for argon2id.
+pub(super) const SALT_BYTES: usize = 16;
+
+/// Where everything lives under the vault directory.
+#[derive(Debug, Clone)]
+pub(super) struct Paths {
+    pub dir: PathBuf,
+    pub root: PathBuf,
+    pub lock: PathBuf,
+    pub keys: PathBuf,
+    pub creds: PathBuf,
+}
+
+impl Paths {
+    pub fn new(dir: &Path) -> Self {
+        Paths {
+            dir: dir.to_owned(),
+            root: dir.join("vault.json"),
+            lock: dir.join("vault.lock"),
+            keys: dir.join("keys"),
+            creds: dir.join("creds"),
+        }
+    }
+
+    pub fn creds_file(&self, reference: &Ref, generation: u64) -> PathBuf {
+        self.creds.join(format!("{reference}.{generation}.age"))
+    }
+}
+
+/// Whether a command only reads or also writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Access {
+    Read,
+    Write,
+}
+
+/// The vault with its lock held and its clear root read; ended interventions have
+/// been wiped if the lock is exclusive.
+pub(super) struct Handle {
+    pub paths: Paths,
+    pub lock: VaultLock,
+    pub root: RootFile,
+    pub root_bytes: Vec<u8>,
+    pub now: DateTime<Utc>,
+    /// Wipes done by this command, before unlocking.
+    pub swept_now: Vec<SweptEntry>,
+}
+
+/// Files written or made obsolete by the change in progress.
+#[derive(Default)]
+struct Txn {
+    written: Vec<PathBuf>,
+    obsolete_files: Vec<PathBuf>,
+    obsolete_keys: Vec<Ref>,
+}
+
+/// The vault unlocked: master key and index in memory, changes pending.
+pub(super) struct Unlocked {
+    pub h: Handle,
+    pub master: SealKey,
+    pub index: Index,
+    pub keys: FileKeyStore,
+    txn: Txn,
+}
+
+impl Drop for Unlocked {
+    fn drop(&mut self) {
+        // A change that did not commit must leave the vault as it was: remove the
+        // files it wrote (they hold ciphertext only, but they are not the old state).
+        for path in self.txn.written.drain(..) {
+            let _ = fsio::shred(&path);
+        }
+    }
+}
+
+impl Vault<'_> {
+    /// Opens the vault for a command: lock, read the root, wipe what has ended.
+    /// `keyed` says the command will unlock, so pending keyless wipes can be
+    /// folded into tombstones (which needs the exclusive lock).
+    pub(super) fn handle(&self, mode: LockMode, keyed: bool) -> Result<Handle> {
+        let paths = Paths::new(&self.dir);
+        match std::fs::symlink_metadata(&paths.root) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NoVault { path: paths.dir })
+            }
+            _ => fsio::check_private_dir(&paths.dir)?,
+        }
+        let mut mode = mode;
+        loop {
+            let lock = fsio::lock(&paths.lock, mode)?;
+            let root_bytes = fsio::read_checked(&paths.root).map_err(|e| match e {
+                Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                    Error::NoVault {
+                        path: paths.dir.clone(),
+                    }
+                }
+                other => other,
+            })?;
+            let root = parse_root(&paths.root, &root_bytes)?;
+            let now = self.clock.now();
+            let has_ended = root.expiry.iter().any(|e| e.until <= now);
+            let needs_write = has_ended || (keyed && !root.swept.is_empty());
+            if needs_write && mode == LockMode::Shared {
+                drop(lock);
+                mode = LockMode::Exclusive;
+                continue;
+            }
+            let mut h = Handle {
+                paths: paths.clone(),
+                lock,
+                root,
+                root_bytes,
+                now,
+                swept_now: Vec::new(),
+            };
+            if mode == LockMode::Exclusive {
+                h.expire_without_key()?;
+                h.collect_leftovers()?;
+            }
+            return Ok(h);
+        }
+    }
+
+    /// Opens and unlocks the vault for a keyed command, telling `ui` of the wipes
+    /// this command did. A reader that had to take the exclusive lock (to fold in
+    /// wipes) commits at once, so the read itself starts from a settled vault.
+    pub(super) fn session(&self, ui: &mut dyn Interaction, access: Access) -> Result<Unlocked> {
+        let mode = match access {
+            Access::Read => LockMode::Shared,
+            Access::Write => LockMode::Exclusive,
+        };
+        let h = self.handle(mode, true)?;
+        let master = match ui
+            .passphrase(PassphrasePurpose::Unlock)
+            .and_then(|passphrase| open_master(&h, &passphrase))
+        {
+            Ok(master) => master,
+            Err(e) => {
+                notify_keyless(ui, &h.swept_now);
+                return Err(e);
+            }
+        };
+        let (mut u, completed) = match unlock(h, master) {
+            Ok(done) => done,
+            Err((h, e)) => {
+                notify_keyless(ui, &h.swept_now);
+                return Err(e);
+            }
+        };
+        for t in completed {
+            if u.h.swept_now.iter().any(|s| s.reference == t.reference) {
+                ui.notice(Notice::Expired(t.into()));
+            }
+        }
+        if access == Access::Read && u.h.lock.mode == LockMode::Exclusive {
+            u.commit()?;
+        }
+        Ok(u)
+    }
+
+    /// After a read under the shared lock: moves the high-water mark forward when
+    /// it is stale, if the exclusive lock is free right now and nobody wrote since.
+    /// Best effort by design: the read has succeeded, and a busy vault must not
+    /// make it wait.
+    pub(super) fn after_read(&self, u: Unlocked) {
+        if u.h.lock.mode == LockMode::Exclusive
+            || u.index.high_water + HIGH_WATER_REFRESH >= u.h.now
+        {
+            return;
+        }
+        let (paths, before, master) = (u.h.paths.clone(), u.h.root_bytes.clone(), u.master.clone());
+        drop(u); // releases the shared lock
+        let Some(lock) = fsio::try_lock_now(&paths.lock, LockMode::Exclusive) else {
+            return;
+        };
+        let Ok(root_bytes) = fsio::read_checked(&paths.root) else {
+            return;
+        };
+        if root_bytes != before {
+            return;
+        }
+        let Ok(root) = parse_root(&paths.root, &root_bytes) else {
+            return;
+        };
+        let h = Handle {
+            paths,
+            lock,
+            root,
+            root_bytes,
+            now: self.clock.now(),
+            swept_now: Vec::new(),
+        };
+        if let Ok((mut u, _)) = unlock(h, master) {
+            let _ = u.commit();
+        }
+    }
+}
+
+fn notify_keyless(ui: &mut dyn Interaction, swept: &[SweptEntry]) {
+    for s in swept {
+        ui.notice(Notice::Expired(WipeRecord {
+            reference: s.reference.clone(),
+            reason: WipeReason::Expired,
+            wiped_at: s.wiped_at,
+            tombstone: None,
+        }));
+    }
+}
+
+/// Parses `vault.json`, checking version and KDF header before anything else.
+pub(super) fn parse_root(path: &Path, bytes: &[u8]) -> Result<RootFile> {
+    let probe: VersionProbe = serde_json::from_slice(bytes)
+        .map_err(|_| Error::damaged(path, "the vault root is not valid JSON"))?;
+    if probe.format != FORMAT_NAME {
+        return Err(Error::damaged(path, "this is not an intervault vault"));
+    }
+    if probe.version != FORMAT_VERSION {
+        return Err(Error::UnsupportedVersion {
+            path: path.to_owned(),
+            found: probe.version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let root: RootFile = serde_json::from_slice(bytes)
+        .map_err(|e| Error::damaged(path, format!("the vault root is malformed ({e})")))?;
+    if root.kdf.algorithm != "argon2id" {
+        return Err(Error::damaged(path, "unknown key derivation algorithm"));
+    }
+    // Refuse absurd costs before doing any work: a planted header must not be able
+    // to make us allocate terabytes or spin for hours.
+    root.kdf
+        .params
+        .check()
+        .map_err(|e| Error::damaged(path, format!("{} (refused before any work)", e.0)))?;
+    decode_salt(path, &root.kdf)?;
+    Ok(root)
+}
+
+fn decode_salt(path: &Path, kdf: &KdfHeader) -> Result<Vec<u8>> {
+    match STANDARD.decode(&kdf.salt) {
+        Ok(salt) if salt.len() == SALT_BYTES => Ok(salt),
+        _ => Err(Error::damaged(path, "the KDF salt is malformed")),
+    }
+}
+
+/// Derives the passphrase key for a KDF header.
+pub(super) fn passphrase_key(
+    path: &Path,
+    kdf: &KdfHeader,
+    passphrase: &SecretText,
+) -> Result<PassphraseKey> {
+    let salt = decode_salt(path, kdf)?;
+    let kek = kdf
+        .params
+        .derive(passphrase, &salt)
+        .map_err(|e| Error::damaged(path, e.0))?;
+    Ok(PassphraseKey::new(kek))
+}
+
+/// Seals the master key under a passphrase, with the header repeated inside.
+pub(super) fn seal_master(
+    path: &Path,
+    kdf: &KdfHeader,
+    master: &SealKey,
+    passphrase: &SecretText,
+) -> Result<String> {
+    let key = passphrase_key(path, kdf, passphrase)?;
+    let plain = to_plain_json(&MasterPlain {
+        version: FORMAT_VERSION,
+        kdf: kdf.clone(),
+        identity: master.to_secret(),
+    });
+    let sealed = crate::crypto::seal::seal_to(&key, &plain).map_err(Error::Internal)?;
+    Ok(STANDARD.encode(sealed))
+}
+
+/// A new KDF header with a fresh salt.
+pub(super) fn new_kdf_header(params: KdfParams) -> KdfHeader {
+    KdfHeader {
+        algorithm: "argon2id".into(),
+        params,
+        salt: STANDARD.encode(crate::crypto::random_bytes::<SALT_BYTES>()),
+    }
+}
+
+/// Seals the index to the master key, as base64.
+pub(super) fn seal_index(master: &SealKey, index: &Index) -> Result<String> {
+    let plain = to_plain_json(index);
+    master
+        .seal(&plain)
+        .map(|sealed| STANDARD.encode(sealed))
+        .map_err(Error::Internal)
+}
+
+/// Unwraps the master key with the passphrase and checks the clear header
+/// against its sealed copy.
+pub(super) fn open_master(h: &Handle, passphrase: &SecretText) -> Result<SealKey> {
+    let path = &h.paths.root;
+    let key = passphrase_key(path, &h.root.kdf, passphrase)?;
+    let blob = STANDARD
+        .decode(&h.root.master_key)
+        .map_err(|_| Error::damaged(path, "the master key is not valid base64"))?;
+    let plain = open_with(&key, &blob).map_err(|e| match e {
+        OpenError::WrongKey => Error::WrongPassphrase,
+        OpenError::Corrupt(what) => Error::damaged(path, format!("the master key {what}")),
+    })?;
+    let master_plain: MasterPlain = serde_json::from_slice(&plain)
+        .map_err(|_| Error::damaged(path, "the master key is malformed"))?;
+    if master_plain.version != h.root.version || master_plain.kdf != h.root.kdf {
+        return Err(Error::damaged(
+            path,
+            "the clear header was altered (it does not match its sealed copy)",
+        ));
+    }
+    SealKey::from_secret(&master_plain.identity)
+        .ok_or_else(|| Error::damaged(path, "the master key is malformed"))
+}
+
+/// Opens the index with the master key; also folds keyless wipes into tombstones.
+/// On failure the handle comes back so the caller can still report its wipes.
+#[allow(clippy::result_large_err)]
+pub(super) fn unlock(
+    h: Handle,
+    master: SealKey,
+) -> std::result::Result<(Unlocked, Vec<Tombstone>), (Handle, Error)> {
+    let index = match open_index(&h, &master).and_then(|index| {
+        check_consistency(&h, &index)?;
+        Ok(index)
+    }) {
+        Ok(index) => index,
+        Err(e) => return Err((h, e)),
+    };
+    let keys = FileKeyStore::new(&h.paths.keys);
+    let mut u = Unlocked {
+        h,
+        master,
+        index,
+        keys,
+        txn: Txn::default(),
+    };
+    let completed = u.complete_keyless_wipes();
+    Ok((u, completed))
+}
+
+fn open_index(h: &Handle, master: &SealKey) -> Result<Index> {
+    let path = &h.paths.root;
+    let blob = STANDARD
+        .decode(&h.root.index)
+        .map_err(|_| Error::damaged(path, "the index is not valid base64"))?;
+    let plain = master.open(&blob).map_err(|e| match e {
+        OpenError::WrongKey => Error::damaged(path, "the index was not sealed by this vault"),
+        OpenError::Corrupt(what) => Error::damaged(path, format!("the index {what}")),
+    })?;
+    let index: Index = serde_json::from_slice(&plain)
+        .map_err(|_| Error::damaged(path, "the index is malformed"))?;
+    index.check().map_err(|what| Error::damaged(path, what))?;
+    Ok(index)
+}
+
+/// The clear expiry table must describe exactly the live interventions.
+fn check_consistency(h: &Handle, index: &Index) -> Result<()> {
+    let disagree = || {
+        Error::damaged(
+            &h.paths.root,
+            "the expiry table does not match the sealed index",
+        )
+    };
+    for e in &h.root.expiry {
+        let live = index
+            .interventions
+            .iter()
+            .find(|m| m.reference == e.reference);
+        if live.is_none_or(|m| m.window.until != e.until) {
+            return Err(disagree());
+        }
+    }
+    for m in &index.interventions {
+        let listed = h.root.expiry.iter().any(|e| e.reference == m.reference)
+            || h.root.swept.iter().any(|s| s.reference == m.reference);
+        if !listed {
+            return Err(disagree());
+        }
+    }
+    Ok(())
+}
+
+impl Handle {
+    /// Wipes every intervention whose window has ended, knowing only the clear
+    /// expiry table: the root first records the wipe, then keys and credentials
+    /// are destroyed (a crash in between leaves files the next open collects).
+    fn expire_without_key(&mut self) -> Result<()> {
+        let now = self.now;
+        let (ended, live): (Vec<ExpiryEntry>, Vec<ExpiryEntry>) =
+            self.root.expiry.drain(..).partition(|e| e.until <= now);
+        self.root.expiry = live;
+        if ended.is_empty() {
+            return Ok(());
+        }
+        let swept: Vec<SweptEntry> = ended
+            .into_iter()
+            .map(|e| SweptEntry {
+                reference: e.reference,
+                wiped_at: now,
+            })
+            .collect();
+        self.root.swept.extend(swept.iter().cloned());
+        self.write_root()?;
+        for s in &swept {
+            self.destroy_intervention_files(&s.reference)?;
+        }
+        self.swept_now = swept;
+        Ok(())
+    }
+
+    /// Shreds an intervention's key and every generation of its credentials.
+    fn destroy_intervention_files(&self, reference: &Ref) -> Result<()> {
+        FileKeyStore::new(&self.paths.keys).destroy(reference)?;
+        let prefix = format!("{reference}.");
+        for name in fsio::list_dir(&self.paths.creds)? {
+            if name.starts_with(&prefix) {
+                fsio::shred(&self.paths.creds.join(name))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes what a crash can leave behind: temporary files, and keys or
+    /// credentials of interventions the root no longer lists as live.
+    fn collect_leftovers(&self) -> Result<()> {
+        for dir in [&self.paths.dir, &self.paths.keys, &self.paths.creds] {
+            for name in fsio::list_dir(dir)? {
+                if name.starts_with(fsio::TEMP_PREFIX) {
+                    fsio::shred(&dir.join(name))?;
+                }
+            }
+        }
+        let is_live = |r: &Ref| self.root.expiry.iter().any(|e| &e.reference == r);
+        let keys = FileKeyStore::new(&self.paths.keys);
+        for r in keys.stored()? {
+            if !is_live(&r) {
+                keys.destroy(&r)?;
+            }
+        }
+        for name in fsio::list_dir(&self.paths.creds)? {
+            let owner = name.split('.').next().and_then(Ref::parse);
+            if owner.is_some_and(|r| !is_live(&r)) {
+                fsio::shred(&self.paths.creds.join(name))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the root as it is in memory.
+    pub(super) fn write_root(&mut self) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(&self.root)
+            .map_err(|e| Error::Internal(format!("cannot serialize the root: {e}")))?;
+        fsio::write_atomic(&self.paths.root, &bytes)?;
+        self.root_bytes = bytes;
+        Ok(())
+    }
+}
+
+impl Unlocked {
+    /// Turns interventions wiped by a keyless sweep into full tombstones.
+    fn complete_keyless_wipes(&mut self) -> Vec<Tombstone> {
+        let mut done = Vec::new();
+        for s in std::mem::take(&mut self.h.root.swept) {
+            let Some(pos) = self
+                .index
+                .interventions
+                .iter()
+                .position(|m| m.reference == s.reference)
+            else {
+                continue;
+            };
+            let m = self.index.interventions.remove(pos);
+            let t = tombstone_of(&m, s.wiped_at, WipeReason::Expired);
+            self.index.tombstones.push(t.clone());
+            done.push(t);
+        }
+        done
+    }
+
+    /// Finds a live intervention by ID; a tombstone gives the policy refusal.
+    pub fn live(&self, id: &str) -> Result<usize> {
+        if let Some(pos) = self.index.interventions.iter().position(|m| m.id == id) {
+            return Ok(pos);
+        }
+        match self.index.tombstones.iter().find(|t| t.id == id) {
+            Some(t) => Err(Error::Wiped {
+                id: id.to_owned(),
+                reason: t.reason,
+                wiped_at: t.wiped_at,
+            }),
+            None => Err(Error::NoSuchIntervention { id: id.to_owned() }),
+        }
+    }
+
+    /// Stores a new intervention key as part of this change.
+    pub fn put_key(&mut self, reference: &Ref, key: &SealKey) -> Result<()> {
+        self.keys.put(reference, key, &self.master)?;
+        self.txn
+            .written
+            .push(self.h.paths.keys.join(format!("{reference}.age")));
+        Ok(())
+    }
+
+    /// Loads an intervention's credentials (empty before the first `add`).
+    pub fn load_credentials(&self, m: &InterventionMeta) -> Result<CredentialSet> {
+        let Some(generation) = m.creds_gen else {
+            return Ok(CredentialSet {
+                reference: m.reference.clone(),
+                credentials: Vec::new(),
+            });
+        };
+        let key = self.keys.get(&m.reference, &self.master)?;
+        let path = self.h.paths.creds_file(&m.reference, generation);
+        let sealed = match fsio::read_checked(&path) {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::damaged(&path, "the credentials file is missing"))
+            }
+            other => other?,
+        };
+        let plain = key.open(&sealed).map_err(|e| match e {
+            OpenError::WrongKey => Error::damaged(&path, "not sealed to this intervention"),
+            OpenError::Corrupt(what) => Error::damaged(&path, what),
+        })?;
+        let set: CredentialSet = serde_json::from_slice(&plain)
+            .map_err(|_| Error::damaged(&path, "the credentials file is malformed"))?;
+        if set.reference != m.reference {
+            return Err(Error::damaged(&path, "it belongs to another intervention"));
+        }
+        let names: Vec<&str> = set.credentials.iter().map(|c| c.name.as_str()).collect();
+        let listed: Vec<&str> = m.entries.iter().map(|e| e.name.as_str()).collect();
+        if names != listed {
+            return Err(Error::damaged(&path, "it does not match the index"));
+        }
+        Ok(set)
+    }
+
+    /// Writes a new generation of intervention `pos`'s credentials and updates
+    /// its entries; the old generation is shredded after the commit.
+    pub fn store_credentials(&mut self, pos: usize, set: &CredentialSet) -> Result<()> {
+        let m = &self.index.interventions[pos];
+        let key = self.keys.get(&m.reference, &self.master)?;
+        let next = m.creds_gen.map_or(1, |g| g + 1);
+        let path = self.h.paths.creds_file(&m.reference, next);
+        let sealed = key.seal(&to_plain_json(set)).map_err(Error::Internal)?;
+        fsio::write_atomic(&path, &sealed)?;
+        self.txn.written.push(path);
+        if let Some(old) = m.creds_gen {
+            let old_path = self.h.paths.creds_file(&m.reference, old);
+            self.txn.obsolete_files.push(old_path);
+        }
+        let m = &mut self.index.interventions[pos];
+        m.creds_gen = Some(next);
+        m.entries = set
+            .credentials
+            .iter()
+            .map(|c| super::format::EntryMeta {
+                name: c.name.clone(),
+                kind: c.kind,
+            })
+            .collect();
+        Ok(())
+    }
+
+    /// Wipes live intervention `pos`: its tombstone replaces it in the index, and
+    /// its key and credentials are destroyed when the change commits.
+    pub fn wipe(&mut self, pos: usize, reason: WipeReason) -> Tombstone {
+        let m = self.index.interventions.remove(pos);
+        let t = tombstone_of(&m, self.h.now, reason);
+        if let Some(generation) = m.creds_gen {
+            let path = self.h.paths.creds_file(&m.reference, generation);
+            self.txn.obsolete_files.push(path);
+        }
+        self.txn.obsolete_keys.push(m.reference);
+        self.index.tombstones.push(t.clone());
+        t
+    }
+
+    /// Commits the change: the root (with the index re-sealed and the expiry table
+    /// derived from it) replaces the old one, then obsolete files are shredded.
+    pub fn commit(&mut self) -> Result<()> {
+        self.index.high_water = self.index.high_water.max(self.h.now);
+        self.h.root.index = seal_index(&self.master, &self.index)?;
+        self.h.root.expiry = self
+            .index
+            .interventions
+            .iter()
+            .map(|m| ExpiryEntry {
+                reference: m.reference.clone(),
+                until: m.window.until,
+            })
+            .collect();
+        self.h.root.swept.clear();
+        self.h.write_root()?;
+        self.txn.written.clear();
+        // The commit has happened; a shred that fails now leaves a file that the
+        // next command collects, because the root no longer names it.
+        for path in std::mem::take(&mut self.txn.obsolete_files) {
+            let _ = fsio::shred(&path);
+        }
+        for r in std::mem::take(&mut self.txn.obsolete_keys) {
+            let _ = self.keys.destroy(&r);
+        }
+        Ok(())
+    }
+}
+
+/// The tombstone of a live intervention wiped at `at`.
+pub(super) fn tombstone_of(
+    m: &InterventionMeta,
+    at: DateTime<Utc>,
+    reason: WipeReason,
+) -> Tombstone {
+    Tombstone::new(
+        &m.id,
+        m.reference.clone(),
+        &m.client,
+        m.window,
+        at,
+        reason,
+        m.entries.iter().map(|e| e.name.clone()).collect(),
+    )
+}

@@ -1,0 +1,167 @@
+//! A small fluent helper to run the real binary against a private vault.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+/// The passphrase every test vault uses.
+pub const PASSPHRASE: &str = "correct horse battery staple";
+
+/// A scratch vault in its own temporary directory.
+pub struct TestVault {
+    _tmp: TempDir,
+    pub dir: PathBuf,
+}
+
+impl TestVault {
+    /// A directory where a vault can be created (not yet initialised).
+    pub fn empty() -> Self {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("vault");
+        TestVault { _tmp: tmp, dir }
+    }
+
+    /// An initialised vault with cheap KDF costs (tests run hundreds of unlocks).
+    pub fn new() -> Self {
+        let v = Self::empty();
+        v.run(&[
+            "init",
+            "--kdf-memory",
+            "8",
+            "--kdf-iterations",
+            "1",
+            "--kdf-parallelism",
+            "1",
+        ])
+        .success();
+        v
+    }
+
+    /// A command against this vault, with the passphrase in the environment and
+    /// nothing inherited that could change the outcome.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::cargo_bin("intervault").expect("binary");
+        c.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.parent().unwrap_or(Path::new("/")))
+            .env("TZ", "UTC")
+            .env("INTERVAULT_DIR", &self.dir)
+            .env("INTERVAULT_PASSPHRASE", PASSPHRASE)
+            .write_stdin("");
+        c
+    }
+
+    /// Runs a command with empty stdin.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run(self.cmd(args).output().expect("run intervault"))
+    }
+
+    /// Runs a command with `stdin`.
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        Run(self
+            .cmd(args)
+            .write_stdin(stdin)
+            .output()
+            .expect("run intervault"))
+    }
+
+    /// Opens an intervention active for two hours and adds one credential.
+    pub fn open_with_credential(&self, id: &str, name: &str, secret: &str) {
+        self.run(&["open", id, "--client", "Acme SARL", "--for", "2h"])
+            .success();
+        self.run_with_stdin(
+            &[
+                "add",
+                id,
+                name,
+                "--kind",
+                "hosting",
+                "--user",
+                "webmaster",
+                "--url",
+                "ftp.acme.example",
+            ],
+            &format!("{secret}\n"),
+        )
+        .success();
+    }
+
+    /// Every file under the vault, with its bytes, sorted by path.
+    pub fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.dir.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).expect("read_dir") {
+                let p = e.expect("entry").path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().contains("lock"))
+                {
+                    out.push((p.clone(), std::fs::read(&p).expect("read")));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Whether `needle` appears in any file under the vault.
+    pub fn contains_bytes(&self, needle: &[u8]) -> bool {
+        self.snapshot()
+            .iter()
+            .any(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle))
+    }
+}
+
+/// The outcome of one run.
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+    /// Asserts exit 0 and returns self.
+    #[track_caller]
+    pub fn success(self) -> Self {
+        assert_eq!(
+            self.code(),
+            0,
+            "expected success; stderr: {}",
+            self.stderr()
+        );
+        self
+    }
+    /// Asserts a failure with `code`, and that stderr ends with exactly one
+    /// `intervault: what: what to do` line (expiry notices may precede it).
+    #[track_caller]
+    pub fn fails(self, code: i32) -> Self {
+        assert_eq!(
+            self.code(),
+            code,
+            "stdout: {}\nstderr: {}",
+            self.stdout(),
+            self.stderr()
+        );
+        let err = self.stderr();
+        let last = err.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("intervault: ") && last.matches(": ").count() >= 2,
+            "not a one-line error: {err:?}"
+        );
+        self
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.0.stdout).expect("stdout is JSON")
+    }
+}
