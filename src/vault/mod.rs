@@ -84,3 +84,6 @@ fn live_status(window: &Window, now: DateTime<Utc>) -> Status {
         _ => Status::Active,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -107,7 +107,11 @@ impl Vault<'_> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::NoVault { path: paths.dir })
             }
-            _ => fsio::check_private_dir(&paths.dir)?,
+            _ => {
+                for dir in [&paths.dir, &paths.keys, &paths.creds] {
+                    fsio::check_private_dir(dir)?;
+                }
+            }
         }
         let mut mode = mode;
         loop {

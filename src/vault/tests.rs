@@ -1,0 +1,284 @@
+//! The vault driven through its library API with a fixed clock: window boundaries,
+//! expiry, keyless sweep and the clock-rollback guard, at exact seconds.
+
+use std::cell::Cell;
+
+use chrono::{DateTime, Utc};
+
+use super::*;
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::intervention::{Kind, WipeReason};
+
+/// A clock the test moves by hand.
+struct TestClock(Cell<DateTime<Utc>>);
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.get()
+    }
+}
+
+/// Answers with a fixed passphrase and secret, and records notices.
+struct TestUi {
+    passphrase: Option<&'static str>,
+    notices: Vec<Notice>,
+}
+
+impl TestUi {
+    fn new() -> Self {
+        TestUi {
+            passphrase: Some("pw"),
+            notices: Vec::new(),
+        }
+    }
+}
+
+impl Interaction for TestUi {
+    fn passphrase(&mut self, _: PassphrasePurpose) -> Result<SecretText> {
+        self.passphrase
+            .map(|p| SecretText::new(p.into()))
+            .ok_or_else(|| Error::NoPassphrase {
+                hint: "test".into(),
+            })
+    }
+    fn secret(&mut self, _: &str, name: &str) -> Result<SecretText> {
+        Ok(SecretText::new(format!("secret-of-{name}")))
+    }
+    fn notice(&mut self, notice: Notice) {
+        self.notices.push(notice);
+    }
+}
+
+const FAST: KdfParams = KdfParams {
+    memory_kib: 64,
+    iterations: 1,
+    parallelism: 1,
+};
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().expect("test time")
+}
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    clock: TestClock,
+}
+
+impl Fixture {
+    fn new(now: &str) -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("v");
+        let f = Fixture {
+            _tmp: tmp,
+            dir,
+            clock: TestClock(Cell::new(at(now))),
+        };
+        f.vault().init(FAST, &mut TestUi::new()).unwrap();
+        f
+    }
+
+    fn vault(&self) -> Vault<'_> {
+        Vault::new(self.dir.clone(), &self.clock)
+    }
+
+    fn set(&self, now: &str) {
+        self.clock.0.set(at(now));
+    }
+
+    /// Opens `id` for [09:00, 18:00) on 2026-12-01 and adds credential `ftp`.
+    fn open_day(&self, id: &str) {
+        let v = self.vault();
+        let mut ui = TestUi::new();
+        v.open(
+            &NewIntervention {
+                id: id.into(),
+                client: "Acme".into(),
+                window: WindowSpec::Range {
+                    from: Some(at("2026-12-01T09:00:00Z")),
+                    until: at("2026-12-01T18:00:00Z"),
+                },
+                note: None,
+            },
+            &mut ui,
+        )
+        .unwrap();
+        let cred = NewCredential {
+            name: "ftp".into(),
+            kind: Kind::Hosting,
+            url: None,
+            user: Some("bob".into()),
+            note: None,
+        };
+        v.add(id, &cred, false, &mut ui).unwrap();
+    }
+
+    fn get(&self, id: &str) -> Result<String> {
+        self.vault()
+            .get(id, "ftp", &mut TestUi::new())
+            .map(|c| c.secret.expose().to_owned())
+    }
+}
+
+#[test]
+fn fetch_window_is_from_inclusive_until_exclusive() {
+    let f = Fixture::new("2026-11-30T12:00:00Z");
+    f.open_day("acme");
+    f.set("2026-12-01T08:59:59Z");
+    assert!(matches!(f.get("acme"), Err(Error::NotYetOpen { .. })));
+    f.set("2026-12-01T09:00:00Z");
+    assert_eq!(f.get("acme").unwrap(), "secret-of-ftp");
+    f.set("2026-12-01T17:59:59Z");
+    assert_eq!(f.get("acme").unwrap(), "secret-of-ftp");
+    f.set("2026-12-01T18:00:00Z");
+    let err = f.get("acme").unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Wiped {
+            reason: WipeReason::Expired,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn expiry_at_until_notifies_with_a_full_receipt_and_destroys_the_files() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    f.open_day("acme");
+    assert_eq!(std::fs::read_dir(f.dir.join("keys")).unwrap().count(), 1);
+    f.set("2026-12-01T18:00:00Z");
+    let mut ui = TestUi::new();
+    let items = f.vault().list(&mut ui, true).unwrap();
+    assert_eq!(items[0].status, Status::Expired);
+    let [Notice::Expired(record)] = ui.notices.as_slice() else {
+        panic!("expected one expiry notice, got {:?}", ui.notices);
+    };
+    let t = record.tombstone.as_ref().expect("full tombstone");
+    assert_eq!(
+        (t.id.as_str(), t.names.as_slice()),
+        ("acme", &["ftp".to_string()][..])
+    );
+    assert_eq!(t.wiped_at, at("2026-12-01T18:00:00Z"));
+    assert!(t.receipt_is_valid());
+    assert_eq!(std::fs::read_dir(f.dir.join("keys")).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(f.dir.join("creds")).unwrap().count(), 0);
+}
+
+#[test]
+fn keyless_sweep_wipes_at_until_and_the_next_unlock_completes_the_tombstone() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    f.open_day("acme");
+    let mut keyless = TestUi {
+        passphrase: None,
+        notices: Vec::new(),
+    };
+    f.set("2026-12-01T17:59:59Z");
+    assert!(f.vault().sweep(&mut keyless).unwrap().is_empty());
+    f.set("2026-12-01T18:00:00Z");
+    let records = f.vault().sweep(&mut keyless).unwrap();
+    assert_eq!(records.len(), 1);
+    assert!(records[0].tombstone.is_none());
+    assert_eq!(std::fs::read_dir(f.dir.join("keys")).unwrap().count(), 0);
+    f.set("2026-12-02T08:00:00Z");
+    let mut ui = TestUi::new();
+    let detail = f.vault().show("acme", &mut ui).unwrap();
+    let t = detail.tombstone.expect("completed tombstone");
+    assert_eq!(t.reason, WipeReason::Expired);
+    assert_eq!(t.wiped_at, at("2026-12-01T18:00:00Z"));
+    assert_eq!(t.client, "Acme");
+    assert!(
+        ui.notices.is_empty(),
+        "the sweep already reported this wipe"
+    );
+}
+
+#[test]
+fn sweep_with_a_passphrase_at_hand_reports_full_records() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    f.open_day("acme");
+    f.set("2026-12-01T18:00:01Z");
+    let records = f.vault().sweep(&mut TestUi::new()).unwrap();
+    assert_eq!(records[0].tombstone.as_ref().unwrap().client, "Acme");
+}
+
+#[test]
+fn clock_set_back_more_than_five_minutes_is_refused() {
+    let f = Fixture::new("2026-12-01T12:00:00Z");
+    f.open_day("acme"); // a write at 12:00 sets the high-water mark
+    f.set("2026-12-01T11:55:00Z");
+    assert_eq!(f.get("acme").unwrap(), "secret-of-ftp");
+    f.set("2026-12-01T11:54:59Z");
+    let err = f.get("acme").unwrap_err();
+    assert!(matches!(err, Error::ClockWentBack { .. }));
+    assert_eq!(err.exit_code(), 3);
+}
+
+#[test]
+fn readers_move_the_high_water_mark_forward() {
+    let f = Fixture::new("2026-12-01T09:00:00Z");
+    f.open_day("acme");
+    f.set("2026-12-01T15:00:00Z");
+    f.get("acme").unwrap(); // a read, 6 h after the last write
+    f.set("2026-12-01T14:54:59Z");
+    assert!(matches!(f.get("acme"), Err(Error::ClockWentBack { .. })));
+}
+
+#[test]
+fn close_is_allowed_even_when_the_clock_went_back() {
+    let f = Fixture::new("2026-12-01T12:00:00Z");
+    f.open_day("acme");
+    f.set("2026-12-01T11:00:00Z");
+    let t = f.vault().close("acme", &mut TestUi::new()).unwrap();
+    assert_eq!(t.reason, WipeReason::Closed);
+}
+
+#[test]
+fn extend_moves_the_expiry_table_too() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    f.open_day("acme");
+    f.vault()
+        .extend(
+            "acme",
+            at("2026-12-02T18:00:00Z"),
+            "more work",
+            &mut TestUi::new(),
+        )
+        .unwrap();
+    f.set("2026-12-02T17:59:59Z");
+    let mut keyless = TestUi {
+        passphrase: None,
+        notices: Vec::new(),
+    };
+    assert!(f.vault().sweep(&mut keyless).unwrap().is_empty());
+    assert_eq!(f.get("acme").unwrap(), "secret-of-ftp");
+    f.set("2026-12-02T18:00:00Z");
+    assert_eq!(f.vault().sweep(&mut keyless).unwrap().len(), 1);
+}
+
+#[test]
+fn a_failed_command_leaves_no_new_files() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    f.open_day("acme");
+    let before: Vec<_> = std::fs::read_dir(f.dir.join("creds"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let cred = NewCredential {
+        name: "ftp".into(),
+        kind: Kind::Hosting,
+        url: None,
+        user: None,
+        note: None,
+    };
+    let err = f
+        .vault()
+        .add("acme", &cred, false, &mut TestUi::new())
+        .unwrap_err();
+    assert_eq!(err.exit_code(), 7);
+    let after: Vec<_> = std::fs::read_dir(f.dir.join("creds"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before, after);
+}
