@@ -6,6 +6,16 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A panic is a bug; its message could quote data, so only its place is shown,
+    // as one line with the contract's exit code for internal errors.
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("intervault: internal error{place}: please report it; the vault was not changed by the failed step");
+        std::process::exit(1);
+    }));
     // Before any secret is in memory: no core dumps, no ptrace by the same user.
     for problem in intervault::hygiene::harden_process() {
         eprintln!("intervault: warning: {problem}: secrets could reach a core dump");

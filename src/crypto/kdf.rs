@@ -135,6 +135,28 @@ mod tests {
         assert!(FAST.below_floor());
     }
 
+    /// Known answers from the reference implementation (Debian's `argon2` CLI):
+    /// `echo -n "correct horse" | argon2 0123456789abcdef -id -t 1 -k 64 -p 1 -l 32 -r`
+    /// and the same with `-t 2 -k 256 -p 2`.
+    #[test]
+    fn matches_the_reference_implementation() {
+        let pass = SecretText::new("correct horse".into());
+        let salt = b"0123456789abcdef";
+        assert_eq!(
+            crate::crypto::hex(FAST.derive(&pass, salt).unwrap().as_ref()),
+            "32364fd7ed54f4951b0d6bc3bed2f212c66235738a114c5f8ba3b6a1ee3abb10"
+        );
+        let two_lanes = KdfParams {
+            memory_kib: 256,
+            iterations: 2,
+            parallelism: 2,
+        };
+        assert_eq!(
+            crate::crypto::hex(two_lanes.derive(&pass, salt).unwrap().as_ref()),
+            "f86386289bc8a13125f754c2804d3202b984a30f34ada2e4c4e5cf71e35847d1"
+        );
+    }
+
     #[test]
     fn derive_is_deterministic_and_salted() {
         let pass = SecretText::new("correct horse".into());

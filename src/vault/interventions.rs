@@ -274,6 +274,14 @@ impl Vault<'_> {
     ) -> Result<InterventionSummary> {
         validate_name("intervention ID", id)?;
         validate_text("reason", reason, true)?;
+        if until <= self.clock.now() {
+            // A usage error wins over every other outcome, so check it before
+            // opening the vault; `until <= from` is checked once `from` is known.
+            return Err(Error::usage(
+                "the new window end has already passed",
+                "give an --until in the future, or use 'intervault close' to end it now",
+            ));
+        }
         let mut u = self.session(ui, Access::Write)?;
         let pos = u.live(id)?;
         let now = u.h.now;

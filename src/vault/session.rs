@@ -143,8 +143,10 @@ impl Vault<'_> {
             };
             if mode == LockMode::Exclusive {
                 h.expire_without_key()?;
-                h.collect_leftovers()?;
             }
+            // Any lock held means no writer is mid-change, so whatever a crashed
+            // writer left behind can go, even under a shared lock.
+            h.collect_leftovers()?;
             return Ok(h);
         }
     }
