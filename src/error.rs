@@ -41,7 +41,7 @@ pub enum Error {
     },
 
     /// The passphrase did not open the vault (exit 4).
-    #[error("wrong passphrase: the vault was not opened and nothing was changed; try again")]
+    #[error("wrong passphrase: the vault was not unlocked; try again (check --passphrase-file or INTERVAULT_PASSPHRASE if set)")]
     WrongPassphrase,
 
     /// No passphrase source was available (exit 4).

@@ -141,16 +141,16 @@ pub struct Window {
 impl Window {
     /// A window for `open` or `extend`: `until` after `from`, and not already ended.
     pub fn new(from: DateTime<Utc>, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<Self> {
-        if until <= from {
-            return Err(Error::usage(
-                "the window ends before it starts",
-                "give an --until later than --from",
-            ));
-        }
         if until <= now {
             return Err(Error::usage(
                 "the window has already ended",
                 "give an --until in the future (or --for DURATION)",
+            ));
+        }
+        if until <= from {
+            return Err(Error::usage(
+                "the window ends before it starts",
+                "give an --until later than --from",
             ));
         }
         Ok(Window { from, until })

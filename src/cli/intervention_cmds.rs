@@ -6,6 +6,7 @@ use intervault::vault::{NewIntervention, Vault, WindowSpec};
 use intervault::wipe::WipeRecord;
 use intervault::Result;
 use serde_json::json;
+use std::io::IsTerminal;
 
 use super::render;
 use super::ui::TerminalUi;
@@ -130,16 +131,16 @@ pub fn close(vault: &Vault, ui: &mut TerminalUi, id: &str, json: bool) -> Result
 }
 
 pub fn sweep(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()> {
-    let records = vault.sweep(ui)?;
+    let report = vault.sweep(ui)?;
+    let records = &report.wiped;
     if json {
         let arr: Vec<_> = records.iter().map(render::wipe_json).collect();
         render::print_json(&json!({ "wiped": arr }));
-        return Ok(());
-    }
-    if records.is_empty() {
+    } else if records.is_empty() && std::io::stderr().is_terminal() {
+        // Silent when nothing happened and nobody watches: cron mails any output.
         eprintln!("intervault: nothing to wipe");
     }
-    for r in &records {
+    for r in records.iter().filter(|_| !json) {
         match &r.tombstone {
             Some(t) => println!(
                 "expired {} ({}): {} credential(s) wiped at {}; receipt {}",
@@ -156,5 +157,8 @@ pub fn sweep(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()> {
             ),
         }
     }
-    Ok(())
+    match report.unlock_error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }

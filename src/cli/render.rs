@@ -156,7 +156,13 @@ pub fn detail_text(d: &InterventionDetail) -> String {
         ));
     }
     if let Some(t) = &d.tombstone {
-        out.push_str(&receipt_text(t));
+        out.push_str(&format!(
+            "wiped:       {} ({})\ndestroyed:   {}\nreceipt:     {}\n",
+            format_local(t.wiped_at),
+            t.reason,
+            destroyed_text(t),
+            t.receipt
+        ));
     } else if d.entries.is_empty() {
         out.push_str("credentials: none\n");
     } else {
@@ -171,21 +177,24 @@ pub fn detail_text(d: &InterventionDetail) -> String {
     out
 }
 
+fn destroyed_text(t: &Tombstone) -> String {
+    if t.names.is_empty() {
+        "0 credentials".into()
+    } else {
+        format!("{} credential(s): {}", t.names.len(), t.names.join(", "))
+    }
+}
+
 /// A wipe receipt as text.
 pub fn receipt_text(t: &Tombstone) -> String {
     format!(
-        "wiped:       {} ({})\nclient:      {}\nwindow:      {} -> {}\ndestroyed:   {} credential(s){}\nreceipt:     {}\n",
+        "wiped:       {} ({})\nclient:      {}\nwindow:      {} -> {}\ndestroyed:   {}\nreceipt:     {}\n",
         format_local(t.wiped_at),
         t.reason,
         t.client,
         format_local(t.window.from),
         format_local(t.window.until),
-        t.names.len(),
-        if t.names.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", t.names.join(", "))
-        },
+        destroyed_text(t),
         t.receipt
     )
 }

@@ -44,18 +44,21 @@ impl Vault<'_> {
                 validate_text(what, v, false)?;
             }
         }
-        let mut u = self.session(ui, Access::Write)?;
-        let pos = u.live(id)?;
-        let m = &u.index.interventions[pos];
-        may_edit(id, State::Live(m.window), u.h.now, u.index.high_water)?;
-        let exists = m.entries.iter().any(|e| e.name == new.name);
-        if exists && !replace {
-            return Err(Error::CredentialExists {
-                id: id.to_owned(),
-                name: new.name.clone(),
-            });
-        }
-        let mut set = u.load_credentials(m)?;
+        // Every check passes before the secret is asked for, and the vault is not
+        // locked while it is typed; the checks run again once it is locked.
+        let checked = |u: &super::session::Unlocked| -> Result<usize> {
+            let pos = u.live(id)?;
+            let m = &u.index.interventions[pos];
+            may_edit(id, State::Live(m.window), u.h.now, u.index.high_water)?;
+            if !replace && m.entries.iter().any(|e| e.name == new.name) {
+                return Err(Error::CredentialExists {
+                    id: id.to_owned(),
+                    name: new.name.clone(),
+                });
+            }
+            Ok(pos)
+        };
+        checked(&self.session(ui, Access::Write)?)?;
         let secret: SecretText = ui.secret(id, &new.name)?;
         if secret.is_empty() {
             return Err(Error::Input {
@@ -64,6 +67,9 @@ impl Vault<'_> {
                 code: 2,
             });
         }
+        let mut u = self.session(ui, Access::Write)?;
+        let pos = checked(&u)?;
+        let mut set = u.load_credentials(&u.index.interventions[pos])?;
         set.credentials.retain(|c| c.name != new.name);
         set.credentials.push(Credential {
             name: new.name.clone(),

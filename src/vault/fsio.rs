@@ -146,7 +146,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     // On failure the temporary file is removed when `tmp` drops.
     tmp.persist(path)
         .map_err(|e| Error::io("replace", path, e.error))?;
-    sync_dir(dir)
+    // The rename has happened: the new state is the vault's state now, and callers
+    // treat an error as "nothing changed" (and undo their new files). So a failing
+    // directory fsync, which only weakens durability across a power cut, must
+    // not be reported as a failed write.
+    let _ = sync_dir(dir);
+    Ok(())
 }
 
 /// Fsyncs a directory so that renames and unlinks in it are durable.

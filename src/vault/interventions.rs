@@ -16,6 +16,31 @@ use super::fsio::{self, LockMode};
 use super::session::{self, Access, Paths};
 use super::{live_status, Interaction, Notice, PassphrasePurpose, Vault};
 
+/// What `sweep` did.
+#[derive(Debug)]
+pub struct SweepReport {
+    /// The interventions wiped by this sweep.
+    pub wiped: Vec<WipeRecord>,
+    /// Why the optional unlock (to complete the records) failed, if it did.
+    pub unlock_error: Option<Error>,
+}
+
+impl SweepReport {
+    fn keyless(wiped: Vec<WipeRecord>) -> Self {
+        SweepReport {
+            wiped,
+            unlock_error: None,
+        }
+    }
+
+    fn with_error(wiped: Vec<WipeRecord>, e: Error) -> Self {
+        SweepReport {
+            wiped,
+            unlock_error: Some(e),
+        }
+    }
+}
+
 /// How `open` is given its window.
 #[derive(Debug, Clone, Copy)]
 pub enum WindowSpec {
@@ -318,8 +343,9 @@ impl Vault<'_> {
 
     /// Wipes every intervention whose window has ended, without the passphrase.
     /// When `ui` has a passphrase at hand without prompting, the vault is also
-    /// unlocked and the records come back complete.
-    pub fn sweep(&self, ui: &mut dyn Interaction) -> Result<Vec<WipeRecord>> {
+    /// unlocked and the records come back complete; if that unlock fails, the
+    /// wipes stand and are reported all the same, with the error beside them.
+    pub fn sweep(&self, ui: &mut dyn Interaction) -> Result<SweepReport> {
         let h = self.handle(LockMode::Exclusive, false)?;
         let keyless: Vec<WipeRecord> = h
             .swept_now
@@ -333,15 +359,21 @@ impl Vault<'_> {
             .collect();
         let passphrase = match ui.passphrase(PassphrasePurpose::UnlockIfAvailable) {
             Ok(p) => p,
-            Err(Error::NoPassphrase { .. }) => return Ok(keyless),
-            Err(e) => return Err(e),
+            Err(Error::NoPassphrase { .. }) => return Ok(SweepReport::keyless(keyless)),
+            Err(e) => return Ok(SweepReport::with_error(keyless, e)),
         };
-        let master = session::open_master(&h, &passphrase)?;
-        let (mut u, completed) = session::unlock(h, master).map_err(|(_, e)| e)?;
-        if !completed.is_empty() {
-            u.commit()?;
-        }
-        Ok(keyless
+        let completed = session::open_master(&h.paths.root, &h.root, &passphrase)
+            .and_then(|master| session::unlock(h, master).map_err(|(_, e)| e))
+            .and_then(|(mut u, completed)| {
+                u.collect_stale_generations()?;
+                u.commit()?;
+                Ok(completed)
+            });
+        let completed = match completed {
+            Ok(completed) => completed,
+            Err(e) => return Ok(SweepReport::with_error(keyless, e)),
+        };
+        let wiped = keyless
             .into_iter()
             .map(
                 |r| match completed.iter().find(|t| t.reference == r.reference) {
@@ -349,13 +381,17 @@ impl Vault<'_> {
                     None => r,
                 },
             )
-            .collect())
+            .collect();
+        Ok(SweepReport::keyless(wiped))
     }
 
     /// Changes the passphrase: re-wraps the master key under a new salt.
     pub fn passwd(&self, ui: &mut dyn Interaction) -> Result<()> {
-        let mut u = self.session(ui, Access::Write)?;
+        // Check the current passphrase first, then ask for the new one without
+        // holding the lock while the user types.
+        drop(self.session(ui, Access::Write)?);
         let passphrase = ui.passphrase(PassphrasePurpose::NewPassphrase)?;
+        let mut u = self.session(ui, Access::Write)?;
         let header = session::new_kdf_header(u.h.root.kdf.params);
         u.h.root.master_key =
             session::seal_master(&u.h.paths.root, &header, &u.master, &passphrase)?;

@@ -24,7 +24,9 @@ use crate::intervention::{Status, Window};
 use crate::wipe::WipeRecord;
 
 pub use credentials::{NewCredential, StoredCredential};
-pub use interventions::{InterventionDetail, InterventionSummary, NewIntervention, WindowSpec};
+pub use interventions::{
+    EntryView, InterventionDetail, InterventionSummary, NewIntervention, SweepReport, WindowSpec,
+};
 
 /// What the library asks of the person at the keyboard; the binary implements it.
 pub trait Interaction {
@@ -63,12 +65,17 @@ pub enum Notice {
 pub struct Vault<'c> {
     dir: PathBuf,
     clock: &'c dyn Clock,
+    master_cache: std::cell::RefCell<Option<session::CachedMaster>>,
 }
 
 impl<'c> Vault<'c> {
     /// The vault in `dir`; nothing is read until a command runs.
     pub fn new(dir: PathBuf, clock: &'c dyn Clock) -> Self {
-        Vault { dir, clock }
+        Vault {
+            dir,
+            clock,
+            master_cache: std::cell::RefCell::new(None),
+        }
     }
 
     /// The vault's directory.

@@ -97,6 +97,13 @@ impl Drop for Unlocked {
     }
 }
 
+/// The master key unwrapped during this command, with what it was unwrapped from.
+pub(super) struct CachedMaster {
+    kdf: KdfHeader,
+    master_key: String,
+    master: SealKey,
+}
+
 impl Vault<'_> {
     /// Opens the vault for a command: lock, read the root, wipe what has ended.
     /// `keyed` says the command will unlock, so pending keyless wipes can be
@@ -154,20 +161,61 @@ impl Vault<'_> {
     /// Opens and unlocks the vault for a keyed command, telling `ui` of the wipes
     /// this command did. A reader that had to take the exclusive lock (to fold in
     /// wipes) commits at once, so the read itself starts from a settled vault.
+    ///
+    /// The lock is never held while the user types: the vault is opened once to
+    /// wipe what has ended and to read the KDF header, released during the prompt
+    /// and the key derivation, then opened again. The unwrapped master key is kept
+    /// for the rest of the command, so a second session does not prompt again.
     pub(super) fn session(&self, ui: &mut dyn Interaction, access: Access) -> Result<Unlocked> {
         let mode = match access {
             Access::Read => LockMode::Shared,
             Access::Write => LockMode::Exclusive,
         };
-        let h = self.handle(mode, true)?;
-        let master = match ui
-            .passphrase(PassphrasePurpose::Unlock)
-            .and_then(|passphrase| open_master(&h, &passphrase))
-        {
-            Ok(master) => master,
-            Err(e) => {
-                notify_keyless(ui, &h.swept_now);
-                return Err(e);
+        let mut h = self.handle(mode, true)?;
+        let master = match self.cached_master(&h.root) {
+            Some(master) => master,
+            None => {
+                let first_root = h.root.clone();
+                let mut swept = std::mem::take(&mut h.swept_now);
+                drop(h);
+                let passphrase = match ui.passphrase(PassphrasePurpose::Unlock) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        notify_keyless(ui, &swept);
+                        return Err(e);
+                    }
+                };
+                let master = match open_master(&self.paths().root, &first_root, &passphrase) {
+                    Ok(master) => master,
+                    Err(e) => {
+                        notify_keyless(ui, &swept);
+                        return Err(e);
+                    }
+                };
+                self.remember_master(&first_root, &master);
+                h = match self.handle(mode, true) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        notify_keyless(ui, &swept);
+                        return Err(e);
+                    }
+                };
+                swept.append(&mut h.swept_now);
+                h.swept_now = swept;
+                match self.cached_master(&h.root) {
+                    Some(master) => master,
+                    // The passphrase changed while we were prompting: derive again.
+                    None => match open_master(&h.paths.root, &h.root, &passphrase) {
+                        Ok(master) => {
+                            self.remember_master(&h.root, &master);
+                            master
+                        }
+                        Err(e) => {
+                            notify_keyless(ui, &h.swept_now);
+                            return Err(e);
+                        }
+                    },
+                }
             }
         };
         let (mut u, completed) = match unlock(h, master) {
@@ -182,10 +230,35 @@ impl Vault<'_> {
                 ui.notice(Notice::Expired(t.into()));
             }
         }
-        if access == Access::Read && u.h.lock.mode == LockMode::Exclusive {
-            u.commit()?;
+        if u.h.lock.mode == LockMode::Exclusive {
+            u.collect_stale_generations()?;
+            if access == Access::Read {
+                u.commit()?;
+            }
         }
         Ok(u)
+    }
+
+    fn paths(&self) -> Paths {
+        Paths::new(&self.dir)
+    }
+
+    /// The master key unwrapped earlier in this command, if the root still wraps
+    /// it the same way (same header, same wrapped key).
+    fn cached_master(&self, root: &RootFile) -> Option<SealKey> {
+        self.master_cache
+            .borrow()
+            .as_ref()
+            .filter(|c| c.kdf == root.kdf && c.master_key == root.master_key)
+            .map(|c| c.master.clone())
+    }
+
+    pub(super) fn remember_master(&self, root: &RootFile, master: &SealKey) {
+        *self.master_cache.borrow_mut() = Some(CachedMaster {
+            kdf: root.kdf.clone(),
+            master_key: root.master_key.clone(),
+            master: master.clone(),
+        });
     }
 
     /// After a read under the shared lock: moves the high-water mark forward when
@@ -324,11 +397,14 @@ pub(super) fn seal_index(master: &SealKey, index: &Index) -> Result<String> {
 
 /// Unwraps the master key with the passphrase and checks the clear header
 /// against its sealed copy.
-pub(super) fn open_master(h: &Handle, passphrase: &SecretText) -> Result<SealKey> {
-    let path = &h.paths.root;
-    let key = passphrase_key(path, &h.root.kdf, passphrase)?;
+pub(super) fn open_master(
+    path: &Path,
+    root: &RootFile,
+    passphrase: &SecretText,
+) -> Result<SealKey> {
+    let key = passphrase_key(path, &root.kdf, passphrase)?;
     let blob = STANDARD
-        .decode(&h.root.master_key)
+        .decode(&root.master_key)
         .map_err(|_| Error::damaged(path, "the master key is not valid base64"))?;
     let plain = open_with(&key, &blob).map_err(|e| match e {
         OpenError::WrongKey => Error::WrongPassphrase,
@@ -336,7 +412,7 @@ pub(super) fn open_master(h: &Handle, passphrase: &SecretText) -> Result<SealKey
     })?;
     let master_plain: MasterPlain = serde_json::from_slice(&plain)
         .map_err(|_| Error::damaged(path, "the master key is malformed"))?;
-    if master_plain.version != h.root.version || master_plain.kdf != h.root.kdf {
+    if master_plain.version != root.version || master_plain.kdf != root.kdf {
         return Err(Error::damaged(
             path,
             "the clear header was altered (it does not match its sealed copy)",
@@ -504,11 +580,37 @@ impl Unlocked {
                 continue;
             };
             let m = self.index.interventions.remove(pos);
-            let t = tombstone_of(&m, s.wiped_at, WipeReason::Expired);
+            // The clear wipe time is not authenticated: keep it where an expiry
+            // wipe can really have happened, between the window end and now.
+            let wiped_at = s.wiped_at.max(m.window.until).min(self.h.now);
+            let t = tombstone_of(&m, wiped_at, WipeReason::Expired);
             self.index.tombstones.push(t.clone());
             done.push(t);
         }
         done
+    }
+
+    /// Shreds credentials files of live interventions that are not their current
+    /// generation: what a crash right after a commit can leave behind.
+    pub(super) fn collect_stale_generations(&self) -> Result<()> {
+        for name in fsio::list_dir(&self.h.paths.creds)? {
+            let mut parts = name.split('.');
+            let (Some(owner), Some(generation)) = (parts.next().and_then(Ref::parse), parts.next())
+            else {
+                continue;
+            };
+            let live = self
+                .index
+                .interventions
+                .iter()
+                .find(|m| m.reference == owner);
+            if let Some(m) = live {
+                if m.creds_gen.map(|g| g.to_string()).as_deref() != Some(generation) {
+                    fsio::shred(&self.h.paths.creds.join(&name))?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Finds a live intervention by ID; a tombstone gives the policy refusal.

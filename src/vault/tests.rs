@@ -9,6 +9,7 @@ use super::*;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::intervention::{Kind, WipeReason};
+use crate::vault::fsio;
 
 /// A clock the test moves by hand.
 struct TestClock(Cell<DateTime<Utc>>);
@@ -19,10 +20,14 @@ impl Clock for TestClock {
     }
 }
 
-/// Answers with a fixed passphrase and secret, and records notices.
+/// Answers with a fixed passphrase and secret, and records notices. When it has a
+/// lock path, it records whether the vault lock was free each time it was asked
+/// something (nobody must wait on a vault while its user types).
 struct TestUi {
     passphrase: Option<&'static str>,
     notices: Vec<Notice>,
+    lock_path: Option<PathBuf>,
+    asked_while_locked: usize,
 }
 
 impl TestUi {
@@ -30,12 +35,32 @@ impl TestUi {
         TestUi {
             passphrase: Some("pw"),
             notices: Vec::new(),
+            lock_path: None,
+            asked_while_locked: 0,
+        }
+    }
+
+    fn keyless() -> Self {
+        TestUi {
+            passphrase: None,
+            ..TestUi::new()
+        }
+    }
+
+    fn note_lock(&mut self) {
+        if let Some(path) = &self.lock_path {
+            if fsio::try_lock_now(path, fsio::LockMode::Exclusive).is_none() {
+                self.asked_while_locked += 1;
+            }
         }
     }
 }
 
 impl Interaction for TestUi {
-    fn passphrase(&mut self, _: PassphrasePurpose) -> Result<SecretText> {
+    fn passphrase(&mut self, purpose: PassphrasePurpose) -> Result<SecretText> {
+        if purpose != PassphrasePurpose::UnlockIfAvailable {
+            self.note_lock();
+        }
         self.passphrase
             .map(|p| SecretText::new(p.into()))
             .ok_or_else(|| Error::NoPassphrase {
@@ -43,6 +68,7 @@ impl Interaction for TestUi {
             })
     }
     fn secret(&mut self, _: &str, name: &str) -> Result<SecretText> {
+        self.note_lock();
         Ok(SecretText::new(format!("secret-of-{name}")))
     }
     fn notice(&mut self, notice: Notice) {
@@ -169,14 +195,11 @@ fn expiry_at_until_notifies_with_a_full_receipt_and_destroys_the_files() {
 fn keyless_sweep_wipes_at_until_and_the_next_unlock_completes_the_tombstone() {
     let f = Fixture::new("2026-12-01T10:00:00Z");
     f.open_day("acme");
-    let mut keyless = TestUi {
-        passphrase: None,
-        notices: Vec::new(),
-    };
+    let mut keyless = TestUi::keyless();
     f.set("2026-12-01T17:59:59Z");
-    assert!(f.vault().sweep(&mut keyless).unwrap().is_empty());
+    assert!(f.vault().sweep(&mut keyless).unwrap().wiped.is_empty());
     f.set("2026-12-01T18:00:00Z");
-    let records = f.vault().sweep(&mut keyless).unwrap();
+    let records = f.vault().sweep(&mut keyless).unwrap().wiped;
     assert_eq!(records.len(), 1);
     assert!(records[0].tombstone.is_none());
     assert_eq!(std::fs::read_dir(f.dir.join("keys")).unwrap().count(), 0);
@@ -198,7 +221,7 @@ fn sweep_with_a_passphrase_at_hand_reports_full_records() {
     let f = Fixture::new("2026-12-01T10:00:00Z");
     f.open_day("acme");
     f.set("2026-12-01T18:00:01Z");
-    let records = f.vault().sweep(&mut TestUi::new()).unwrap();
+    let records = f.vault().sweep(&mut TestUi::new()).unwrap().wiped;
     assert_eq!(records[0].tombstone.as_ref().unwrap().client, "Acme");
 }
 
@@ -246,14 +269,11 @@ fn extend_moves_the_expiry_table_too() {
         )
         .unwrap();
     f.set("2026-12-02T17:59:59Z");
-    let mut keyless = TestUi {
-        passphrase: None,
-        notices: Vec::new(),
-    };
-    assert!(f.vault().sweep(&mut keyless).unwrap().is_empty());
+    let mut keyless = TestUi::keyless();
+    assert!(f.vault().sweep(&mut keyless).unwrap().wiped.is_empty());
     assert_eq!(f.get("acme").unwrap(), "secret-of-ftp");
     f.set("2026-12-02T18:00:00Z");
-    assert_eq!(f.vault().sweep(&mut keyless).unwrap().len(), 1);
+    assert_eq!(f.vault().sweep(&mut keyless).unwrap().wiped.len(), 1);
 }
 
 #[test]
@@ -281,4 +301,97 @@ fn a_failed_command_leaves_no_new_files() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(before, after);
+}
+
+#[test]
+fn nothing_is_asked_while_the_vault_is_locked() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    let mut ui = TestUi::new();
+    ui.lock_path = Some(f.dir.join("vault.lock"));
+    let v = f.vault();
+    v.open(
+        &NewIntervention {
+            id: "acme".into(),
+            client: "Acme".into(),
+            window: WindowSpec::For(chrono::TimeDelta::hours(2)),
+            note: None,
+        },
+        &mut ui,
+    )
+    .unwrap();
+    let cred = NewCredential {
+        name: "ftp".into(),
+        kind: Kind::Hosting,
+        url: None,
+        user: None,
+        note: None,
+    };
+    v.add("acme", &cred, false, &mut ui).unwrap();
+    Vault::new(f.dir.clone(), &f.clock).passwd(&mut ui).unwrap();
+    assert_eq!(ui.asked_while_locked, 0);
+}
+
+#[test]
+fn a_sweep_whose_unlock_fails_still_reports_its_wipes() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    f.open_day("acme");
+    f.set("2026-12-01T18:00:00Z");
+    let mut wrong = TestUi {
+        passphrase: Some("not the passphrase"),
+        ..TestUi::new()
+    };
+    let report = f.vault().sweep(&mut wrong).unwrap();
+    assert_eq!(report.wiped.len(), 1);
+    assert!(matches!(report.unlock_error, Some(Error::WrongPassphrase)));
+}
+
+#[test]
+fn stale_credential_generations_are_collected() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    f.open_day("acme");
+    let creds = f.dir.join("creds");
+    let current = std::fs::read_dir(&creds)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    // What a crash right after a commit leaves: the previous generation.
+    let name = current
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .replace(".1.age", ".0.age");
+    let stale = creds.join(name);
+    std::fs::copy(&current, &stale).unwrap();
+    f.vault()
+        .extend(
+            "acme",
+            at("2026-12-01T19:00:00Z"),
+            "more",
+            &mut TestUi::new(),
+        )
+        .unwrap();
+    assert!(!stale.exists());
+    assert!(current.exists());
+}
+
+#[test]
+fn a_forged_clear_wipe_time_cannot_predate_the_window_end() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    f.open_day("acme");
+    f.set("2026-12-01T18:00:05Z");
+    f.vault().sweep(&mut TestUi::keyless()).unwrap();
+    let root_path = f.dir.join("vault.json");
+    let root = std::fs::read_to_string(&root_path).unwrap();
+    let forged = root.replace("2026-12-01T18:00:05Z", "2026-12-01T11:00:00Z");
+    assert_ne!(root, forged);
+    std::fs::write(&root_path, forged).unwrap();
+    let t = f
+        .vault()
+        .show("acme", &mut TestUi::new())
+        .unwrap()
+        .tombstone
+        .unwrap();
+    assert_eq!(t.wiped_at, at("2026-12-01T18:00:00Z"));
 }
