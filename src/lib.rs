@@ -23,6 +23,8 @@
 //! through the [`vault::Interaction`] trait that the binary implements.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// The library never prints: output is the binary's job.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
 pub mod clock;
 pub mod crypto;

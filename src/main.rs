@@ -27,7 +27,9 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("intervault: {e}");
+            // One line, whatever a message from below may hold.
+            let line = e.to_string().replace(['\n', '\r'], " ");
+            eprintln!("intervault: {line}");
             ExitCode::from(e.exit_code())
         }
     }

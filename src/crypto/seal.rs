@@ -17,12 +17,22 @@ use super::SecretText;
 pub struct SealKey(x25519::Identity);
 
 /// Why a sealed file did not open.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum OpenError {
     /// The file was sealed to another key (or its key stanza was altered).
     WrongKey,
-    /// The file is not a well-formed age file, or its payload fails authentication.
+    /// The file is not a well-formed age file, or its payload fails authentication;
+    /// the text completes "the file ...".
     Corrupt(String),
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::WrongKey => f.write_str("is sealed to another key"),
+            OpenError::Corrupt(what) => f.write_str(what),
+        }
+    }
 }
 
 impl SealKey {
@@ -85,15 +95,24 @@ pub fn open_with(
     let mut plain = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
     reader
         .read_to_end(&mut plain)
-        .map_err(|e| OpenError::Corrupt(format!("payload fails authentication ({e})")))?;
+        .map_err(|_| OpenError::Corrupt("fails authentication".to_owned()))?;
     Ok(plain)
 }
 
+/// age's own messages run over several lines; ours must fit in one.
 fn classify(e: DecryptError) -> OpenError {
-    match e {
-        DecryptError::NoMatchingKeys | DecryptError::KeyDecryptionFailed => OpenError::WrongKey,
-        other => OpenError::Corrupt(other.to_string()),
-    }
+    let what = match e {
+        DecryptError::NoMatchingKeys | DecryptError::KeyDecryptionFailed => {
+            return OpenError::WrongKey
+        }
+        DecryptError::UnknownFormat => "is not an age file",
+        DecryptError::InvalidHeader => "has a malformed age header",
+        DecryptError::InvalidMac => "has an age header that fails authentication",
+        DecryptError::DecryptionFailed => "fails authentication",
+        DecryptError::Io(_) => "is truncated or unreadable",
+        _ => "cannot be decrypted",
+    };
+    OpenError::Corrupt(what.to_owned())
 }
 
 #[cfg(test)]

@@ -80,7 +80,7 @@ impl Vault<'_> {
             note: new.note.clone(),
         });
         set.credentials.sort_by(|a, b| a.name.cmp(&b.name));
-        u.store_credentials(pos, &set)?;
+        u.store_credentials(pos, &mut set)?;
         u.commit()
     }
 
@@ -128,7 +128,7 @@ impl Vault<'_> {
         }
         let mut set = u.load_credentials(m)?;
         set.credentials.retain(|c| c.name != name);
-        u.store_credentials(pos, &set)?;
+        u.store_credentials(pos, &mut set)?;
         u.commit()
     }
 }

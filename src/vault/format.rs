@@ -291,6 +291,10 @@ pub struct CredentialSet {
     #[zeroize(skip)]
     #[serde(rename = "ref")]
     pub reference: Ref,
+    /// Its generation, checked against the index, so an older copy of the file
+    /// put back in place of the current one is refused.
+    #[zeroize(skip)]
+    pub generation: u64,
     /// Its credentials, sorted by name.
     pub credentials: Vec<Credential>,
 }

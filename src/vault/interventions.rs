@@ -367,6 +367,7 @@ impl Vault<'_> {
             .and_then(|(mut u, completed)| {
                 u.collect_stale_generations()?;
                 u.commit()?;
+                u.report_early_wipes()?;
                 Ok(completed)
             });
         let completed = match completed {

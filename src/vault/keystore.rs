@@ -61,7 +61,7 @@ impl KeyStore for FileKeyStore {
         };
         let plain = master
             .open(&sealed)
-            .map_err(|e| Error::damaged(&path, format!("key file does not decrypt: {e:?}")))?;
+            .map_err(|e| Error::damaged(&path, format!("the key file {e}")))?;
         let parsed: KeyPlain = serde_json::from_slice(&plain)
             .map_err(|_| Error::damaged(&path, "key file is malformed"))?;
         if &parsed.reference != reference {

@@ -85,6 +85,8 @@ pub(super) struct Unlocked {
     pub index: Index,
     pub keys: FileKeyStore,
     txn: Txn,
+    /// Interventions a keyless sweep wiped before their sealed window ended.
+    early_wipes: Vec<String>,
 }
 
 impl Drop for Unlocked {
@@ -236,6 +238,7 @@ impl Vault<'_> {
                 u.commit()?;
             }
         }
+        u.report_early_wipes()?;
         Ok(u)
     }
 
@@ -443,6 +446,7 @@ pub(super) fn unlock(
         index,
         keys,
         txn: Txn::default(),
+        early_wipes: Vec::new(),
     };
     let completed = u.complete_keyless_wipes();
     Ok((u, completed))
@@ -583,11 +587,34 @@ impl Unlocked {
             // The clear wipe time is not authenticated: keep it where an expiry
             // wipe can really have happened, between the window end and now.
             let wiped_at = s.wiped_at.max(m.window.until).min(self.h.now);
+            if s.wiped_at < m.window.until {
+                // A keyless sweep only wipes what the clear table says has ended;
+                // the sealed window says it had not: the clear table was edited.
+                self.early_wipes.push(m.id.clone());
+            }
             let t = tombstone_of(&m, wiped_at, WipeReason::Expired);
             self.index.tombstones.push(t.clone());
             done.push(t);
         }
         done
+    }
+
+    /// Fails, once, when a keyless sweep wiped an intervention before its sealed
+    /// window ended: the wipe cannot be undone, so its tombstone is committed
+    /// first, then the tampering is reported (exit 6) so that nobody takes it for
+    /// an ordinary expiry.
+    pub(super) fn report_early_wipes(&mut self) -> Result<()> {
+        if self.early_wipes.is_empty() {
+            return Ok(());
+        }
+        self.commit()?;
+        Err(Error::damaged(
+            &self.h.paths.root,
+            format!(
+                "the clear expiry table was altered: '{}' was wiped before its window ended (its tombstone records the wipe)",
+                self.early_wipes.join("', '")
+            ),
+        ))
     }
 
     /// Shreds credentials files of live interventions that are not their current
@@ -642,6 +669,7 @@ impl Unlocked {
         let Some(generation) = m.creds_gen else {
             return Ok(CredentialSet {
                 reference: m.reference.clone(),
+                generation: 0,
                 credentials: Vec::new(),
             });
         };
@@ -655,12 +683,20 @@ impl Unlocked {
         };
         let plain = key.open(&sealed).map_err(|e| match e {
             OpenError::WrongKey => Error::damaged(&path, "not sealed to this intervention"),
-            OpenError::Corrupt(what) => Error::damaged(&path, what),
+            OpenError::Corrupt(what) => {
+                Error::damaged(&path, format!("the credentials file {what}"))
+            }
         })?;
         let set: CredentialSet = serde_json::from_slice(&plain)
             .map_err(|_| Error::damaged(&path, "the credentials file is malformed"))?;
         if set.reference != m.reference {
             return Err(Error::damaged(&path, "it belongs to another intervention"));
+        }
+        if set.generation != generation {
+            return Err(Error::damaged(
+                &path,
+                "it is an older copy of the credentials",
+            ));
         }
         let names: Vec<&str> = set.credentials.iter().map(|c| c.name.as_str()).collect();
         let listed: Vec<&str> = m.entries.iter().map(|e| e.name.as_str()).collect();
@@ -672,10 +708,11 @@ impl Unlocked {
 
     /// Writes a new generation of intervention `pos`'s credentials and updates
     /// its entries; the old generation is shredded after the commit.
-    pub fn store_credentials(&mut self, pos: usize, set: &CredentialSet) -> Result<()> {
+    pub fn store_credentials(&mut self, pos: usize, set: &mut CredentialSet) -> Result<()> {
         let m = &self.index.interventions[pos];
         let key = self.keys.get(&m.reference, &self.master)?;
         let next = m.creds_gen.map_or(1, |g| g + 1);
+        set.generation = next;
         let path = self.h.paths.creds_file(&m.reference, next);
         let sealed = key.seal(&to_plain_json(set)).map_err(Error::Internal)?;
         fsio::write_atomic(&path, &sealed)?;

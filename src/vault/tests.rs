@@ -387,6 +387,13 @@ fn a_forged_clear_wipe_time_cannot_predate_the_window_end() {
     let forged = root.replace("2026-12-01T18:00:05Z", "2026-12-01T11:00:00Z");
     assert_ne!(root, forged);
     std::fs::write(&root_path, forged).unwrap();
+    let err = f.vault().show("acme", &mut TestUi::new()).unwrap_err();
+    assert_eq!(err.exit_code(), 6, "{err}");
+    assert!(
+        err.to_string().contains("wiped before its window ended"),
+        "{err}"
+    );
+    // Reported once; the tombstone was committed, clamped to the window end.
     let t = f
         .vault()
         .show("acme", &mut TestUi::new())
