@@ -1,6 +1,17 @@
 //! One integration test binary that drives the real `intervault` executable, as a
 //! user meets it: arguments, stdin, environment, exit codes and exact stderr lines.
+// Test code may panic on a broken expectation: that is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
 mod lifecycle;
+
+mod helpers;
+
+mod at_rest;
+mod concurrency;
+mod contract;
+mod expiry;
+mod hygiene;
+mod tamper;
