@@ -4,7 +4,7 @@ use crate::crypto::SecretText;
 use crate::error::{Error, Result};
 use crate::intervention::{may_edit, may_fetch, validate_name, validate_text, Kind, State};
 
-use super::format::Credential;
+use super::format::{Credential, InterventionMeta};
 use super::session::Access;
 use super::{Interaction, Vault};
 
@@ -92,12 +92,7 @@ impl Vault<'_> {
         let pos = u.live(id)?;
         let m = &u.index.interventions[pos];
         may_fetch(id, State::Live(m.window), u.h.now, u.index.high_water)?;
-        if !m.entries.iter().any(|e| e.name == name) {
-            return Err(Error::NoSuchCredential {
-                id: id.to_owned(),
-                name: name.to_owned(),
-            });
-        }
+        require_entry(m, name)?;
         let mut set = u.load_credentials(m)?;
         let found = set
             .credentials
@@ -105,10 +100,9 @@ impl Vault<'_> {
             .position(|c| c.name == name)
             .map(|i| set.credentials.swap_remove(i));
         self.after_read(u);
-        found.ok_or_else(|| Error::NoSuchCredential {
-            id: id.to_owned(),
-            name: name.to_owned(),
-        })
+        // The index listed it, so the credentials file must hold it; load_credentials
+        // has checked that their names agree.
+        found.ok_or_else(|| Error::Internal("a listed credential is missing".into()))
     }
 
     /// Removes a credential from a scheduled or active intervention; its old
@@ -120,15 +114,22 @@ impl Vault<'_> {
         let pos = u.live(id)?;
         let m = &u.index.interventions[pos];
         may_edit(id, State::Live(m.window), u.h.now, u.index.high_water)?;
-        if !m.entries.iter().any(|e| e.name == name) {
-            return Err(Error::NoSuchCredential {
-                id: id.to_owned(),
-                name: name.to_owned(),
-            });
-        }
+        require_entry(m, name)?;
         let mut set = u.load_credentials(m)?;
         set.credentials.retain(|c| c.name != name);
         u.store_credentials(pos, &mut set)?;
         u.commit()
+    }
+}
+
+/// The credential `name` must be listed in intervention `m` (exit 5 otherwise).
+fn require_entry(m: &InterventionMeta, name: &str) -> Result<()> {
+    if m.entries.iter().any(|e| e.name == name) {
+        Ok(())
+    } else {
+        Err(Error::NoSuchCredential {
+            id: m.id.clone(),
+            name: name.to_owned(),
+        })
     }
 }

@@ -40,29 +40,36 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
 /// Refuses a vault directory that is a symlink, not ours, or open to others.
 pub fn check_private_dir(dir: &Path) -> Result<()> {
     let meta = fs::symlink_metadata(dir).map_err(|e| Error::io("inspect", dir, e))?;
-    let unsafe_dir = |problem: &str, fix: String| Error::UnsafeFile {
-        path: dir.to_owned(),
+    if meta.file_type().is_symlink() || !meta.is_dir() {
+        return Err(Error::UnsafeFile {
+            path: dir.to_owned(),
+            problem: "it is a symlink or not a directory".into(),
+            fix: "point --vault at the real directory".into(),
+        });
+    }
+    check_owner_and_mode(dir, &meta, "700")
+}
+
+/// Refuses what belongs to another user or is open to group or others; `private`
+/// is the mode to suggest in the fix.
+fn check_owner_and_mode(path: &Path, meta: &fs::Metadata, private: &str) -> Result<()> {
+    let refuse = |problem: &str, fix: String| Error::UnsafeFile {
+        path: path.to_owned(),
         problem: problem.to_owned(),
         fix,
     };
-    if meta.file_type().is_symlink() || !meta.is_dir() {
-        return Err(unsafe_dir(
-            "it is a symlink or not a directory",
-            "point --vault at the real directory".into(),
-        ));
-    }
     if meta.uid() != euid() {
-        return Err(unsafe_dir(
+        return Err(refuse(
             "it belongs to another user",
             "use your own vault".into(),
         ));
     }
     if meta.mode() & 0o077 != 0 {
-        return Err(unsafe_dir(
+        return Err(refuse(
             "it is accessible to group or others",
             format!(
-                "check who could read it, then run: chmod 700 '{}'",
-                dir.display()
+                "check who could read it, then run: chmod {private} '{}'",
+                path.display()
             ),
         ));
     }
@@ -102,21 +109,7 @@ pub fn read_checked(path: &Path) -> Result<Vec<u8>> {
             "remove the other links to it".into(),
         ));
     }
-    if meta.uid() != euid() {
-        return Err(unsafe_file(
-            "it belongs to another user",
-            "use your own vault".into(),
-        ));
-    }
-    if meta.mode() & 0o077 != 0 {
-        return Err(unsafe_file(
-            "it is accessible to group or others",
-            format!(
-                "check who could read it, then run: chmod 600 '{}'",
-                path.display()
-            ),
-        ));
-    }
+    check_owner_and_mode(path, &meta, "600")?;
     if meta.len() > MAX_FILE_BYTES {
         return Err(Error::damaged(
             path,
