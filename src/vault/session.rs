@@ -46,6 +46,11 @@ impl Paths {
         }
     }
 
+    /// Where intervention keys live: the one place to change for another store.
+    pub fn key_store(&self) -> Box<dyn KeyStore> {
+        Box::new(FileKeyStore::new(&self.keys))
+    }
+
     pub fn creds_file(&self, reference: &Ref, generation: u64) -> PathBuf {
         self.creds.join(format!("{reference}.{generation}.age"))
     }
@@ -74,6 +79,7 @@ pub(super) struct Handle {
 #[derive(Default)]
 struct Txn {
     written: Vec<PathBuf>,
+    written_keys: Vec<Ref>,
     obsolete_files: Vec<PathBuf>,
     obsolete_keys: Vec<Ref>,
 }
@@ -83,7 +89,7 @@ pub(super) struct Unlocked {
     pub h: Handle,
     pub master: SealKey,
     pub index: Index,
-    pub keys: FileKeyStore,
+    pub keys: Box<dyn KeyStore>,
     txn: Txn,
     /// Interventions a keyless sweep wiped before their sealed window ended.
     early_wipes: Vec<String>,
@@ -95,6 +101,9 @@ impl Drop for Unlocked {
         // files it wrote (they hold ciphertext only, but they are not the old state).
         for path in self.txn.written.drain(..) {
             let _ = fsio::shred(&path);
+        }
+        for r in self.txn.written_keys.drain(..) {
+            let _ = self.keys.destroy(&r);
         }
     }
 }
@@ -439,7 +448,7 @@ pub(super) fn unlock(
         Ok(index) => index,
         Err(e) => return Err((h, e)),
     };
-    let keys = FileKeyStore::new(&h.paths.keys);
+    let keys = h.paths.key_store();
     let mut u = Unlocked {
         h,
         master,
@@ -524,7 +533,7 @@ impl Handle {
 
     /// Shreds an intervention's key and every generation of its credentials.
     fn destroy_intervention_files(&self, reference: &Ref) -> Result<()> {
-        FileKeyStore::new(&self.paths.keys).destroy(reference)?;
+        self.paths.key_store().destroy(reference)?;
         let prefix = format!("{reference}.");
         for name in fsio::list_dir(&self.paths.creds)? {
             if name.starts_with(&prefix) {
@@ -545,7 +554,7 @@ impl Handle {
             }
         }
         let is_live = |r: &Ref| self.root.expiry.iter().any(|e| &e.reference == r);
-        let keys = FileKeyStore::new(&self.paths.keys);
+        let keys = self.paths.key_store();
         for r in keys.stored()? {
             if !is_live(&r) {
                 keys.destroy(&r)?;
@@ -658,9 +667,7 @@ impl Unlocked {
     /// Stores a new intervention key as part of this change.
     pub fn put_key(&mut self, reference: &Ref, key: &SealKey) -> Result<()> {
         self.keys.put(reference, key, &self.master)?;
-        self.txn
-            .written
-            .push(self.h.paths.keys.join(format!("{reference}.age")));
+        self.txn.written_keys.push(reference.clone());
         Ok(())
     }
 
@@ -765,6 +772,7 @@ impl Unlocked {
         self.h.root.swept.clear();
         self.h.write_root()?;
         self.txn.written.clear();
+        self.txn.written_keys.clear();
         // The commit has happened; a shred that fails now leaves a file that the
         // next command collects, because the root no longer names it.
         for path in std::mem::take(&mut self.txn.obsolete_files) {
