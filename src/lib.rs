@@ -32,6 +32,7 @@ pub mod error;
 pub mod hygiene;
 pub mod intervention;
 pub mod timefmt;
+pub mod totp;
 pub mod vault;
 pub mod wipe;
 

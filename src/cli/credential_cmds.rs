@@ -1,34 +1,54 @@
-//! `add`, `get`, `rm`.
+//! `add`, `get`, `totp`, `rm`.
 
 use std::io::Write;
 
-use intervault::vault::{NewCredential, Vault};
+use intervault::vault::{NewCredential, StoredCredential, Vault};
 use intervault::{Error, Result};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use super::clip;
 use super::ui::TerminalUi;
 use super::Field;
 
-#[allow(clippy::too_many_arguments)]
-pub fn add(
-    vault: &Vault,
-    ui: &mut TerminalUi,
-    id: &str,
+/// Where `get` sends what it fetched.
+#[derive(Debug, Clone, Copy)]
+pub enum Output {
+    /// The bare value (or `field: value` lines) on stdout.
+    Stdout,
+    /// Every field as JSON on stdout.
+    Json,
+    /// The clipboard, cleared after this many seconds (or at the window end).
+    Clipboard(u64),
+}
+
+pub fn new_credential(
     name: String,
     kind: &str,
     url: Option<String>,
     user: Option<String>,
     note: Option<String>,
-    replace: bool,
-) -> Result<()> {
-    let new = NewCredential {
+    totp: bool,
+    max_uses: Option<u32>,
+) -> Result<NewCredential> {
+    Ok(NewCredential {
         name,
         kind: kind.parse()?,
         url,
         user,
         note,
-    };
+        totp,
+        max_uses,
+    })
+}
+
+pub fn add(
+    vault: &Vault,
+    ui: &mut TerminalUi,
+    id: &str,
+    new: NewCredential,
+    replace: bool,
+) -> Result<()> {
     vault.add(id, &new, replace, ui)?;
     eprintln!("intervault: stored {id}/{}", new.name);
     Ok(())
@@ -44,6 +64,9 @@ struct GetJson<'a> {
     user: Option<&'a str>,
     secret: &'a str,
     note: Option<&'a str>,
+    /// An extension of the contract's shape, present only for TOTP credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    totp: Option<&'a str>,
 }
 
 pub fn get(
@@ -52,69 +75,146 @@ pub fn get(
     id: &str,
     name: &str,
     field: Field,
-    json: bool,
+    output: Output,
 ) -> Result<()> {
-    let c = vault.get(id, name, ui)?;
-    let mut out = Zeroizing::new(Vec::with_capacity(4 * (c.secret.expose().len() + 256)));
-    if json {
-        let view = GetJson {
-            intervention: id,
-            name: &c.name,
-            kind: c.kind.as_str(),
-            url: c.url.as_deref(),
-            user: c.user.as_deref(),
-            secret: c.secret.expose(),
-            note: c.note.as_deref(),
-        };
-        serde_json::to_writer(&mut *out, &view)
-            .map_err(|e| Error::Internal(format!("cannot render JSON: {e}")))?;
-        out.push(b'\n');
-    } else {
-        let fields: [(&str, Option<&str>); 4] = [
-            ("user", c.user.as_deref()),
-            ("url", c.url.as_deref()),
-            ("secret", Some(c.secret.expose())),
-            ("note", c.note.as_deref()),
-        ];
-        let one = |wanted: &'static str| {
-            fields
-                .iter()
-                .find(|(f, _)| *f == wanted)
-                .and_then(|(_, v)| *v)
-                .ok_or(Error::FieldNotSet {
-                    id: id.to_owned(),
-                    name: name.to_owned(),
-                    field: wanted,
-                })
-        };
-        let value = match field {
-            Field::Secret => Some(one("secret")?),
-            Field::User => Some(one("user")?),
-            Field::Url => Some(one("url")?),
-            Field::Note => Some(one("note")?),
-            Field::All => None,
-        };
-        match value {
-            Some(v) => {
-                out.extend_from_slice(v.as_bytes());
-                out.push(b'\n');
-            }
-            None => {
-                out.extend_from_slice(format!("kind: {}\n", c.kind).as_bytes());
-                for (f, v) in fields {
-                    if let Some(v) = v {
-                        out.extend_from_slice(f.as_bytes());
-                        out.extend_from_slice(b": ");
-                        out.extend_from_slice(v.as_bytes());
-                        out.push(b'\n');
-                    }
+    if matches!(output, Output::Clipboard(_)) && field == Field::All {
+        return Err(Error::usage(
+            "--clip copies one field",
+            "choose it with --field secret, user, url, note or totp",
+        ));
+    }
+    let fetched = vault.fetch(id, Some(&[name.to_owned()]), ui)?;
+    let c = fetched
+        .credentials
+        .first()
+        .ok_or_else(|| Error::Internal("a fetched credential is missing".into()))?;
+    let mut out = Zeroizing::new(Vec::with_capacity(4 * (c.secret.expose().len() + 512)));
+    match output {
+        Output::Json => {
+            let code = c
+                .totp
+                .as_ref()
+                .map(|t| intervault::totp::code_at(t, fetched.now))
+                .transpose()?;
+            let view = GetJson {
+                intervention: id,
+                name: &c.name,
+                kind: c.kind.as_str(),
+                url: c.url.as_deref(),
+                user: c.user.as_deref(),
+                secret: c.secret.expose(),
+                note: c.note.as_deref(),
+                totp: code.as_ref().map(|t| t.code.expose()),
+            };
+            serde_json::to_writer(&mut *out, &view)
+                .map_err(|e| Error::Internal(format!("cannot render JSON: {e}")))?;
+            out.push(b'\n');
+        }
+        Output::Stdout if field == Field::All => {
+            let totp = c
+                .totp
+                .as_ref()
+                .map(|t| intervault::totp::code_at(t, fetched.now))
+                .transpose()?;
+            out.extend_from_slice(format!("kind: {}\n", c.kind).as_bytes());
+            let fields = [
+                ("user", c.user.as_deref()),
+                ("url", c.url.as_deref()),
+                ("secret", Some(c.secret.expose())),
+                ("note", c.note.as_deref()),
+                ("totp", totp.as_ref().map(|t| t.code.expose())),
+            ];
+            for (f, v) in fields {
+                if let Some(v) = v {
+                    out.extend_from_slice(f.as_bytes());
+                    out.extend_from_slice(b": ");
+                    out.extend_from_slice(v.as_bytes());
+                    out.push(b'\n');
                 }
             }
         }
+        Output::Stdout => {
+            let value = one_field(id, c, field, fetched.now)?;
+            out.extend_from_slice(value.expose().as_bytes());
+            out.push(b'\n');
+        }
+        Output::Clipboard(seconds) => {
+            let value = one_field(id, c, field, fetched.now)?;
+            clip::copy(&value, seconds, fetched.until)?;
+            eprintln!(
+                "intervault: copied the {} of {id}/{name}; the clipboard is cleared in {} s",
+                field_name(field),
+                seconds.min((fetched.until - fetched.now).num_seconds().max(0) as u64)
+            );
+            return Ok(());
+        }
     }
+    write_stdout(&out)
+}
+
+pub fn totp(vault: &Vault, ui: &mut TerminalUi, id: &str, name: &str) -> Result<()> {
+    let fetched = vault.fetch(id, Some(&[name.to_owned()]), ui)?;
+    let c = fetched
+        .credentials
+        .first()
+        .ok_or_else(|| Error::Internal("a fetched credential is missing".into()))?;
+    let stored = c.totp.as_ref().ok_or(Error::FieldNotSet {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        field: "totp",
+    })?;
+    let code = intervault::totp::code_at(stored, fetched.now)?;
+    let mut out = Zeroizing::new(Vec::with_capacity(16));
+    out.extend_from_slice(code.code.expose().as_bytes());
+    out.push(b'\n');
+    write_stdout(&out)?;
+    eprintln!("intervault: valid for {} s", code.seconds_left);
+    Ok(())
+}
+
+fn field_name(field: Field) -> &'static str {
+    match field {
+        Field::Secret => "secret",
+        Field::User => "user",
+        Field::Url => "url",
+        Field::Note => "note",
+        Field::Totp => "totp",
+        Field::All => "all",
+    }
+}
+
+/// One field's value (exit 5 when it was never set).
+fn one_field(
+    id: &str,
+    c: &StoredCredential,
+    field: Field,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<intervault::crypto::SecretText> {
+    use intervault::crypto::SecretText;
+    let plain = |v: &Option<String>| v.as_ref().map(|v| SecretText::new(v.clone()));
+    let value = match field {
+        Field::Secret => Some(c.secret.clone()),
+        Field::User => plain(&c.user),
+        Field::Url => plain(&c.url),
+        Field::Note => plain(&c.note),
+        Field::Totp => c
+            .totp
+            .as_ref()
+            .map(|t| intervault::totp::code_at(t, now).map(|t| t.code))
+            .transpose()?,
+        Field::All => None,
+    };
+    value.ok_or(Error::FieldNotSet {
+        id: id.to_owned(),
+        name: c.name.clone(),
+        field: field_name(field),
+    })
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout
-        .write_all(&out)
+        .write_all(bytes)
         .and_then(|()| stdout.flush())
         .map_err(|e| Error::io("write to", "stdout", e))
 }

@@ -1,9 +1,13 @@
 //! Command-line arguments (clap derive), and the dispatch from a parsed command to
 //! the library and back to rendering.
 
+mod clip;
 mod credential_cmds;
+mod exec;
 mod intervention_cmds;
+mod manual;
 mod render;
+mod session_cmds;
 mod ui;
 
 use std::path::PathBuf;
@@ -102,6 +106,13 @@ enum Command {
         /// Keep all of stdin as the secret, newlines included
         #[arg(long)]
         multiline: bool,
+        /// Also store a TOTP seed (otpauth:// URI or base32): prompted for after the
+        /// secret, or the second line of stdin
+        #[arg(long, conflicts_with = "multiline")]
+        totp: bool,
+        /// Wipe the credential after N successful fetches (get, exec, totp, clip)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        max_uses: Option<u32>,
     },
     /// Print a credential's field (only inside the intervention's window)
     Get {
@@ -112,6 +123,58 @@ enum Command {
         /// Which field to print
         #[arg(long, value_enum, default_value_t = Field::Secret)]
         field: Field,
+        /// Copy the field to the clipboard instead of printing it; cleared after
+        /// 45 s or at the window end, whichever comes first
+        #[arg(long, conflicts_with = "json")]
+        clip: bool,
+        /// Clear the clipboard sooner than 45 s
+        #[arg(long, value_name = "SECONDS", requires = "clip", value_parser = clap::value_parser!(u64).range(1..=45))]
+        clip_seconds: Option<u64>,
+    },
+    /// Print the current TOTP code of a credential (seconds left on stderr)
+    Totp {
+        /// Intervention ID
+        id: String,
+        /// Credential name
+        name: String,
+    },
+    /// Run a command with the intervention's credentials in its environment only
+    Exec {
+        /// Intervention ID
+        id: String,
+        /// Only these credentials (repeat for several)
+        #[arg(long, value_name = "NAME")]
+        only: Vec<String>,
+        /// The command and its arguments, after --
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<std::ffi::OsString>,
+    },
+    /// Keep the vault unlocked in the OS keyring for a while
+    Unlock {
+        /// How long [default: 15m; at most 12h]
+        #[arg(long = "for", value_name = "DURATION")]
+        for_: Option<String>,
+    },
+    /// Forget the unlocked session at once
+    Lock,
+    /// Vault, session, interventions and expiry at a glance
+    Status,
+    /// Print a shell completion script
+    Completions {
+        /// bash, zsh or fish
+        #[arg(value_enum)]
+        shell: manual::CompletionShell,
+    },
+    /// Write man pages into a directory
+    Manpages {
+        /// Where to write intervault.1 and one page per command
+        dir: PathBuf,
+    },
+    /// Holds the clipboard for `get --clip` (internal; reads its value from stdin)
+    #[command(hide = true, name = "__clip-holder")]
+    ClipHolder {
+        /// Seconds before clearing
+        seconds: u64,
     },
     /// Remove a credential
     Rm {
@@ -168,6 +231,8 @@ pub enum Field {
     Url,
     /// The note
     Note,
+    /// The current TOTP code
+    Totp,
     /// Every field, as `field: value` lines
     All,
 }
@@ -249,13 +314,39 @@ pub fn run(cli: Cli) -> Result<()> {
             note,
             replace,
             multiline,
+            totp,
+            max_uses,
         } => {
             ui.multiline = multiline;
-            credential_cmds::add(&vault, &mut ui, &id, name, &kind, url, user, note, replace)
+            ui.expect_totp = totp;
+            let new =
+                credential_cmds::new_credential(name, &kind, url, user, note, totp, max_uses)?;
+            credential_cmds::add(&vault, &mut ui, &id, new, replace)
         }
-        Command::Get { id, name, field } => {
-            credential_cmds::get(&vault, &mut ui, &id, &name, field, json)
+        Command::Get {
+            id,
+            name,
+            field,
+            clip,
+            clip_seconds,
+        } => {
+            let output = match clip {
+                true => credential_cmds::Output::Clipboard(
+                    clip_seconds.unwrap_or(clip::CLEAR_AFTER_SECONDS),
+                ),
+                false if json => credential_cmds::Output::Json,
+                false => credential_cmds::Output::Stdout,
+            };
+            credential_cmds::get(&vault, &mut ui, &id, &name, field, output)
         }
+        Command::Totp { id, name } => credential_cmds::totp(&vault, &mut ui, &id, &name),
+        Command::Exec { id, only, command } => exec::exec(&vault, &mut ui, &id, &only, &command),
+        Command::Unlock { for_ } => session_cmds::unlock(&vault, &mut ui, for_.as_deref()),
+        Command::Lock => session_cmds::lock(&vault),
+        Command::Status => session_cmds::status(&vault, &mut ui, json),
+        Command::Completions { shell } => manual::completions(shell),
+        Command::Manpages { dir } => manual::manpages(&dir),
+        Command::ClipHolder { seconds } => clip::hold(seconds),
         Command::Rm { id, name } => credential_cmds::rm(&vault, &mut ui, &id, &name),
         Command::List { all } => intervention_cmds::list(&vault, &mut ui, all, json),
         Command::Show { id } => intervention_cmds::show(&vault, &mut ui, &id, json),

@@ -24,6 +24,10 @@ pub struct TerminalUi {
     pub new_passphrase_file: Option<PathBuf>,
     /// `add --multiline`.
     pub multiline: bool,
+    /// `add --totp`: stdin holds the secret, then the TOTP seed.
+    pub expect_totp: bool,
+    /// Lines read from stdin and not yet used.
+    stdin_lines: std::collections::VecDeque<SecretText>,
 }
 
 impl TerminalUi {
@@ -32,6 +36,8 @@ impl TerminalUi {
             passphrase_file,
             new_passphrase_file: None,
             multiline: false,
+            expect_totp: false,
+            stdin_lines: std::collections::VecDeque::new(),
         }
     }
 }
@@ -79,6 +85,13 @@ impl Interaction for TerminalUi {
     fn secret(&mut self, intervention: &str, name: &str) -> Result<SecretText> {
         let secret = if std::io::stdin().is_terminal() {
             prompt_twice(&format!("Secret for {intervention}/{name}: "), "secrets")?
+        } else if self.expect_totp {
+            let mut lines = read_stdin_lines(2)?.into_iter();
+            let (Some(secret), Some(seed)) = (lines.next(), lines.next()) else {
+                return Err(Error::Internal("two lines were read, not two".into()));
+            };
+            self.stdin_lines.push_back(seed);
+            secret
         } else {
             read_stdin_secret(self.multiline)?
         };
@@ -90,6 +103,21 @@ impl Interaction for TerminalUi {
             });
         }
         Ok(secret)
+    }
+
+    fn totp_seed(&mut self, intervention: &str, name: &str) -> Result<SecretText> {
+        if std::io::stdin().is_terminal() {
+            prompt_hidden(&format!(
+                "TOTP seed for {intervention}/{name} (otpauth:// URI or base32): "
+            ))
+        } else {
+            // The second line of stdin; the first was the secret.
+            self.stdin_lines.pop_front().ok_or_else(|| Error::Input {
+                what: "no TOTP seed on stdin".into(),
+                fix: "give the secret on the first line and the TOTP seed on the second".into(),
+                code: 2,
+            })
+        }
     }
 
     fn notice(&mut self, notice: Notice) {
@@ -114,6 +142,14 @@ impl Interaction for TerminalUi {
                     format_local(record.wiped_at)
                 ),
             },
+            Notice::EndingSoon { id, until, now } => eprintln!(
+                "intervault: note: the window of '{id}' ends in {} (at {}); extend it if the work needs longer",
+                intervault::timefmt::format_duration(until - now),
+                format_local(until)
+            ),
+            Notice::UsedUp { id, name } => eprintln!(
+                "intervault: '{id}/{name}' reached its --max-uses and has been wiped"
+            ),
             Notice::WeakKdf(p) => eprintln!(
                 "intervault: warning: argon2id with {} MiB and {} pass(es) is below the OWASP floor (19 MiB, 2 passes): use the defaults for a real vault",
                 p.memory_kib / 1024,
@@ -189,6 +225,25 @@ fn read_stdin_secret(multiline: bool) -> Result<SecretText> {
         code: 2,
     })?;
     Ok(SecretText::new(text.to_owned()))
+}
+
+/// Reads exactly `count` lines from stdin (`add --totp`: the secret, then the seed).
+fn read_stdin_lines(count: usize) -> Result<Vec<SecretText>> {
+    let all = read_stdin_secret(true)?;
+    let text = all.expose();
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let lines: Vec<&str> = text.split('\n').collect();
+    if lines.len() != count {
+        return Err(Error::Input {
+            what: format!("stdin holds {} line(s), not {count}", lines.len()),
+            fix: "give the secret on the first line and the TOTP seed on the second".into(),
+            code: 2,
+        });
+    }
+    Ok(lines
+        .into_iter()
+        .map(|l| SecretText::new(l.strip_suffix('\r').unwrap_or(l).to_owned()))
+        .collect())
 }
 
 fn ensure_terminal() -> Result<()> {

@@ -1,18 +1,21 @@
-//! Commands on credentials: add, get, rm.
+//! Commands on credentials: add, fetch (get, exec, totp, clip), rm.
+
+use chrono::{DateTime, Utc};
 
 use crate::crypto::SecretText;
 use crate::error::{Error, Result};
 use crate::intervention::{may_edit, may_fetch, validate_name, validate_text, Kind, State};
 
 use super::format::{Credential, InterventionMeta};
-use super::session::Access;
-use super::{Interaction, Vault};
+use super::session::{Access, Unlocked};
+use super::{Interaction, Notice, Vault, ENDING_SOON};
 
-/// A stored credential, as `get` returns it. Its fields zeroize on drop.
+/// A stored credential, as a fetch returns it. Its fields zeroize on drop.
 pub type StoredCredential = Credential;
 
-/// What `add` needs, apart from the secret (asked through [`Interaction::secret`]
-/// once every check has passed, so nobody types a secret for nothing).
+/// What `add` needs, apart from the secret and TOTP seed (asked through
+/// [`Interaction`] once every check has passed, so nobody types a secret for
+/// nothing).
 #[derive(Debug, Clone)]
 pub struct NewCredential {
     /// Its name.
@@ -25,6 +28,22 @@ pub struct NewCredential {
     pub user: Option<String>,
     /// A note.
     pub note: Option<String>,
+    /// Whether to ask for a TOTP seed too.
+    pub totp: bool,
+    /// Wipe the credential after this many successful fetches.
+    pub max_uses: Option<u32>,
+}
+
+/// What a fetch gives: the credentials asked for and the window they live in.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The credentials, in the order asked (or by name for all).
+    pub credentials: Vec<StoredCredential>,
+    /// The intervention's window end: anything derived from the credentials (a
+    /// clipboard, a child process) must not outlive it.
+    pub until: DateTime<Utc>,
+    /// The time of the fetch.
+    pub now: DateTime<Utc>,
 }
 
 impl Vault<'_> {
@@ -46,7 +65,7 @@ impl Vault<'_> {
         }
         // Every check passes before the secret is asked for, and the vault is not
         // locked while it is typed; the checks run again once it is locked.
-        let checked = |u: &super::session::Unlocked| -> Result<usize> {
+        let checked = |u: &Unlocked| -> Result<usize> {
             let pos = u.live(id)?;
             let m = &u.index.interventions[pos];
             may_edit(id, State::Live(m.window), u.h.now, u.index.high_water)?;
@@ -59,14 +78,14 @@ impl Vault<'_> {
             Ok(pos)
         };
         checked(&self.session(ui, Access::Write)?)?;
-        let secret: SecretText = ui.secret(id, &new.name)?;
-        if secret.is_empty() {
-            return Err(Error::Input {
-                what: "empty secret".into(),
-                fix: "give a non-empty secret".into(),
-                code: 2,
-            });
-        }
+        let secret = non_empty(ui.secret(id, &new.name)?, "secret")?;
+        let totp = match new.totp {
+            true => Some(crate::totp::normalize(&non_empty(
+                ui.totp_seed(id, &new.name)?,
+                "TOTP seed",
+            )?)?),
+            false => None,
+        };
         let mut u = self.session(ui, Access::Write)?;
         let pos = checked(&u)?;
         let mut set = u.load_credentials(&u.index.interventions[pos])?;
@@ -78,31 +97,80 @@ impl Vault<'_> {
             user: new.user.clone(),
             secret,
             note: new.note.clone(),
+            totp,
         });
         set.credentials.sort_by(|a, b| a.name.cmp(&b.name));
         u.store_credentials(pos, &mut set)?;
+        let entry = u.index.interventions[pos]
+            .entries
+            .iter_mut()
+            .find(|e| e.name == new.name)
+            .ok_or_else(|| Error::Internal("a stored credential is not listed".into()))?;
+        entry.max_uses = new.max_uses;
+        entry.uses = 0;
         u.commit()
     }
 
-    /// Fetches a credential; only inside the intervention's window.
+    /// Fetches one credential; only inside the intervention's window.
     pub fn get(&self, id: &str, name: &str, ui: &mut dyn Interaction) -> Result<StoredCredential> {
-        validate_name("intervention ID", id)?;
-        validate_name("credential name", name)?;
-        let u = self.session(ui, Access::Read)?;
-        let pos = u.live(id)?;
-        let m = &u.index.interventions[pos];
-        may_fetch(id, State::Live(m.window), u.h.now, u.index.high_water)?;
-        require_entry(m, name)?;
-        let mut set = u.load_credentials(m)?;
-        let found = set
+        let mut fetched = self.fetch(id, Some(&[name.to_owned()]), ui)?;
+        fetched
             .credentials
+            .pop()
+            .ok_or_else(|| Error::Internal("a fetched credential is missing".into()))
+    }
+
+    /// Fetches credentials of an intervention (`names`, or all of them); only
+    /// inside its window. Each credential fetched counts one use; one that reaches
+    /// its `max_uses` is wiped once this fetch has it.
+    pub fn fetch(
+        &self,
+        id: &str,
+        names: Option<&[String]>,
+        ui: &mut dyn Interaction,
+    ) -> Result<Fetched> {
+        validate_name("intervention ID", id)?;
+        for name in names.unwrap_or_default() {
+            validate_name("credential name", name)?;
+        }
+        let u = self.session(ui, Access::Read)?;
+        let (pos, wanted) = fetch_checks(&u, id, names)?;
+        let limited = u.index.interventions[pos]
+            .entries
             .iter()
-            .position(|c| c.name == name)
-            .map(|i| set.credentials.swap_remove(i));
-        self.after_read(u);
-        // The index listed it, so the credentials file must hold it; load_credentials
-        // has checked that their names agree.
-        found.ok_or_else(|| Error::Internal("a listed credential is missing".into()))
+            .any(|e| wanted.contains(&e.name) && e.max_uses.is_some());
+        if !limited {
+            let fetched = take(&u, pos, &wanted, ui)?;
+            self.after_read(u);
+            return Ok(fetched);
+        }
+        // Counting uses writes the vault: do it all again under the exclusive lock.
+        drop(u);
+        let mut u = self.session(ui, Access::Write)?;
+        let (pos, wanted) = fetch_checks(&u, id, names)?;
+        let fetched = take(&u, pos, &wanted, ui)?;
+        let mut used_up = Vec::new();
+        for e in u.index.interventions[pos].entries.iter_mut() {
+            if wanted.contains(&e.name) && e.max_uses.is_some() {
+                e.uses = e.uses.saturating_add(1);
+                if e.max_uses.is_some_and(|max| e.uses >= max) {
+                    used_up.push(e.name.clone());
+                }
+            }
+        }
+        if !used_up.is_empty() {
+            let mut set = u.load_credentials(&u.index.interventions[pos])?;
+            set.credentials.retain(|c| !used_up.contains(&c.name));
+            u.store_credentials(pos, &mut set)?;
+        }
+        u.commit()?;
+        for name in used_up {
+            ui.notice(Notice::UsedUp {
+                id: id.to_owned(),
+                name,
+            });
+        }
+        Ok(fetched)
     }
 
     /// Removes a credential from a scheduled or active intervention; its old
@@ -120,6 +188,63 @@ impl Vault<'_> {
         u.store_credentials(pos, &mut set)?;
         u.commit()
     }
+}
+
+/// The policy checks of a fetch; gives the intervention's position and the names
+/// to fetch.
+fn fetch_checks(u: &Unlocked, id: &str, names: Option<&[String]>) -> Result<(usize, Vec<String>)> {
+    let pos = u.live(id)?;
+    let m = &u.index.interventions[pos];
+    may_fetch(id, State::Live(m.window), u.h.now, u.index.high_water)?;
+    let wanted = match names {
+        Some(names) => {
+            for name in names {
+                require_entry(m, name)?;
+            }
+            names.to_vec()
+        }
+        None => m.entries.iter().map(|e| e.name.clone()).collect(),
+    };
+    Ok((pos, wanted))
+}
+
+/// Decrypts the wanted credentials, and warns when the window ends soon.
+fn take(u: &Unlocked, pos: usize, wanted: &[String], ui: &mut dyn Interaction) -> Result<Fetched> {
+    let m = &u.index.interventions[pos];
+    let mut set = u.load_credentials(m)?;
+    let mut credentials = Vec::with_capacity(wanted.len());
+    for name in wanted {
+        let i = set
+            .credentials
+            .iter()
+            .position(|c| &c.name == name)
+            // The index listed it and load_credentials checked the names agree.
+            .ok_or_else(|| Error::Internal("a listed credential is missing".into()))?;
+        credentials.push(set.credentials.swap_remove(i));
+    }
+    if m.window.until - u.h.now < ENDING_SOON {
+        ui.notice(Notice::EndingSoon {
+            id: m.id.clone(),
+            until: m.window.until,
+            now: u.h.now,
+        });
+    }
+    Ok(Fetched {
+        credentials,
+        until: m.window.until,
+        now: u.h.now,
+    })
+}
+
+fn non_empty(value: SecretText, what: &str) -> Result<SecretText> {
+    if value.is_empty() {
+        return Err(Error::Input {
+            what: format!("empty {what}"),
+            fix: format!("give a non-empty {what}"),
+            code: 2,
+        });
+    }
+    Ok(value)
 }
 
 /// The credential `name` must be listed in intervention `m` (exit 5 otherwise).

@@ -170,6 +170,12 @@ pub struct EntryMeta {
     pub name: String,
     /// Its kind.
     pub kind: Kind,
+    /// After this many successful fetches the credential is wiped.
+    #[serde(default)]
+    pub max_uses: Option<u32>,
+    /// Successful fetches so far.
+    #[serde(default)]
+    pub uses: u32,
 }
 
 /// A change of window made by `extend`.
@@ -271,6 +277,9 @@ pub struct Credential {
     pub secret: SecretText,
     /// A note.
     pub note: Option<String>,
+    /// A TOTP seed, as an `otpauth://` URI or base32.
+    #[serde(default)]
+    pub totp: Option<SecretText>,
 }
 
 impl fmt::Debug for Credential {
@@ -341,6 +350,7 @@ mod tests {
             user: Some("bob".into()),
             secret: SecretText::new("hunter2".into()),
             note: Some("n".into()),
+            totp: None,
         };
         let shown = format!("{c:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("bob"));

@@ -23,7 +23,7 @@ use crate::error::Result;
 use crate::intervention::{Status, Window};
 use crate::wipe::WipeRecord;
 
-pub use credentials::{NewCredential, StoredCredential};
+pub use credentials::{Fetched, NewCredential, StoredCredential};
 pub use interventions::{
     EntryView, InterventionDetail, InterventionSummary, NewIntervention, SweepReport, WindowSpec,
 };
@@ -35,6 +35,8 @@ pub trait Interaction {
     fn passphrase(&mut self, purpose: PassphrasePurpose) -> Result<SecretText>;
     /// The secret value of a credential being added.
     fn secret(&mut self, intervention: &str, name: &str) -> Result<SecretText>;
+    /// The TOTP seed (`otpauth://` URI or base32) of a credential being added.
+    fn totp_seed(&mut self, intervention: &str, name: &str) -> Result<SecretText>;
     /// Something the user should know, such as an automatic wipe.
     fn notice(&mut self, notice: Notice);
 }
@@ -59,7 +61,26 @@ pub enum Notice {
     Expired(WipeRecord),
     /// The KDF parameters chosen at `init` are below the OWASP floor.
     WeakKdf(KdfParams),
+    /// Less than [`ENDING_SOON`] is left in the window of a fetched credential.
+    EndingSoon {
+        /// The intervention.
+        id: String,
+        /// Its window end.
+        until: DateTime<Utc>,
+        /// The time of the fetch.
+        now: DateTime<Utc>,
+    },
+    /// A credential reached its `--max-uses` and was wiped after this fetch.
+    UsedUp {
+        /// The intervention.
+        id: String,
+        /// The credential.
+        name: String,
+    },
 }
+
+/// Below this much time left in the window, fetches warn.
+pub const ENDING_SOON: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
 
 /// The vault in a directory, read through a clock.
 pub struct Vault<'c> {

@@ -730,12 +730,19 @@ impl Unlocked {
         }
         let m = &mut self.index.interventions[pos];
         m.creds_gen = Some(next);
+        // The entries follow the credentials; use counts stay with their names.
+        let previous = std::mem::take(&mut m.entries);
         m.entries = set
             .credentials
             .iter()
-            .map(|c| super::format::EntryMeta {
-                name: c.name.clone(),
-                kind: c.kind,
+            .map(|c| {
+                let before = previous.iter().find(|e| e.name == c.name);
+                super::format::EntryMeta {
+                    name: c.name.clone(),
+                    kind: c.kind,
+                    max_uses: before.and_then(|e| e.max_uses),
+                    uses: before.map_or(0, |e| e.uses),
+                }
             })
             .collect();
         Ok(())

@@ -71,6 +71,10 @@ impl Interaction for TestUi {
         self.note_lock();
         Ok(SecretText::new(format!("secret-of-{name}")))
     }
+    fn totp_seed(&mut self, _: &str, _: &str) -> Result<SecretText> {
+        self.note_lock();
+        Ok(SecretText::new("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".into()))
+    }
     fn notice(&mut self, notice: Notice) {
         self.notices.push(notice);
     }
@@ -136,6 +140,8 @@ impl Fixture {
             url: None,
             user: Some("bob".into()),
             note: None,
+            totp: false,
+            max_uses: None,
         };
         v.add(id, &cred, false, &mut ui).unwrap();
     }
@@ -290,6 +296,8 @@ fn a_failed_command_leaves_no_new_files() {
         url: None,
         user: None,
         note: None,
+        totp: false,
+        max_uses: None,
     };
     let err = f
         .vault()
@@ -325,6 +333,8 @@ fn nothing_is_asked_while_the_vault_is_locked() {
         url: None,
         user: None,
         note: None,
+        totp: false,
+        max_uses: None,
     };
     v.add("acme", &cred, false, &mut ui).unwrap();
     Vault::new(f.dir.clone(), &f.clock).passwd(&mut ui).unwrap();
