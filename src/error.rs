@@ -158,6 +158,20 @@ pub enum Error {
         supported: u32,
     },
 
+    /// The unlocked session ended and no other passphrase source is available (exit 4).
+    #[error("the unlocked session ended at {}: run 'intervault unlock' again, or give a passphrase", format_local(*at))]
+    SessionExpired {
+        /// When it ended.
+        at: DateTime<Utc>,
+    },
+
+    /// The OS keyring is missing or failing (exit 1).
+    #[error("{what}: the vault stays locked; check the OS keyring (on Linux, run inside a session keyring: keyctl session -)")]
+    Keyring {
+        /// What went wrong.
+        what: String,
+    },
+
     /// The lock was held by another command for too long (exit 1).
     #[error("the vault is busy: another intervault command has held it for more than {seconds} s; try again when it has finished")]
     Busy {
@@ -201,7 +215,7 @@ impl Error {
             | Error::NoSuchIntervention { .. }
             | Error::NoSuchCredential { .. }
             | Error::FieldNotSet { .. } => 5,
-            Error::WrongPassphrase | Error::NoPassphrase { .. } => 4,
+            Error::WrongPassphrase | Error::NoPassphrase { .. } | Error::SessionExpired { .. } => 4,
             Error::NotYetOpen { .. } | Error::Wiped { .. } | Error::ClockWentBack { .. } => 3,
             Error::VaultExists { .. }
             | Error::InterventionExists { .. }
@@ -210,7 +224,7 @@ impl Error {
                 6
             }
             Error::Input { code, .. } => *code,
-            Error::Busy { .. } | Error::Io { .. } | Error::Internal(_) => 1,
+            Error::Busy { .. } | Error::Io { .. } | Error::Keyring { .. } | Error::Internal(_) => 1,
         }
     }
 

@@ -31,6 +31,7 @@ pub mod crypto;
 pub mod error;
 pub mod hygiene;
 pub mod intervention;
+pub mod session_store;
 pub mod timefmt;
 pub mod totp;
 pub mod vault;

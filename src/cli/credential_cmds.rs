@@ -83,6 +83,10 @@ pub fn get(
             "choose it with --field secret, user, url, note or totp",
         ));
     }
+    if matches!(output, Output::Clipboard(_)) {
+        // Before the fetch, which counts a use (and may wipe a --max-uses one).
+        clip::check_display()?;
+    }
     let fetched = vault.fetch(id, Some(&[name.to_owned()]), ui)?;
     let c = fetched
         .credentials

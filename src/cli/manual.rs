@@ -1,7 +1,14 @@
-//! Shell completions and man pages, generated from the clap definition. (To be written.)
+//! Shell completions and man pages, generated from the clap definition.
+//!
+//! Both come straight from [`super::Cli`], so they follow every flag as it is added.
+//! Neither output depends on the clock: the man pages carry no date, so pages
+//! generated on different days (as the committed `docs/man/` ones) compare equal.
 
+use std::io::Write;
 use std::path::Path;
 
+use clap::CommandFactory;
+use clap_complete::Shell;
 use intervault::{Error, Result};
 
 /// Shells we generate completions for.
@@ -15,10 +22,140 @@ pub enum CompletionShell {
     Fish,
 }
 
-pub fn completions(_shell: CompletionShell) -> Result<()> {
-    Err(Error::Internal("completions are not built yet".into()))
+impl CompletionShell {
+    fn shell(self) -> Shell {
+        match self {
+            CompletionShell::Bash => Shell::Bash,
+            CompletionShell::Zsh => Shell::Zsh,
+            CompletionShell::Fish => Shell::Fish,
+        }
+    }
 }
 
-pub fn manpages(_dir: &Path) -> Result<()> {
-    Err(Error::Internal("man pages are not built yet".into()))
+/// The clap command the pages and completions are generated from.
+fn command() -> clap::Command {
+    <super::Cli as CommandFactory>::command()
+}
+
+/// Prints the completion script for `shell` on stdout.
+pub fn completions(shell: CompletionShell) -> Result<()> {
+    let mut cmd = without_hidden_commands(&command());
+    let name = cmd.get_name().to_owned();
+    // clap_complete panics if its writer fails; render into memory, then write
+    // ourselves so that a closed stdout is an ordinary error.
+    let mut script = Vec::new();
+    clap_complete::generate(shell.shell(), &mut cmd, name, &mut script);
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(&script)
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Error::io("write to", "stdout", e))
+}
+
+/// The root command with only its visible commands, for completions.
+///
+/// clap_complete offers hidden commands too (clap-rs/clap#1335), and a `Command`
+/// cannot drop a subcommand, so the root is assembled again from the original's
+/// own parts: its arguments, groups and visible commands are reused as they are,
+/// so no option or command is restated here. Only the root's help layout is left
+/// behind, which no completion script shows. The name and version come from
+/// Cargo because clap's `Str` cannot borrow them from `full`; the unit test below
+/// checks the result against the original.
+fn without_hidden_commands(full: &clap::Command) -> clap::Command {
+    let mut root = clap::Command::new(env!("CARGO_BIN_NAME"))
+        .subcommand_required(full.is_subcommand_required_set())
+        .arg_required_else_help(full.is_arg_required_else_help_set())
+        .args_conflicts_with_subcommands(full.is_args_conflicts_with_subcommands_set())
+        .disable_help_flag(full.is_disable_help_flag_set())
+        .disable_help_subcommand(full.is_disable_help_subcommand_set())
+        .disable_version_flag(full.is_disable_version_flag_set())
+        .propagate_version(full.is_propagate_version_set())
+        .args(full.get_arguments().cloned())
+        .groups(full.get_groups().cloned())
+        .subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
+    if let Some(about) = full.get_about() {
+        root = root.about(about.clone());
+    }
+    if let Some(about) = full.get_long_about() {
+        root = root.long_about(about.clone());
+    }
+    if full.get_version().is_some() {
+        root = root.version(env!("CARGO_PKG_VERSION"));
+    }
+    root
+}
+
+/// Writes `intervault.1` and one `intervault-<command>.1` per visible command into
+/// `dir`, creating it if needed. Existing pages of the same names are overwritten.
+pub fn manpages(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create the directory", dir, e))?;
+    for (file_name, page) in pages()? {
+        let path = dir.join(&file_name);
+        std::fs::write(&path, page).map_err(|e| Error::io("write", &path, e))?;
+    }
+    Ok(())
+}
+
+/// Every page as (file name, roff bytes): the top level first, then the visible
+/// commands in their declared order. Hidden commands (`__clip-holder`) get none,
+/// nor does clap's implicit `help` command.
+fn pages() -> Result<Vec<(String, Vec<u8>)>> {
+    let mut cmd = command().disable_help_subcommand(true);
+    // Building propagates the global options into each command and gives each its
+    // display name (`intervault-get`) and usage name (`intervault get`).
+    cmd.build();
+    // Every page names the program and its version, as `intervault 0.1.0`; a
+    // command's own version would be empty.
+    let source = format!(
+        "{} {}",
+        cmd.get_name(),
+        cmd.get_version().unwrap_or_default()
+    )
+    .trim_end()
+    .to_owned();
+    let mut pages = vec![render(cmd.clone(), &source)?];
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        pages.push(render(sub.clone(), &source)?);
+    }
+    Ok(pages)
+}
+
+fn render(cmd: clap::Command, source: &str) -> Result<(String, Vec<u8>)> {
+    // No date: the page must not change from one run to the next.
+    let man = clap_mangen::Man::new(cmd).date("").source(source);
+    let mut page = Vec::new();
+    man.render(&mut page)
+        .map_err(|e| Error::Internal(format!("could not render a man page: {e}")))?;
+    Ok((man.get_filename(), page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn man_page(cmd: clap::Command) -> Vec<u8> {
+        let mut cmd = cmd.disable_help_subcommand(true);
+        cmd.build();
+        let mut page = Vec::new();
+        clap_mangen::Man::new(cmd)
+            .render(&mut page)
+            .expect("render to memory");
+        page
+    }
+
+    /// The reassembled root shows the same name, version, options and visible
+    /// commands as the original: its man page (which already skips hidden
+    /// commands) is the same, byte for byte.
+    #[test]
+    fn completion_root_matches_the_cli_but_for_hidden_commands() {
+        let full = command();
+        let root = without_hidden_commands(&full);
+        assert_eq!(root.get_name(), full.get_name());
+        assert!(full.get_subcommands().any(|s| s.is_hide_set()));
+        assert!(!root.get_subcommands().any(|s| s.is_hide_set()));
+        assert_eq!(
+            String::from_utf8_lossy(&man_page(root)),
+            String::from_utf8_lossy(&man_page(full))
+        );
+    }
 }

@@ -263,19 +263,30 @@ pub fn parse() -> std::result::Result<Cli, u8> {
 
 /// Folds clap's multi-line error into `what: what to do`.
 fn one_line(rendered: &str) -> String {
-    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
-    let what = lines
-        .next()
-        .unwrap_or("invalid arguments")
-        .trim_start_matches("error: ")
-        .to_owned();
-    let extra: Vec<&str> = lines
-        .filter(|l| l.starts_with("[possible values") || l.starts_with("tip:"))
+    let lines: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
         .collect();
-    let mut out = what;
-    for e in extra {
+    let mut parts = lines.iter();
+    let first = parts
+        .next()
+        .map_or("invalid arguments", |l| l.trim_start_matches("error: "));
+    // "the following required arguments were not provided:" is followed by them.
+    let mut out = first.trim_end_matches(':').to_owned();
+    if first.ends_with(':') {
+        let listed: Vec<&str> = parts
+            .clone()
+            .take_while(|l| !l.starts_with("tip:"))
+            .copied()
+            .collect();
         out.push(' ');
-        out.push_str(e);
+        out.push_str(&listed.join(", "));
+    }
+    for extra in parts.filter(|l| l.starts_with("[possible values") || l.starts_with("tip:")) {
+        out.push(' ');
+        out.push_str(extra);
     }
     out.push_str(": see 'intervault --help'");
     out
@@ -283,9 +294,20 @@ fn one_line(rendered: &str) -> String {
 
 /// Runs a parsed command.
 pub fn run(cli: Cli) -> Result<()> {
+    // These need no vault, so not even a vault directory.
+    match &cli.command {
+        Command::Completions { shell } => return manual::completions(*shell),
+        Command::Manpages { dir } => return manual::manpages(dir),
+        Command::ClipHolder { seconds } => return clip::hold(*seconds),
+        _ => {}
+    }
     let dir = vault_dir(cli.global.vault.clone())?;
     let clock = SystemClock;
-    let vault = Vault::new(dir, &clock);
+    let keyring = intervault::session_store::OsKeyring::new();
+    let vault = match &keyring {
+        Ok(store) => Vault::new(dir, &clock).with_sessions(store),
+        Err(_) => Vault::new(dir, &clock),
+    };
     let mut ui = ui::TerminalUi::new(cli.global.passphrase_file.clone());
     let json = cli.global.json;
     match cli.command {
@@ -344,9 +366,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Unlock { for_ } => session_cmds::unlock(&vault, &mut ui, for_.as_deref()),
         Command::Lock => session_cmds::lock(&vault),
         Command::Status => session_cmds::status(&vault, &mut ui, json),
-        Command::Completions { shell } => manual::completions(shell),
-        Command::Manpages { dir } => manual::manpages(&dir),
-        Command::ClipHolder { seconds } => clip::hold(seconds),
+        Command::Completions { .. } | Command::Manpages { .. } | Command::ClipHolder { .. } => {
+            Err(Error::Internal("handled above".into()))
+        }
+
         Command::Rm { id, name } => credential_cmds::rm(&vault, &mut ui, &id, &name),
         Command::List { all } => intervention_cmds::list(&vault, &mut ui, all, json),
         Command::Show { id } => intervention_cmds::show(&vault, &mut ui, &id, json),

@@ -14,7 +14,8 @@ use zeroize::Zeroizing;
 /// Largest secret or passphrase file read.
 const MAX_INPUT_BYTES: u64 = 1024 * 1024;
 
-const PASSPHRASE_HINT: &str = "no terminal to ask on; give --passphrase-file FILE, \
+const PASSPHRASE_HINT: &str = "no unlocked session and no terminal to ask on; run \
+     'intervault unlock' on a terminal first, or give --passphrase-file FILE, \
      INTERVAULT_PASSPHRASE_FILE, or INTERVAULT_PASSPHRASE (for automation)";
 
 /// Passphrase and secret sources for one command.
@@ -146,6 +147,9 @@ impl Interaction for TerminalUi {
                 "intervault: note: the window of '{id}' ends in {} (at {}); extend it if the work needs longer",
                 intervault::timefmt::format_duration(until - now),
                 format_local(until)
+            ),
+            Notice::SessionEnded { why } => eprintln!(
+                "intervault: the unlocked session was ended ({why}); run 'intervault unlock' to start another"
             ),
             Notice::UsedUp { id, name } => eprintln!(
                 "intervault: '{id}/{name}' reached its --max-uses and has been wiped"

@@ -338,6 +338,13 @@ impl Vault<'_> {
         let pos = u.live(id)?;
         let tombstone = u.wipe(pos, WipeReason::Closed);
         u.commit()?;
+        // With nothing left open there is nothing to fetch: do not leave the
+        // master key waiting in the keyring.
+        if u.index.interventions.is_empty() && self.end_session() {
+            ui.notice(Notice::SessionEnded {
+                why: "no intervention is open any more",
+            });
+        }
         Ok(tombstone)
     }
 
@@ -397,6 +404,13 @@ impl Vault<'_> {
         u.h.root.master_key =
             session::seal_master(&u.h.paths.root, &header, &u.master, &passphrase)?;
         u.h.root.kdf = header;
-        u.commit()
+        u.commit()?;
+        // The session's binding no longer matches anyway; forget it outright.
+        if self.end_session() {
+            ui.notice(Notice::SessionEnded {
+                why: "the passphrase changed",
+            });
+        }
+        Ok(())
     }
 }

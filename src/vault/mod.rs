@@ -12,6 +12,8 @@ pub mod fsio;
 mod interventions;
 pub mod keystore;
 mod session;
+mod status;
+mod unlocked;
 
 use std::path::PathBuf;
 
@@ -27,6 +29,8 @@ pub use credentials::{Fetched, NewCredential, StoredCredential};
 pub use interventions::{
     EntryView, InterventionDetail, InterventionSummary, NewIntervention, SweepReport, WindowSpec,
 };
+pub use status::StatusReport;
+pub use unlocked::{DEFAULT_UNLOCK, MAX_UNLOCK};
 
 /// What the library asks of the person at the keyboard; the binary implements it.
 pub trait Interaction {
@@ -70,6 +74,11 @@ pub enum Notice {
         /// The time of the fetch.
         now: DateTime<Utc>,
     },
+    /// The unlocked session was ended by intervault.
+    SessionEnded {
+        /// Why, as a phrase ("the passphrase changed").
+        why: &'static str,
+    },
     /// A credential reached its `--max-uses` and was wiped after this fetch.
     UsedUp {
         /// The intervention.
@@ -87,6 +96,9 @@ pub struct Vault<'c> {
     dir: PathBuf,
     clock: &'c dyn Clock,
     master_cache: std::cell::RefCell<Option<session::CachedMaster>>,
+    sessions: Option<&'c dyn crate::session_store::SessionStore>,
+    ignore_sessions: std::cell::Cell<bool>,
+    expired_session: std::cell::Cell<Option<DateTime<Utc>>>,
 }
 
 impl<'c> Vault<'c> {
@@ -96,7 +108,22 @@ impl<'c> Vault<'c> {
             dir,
             clock,
             master_cache: std::cell::RefCell::new(None),
+            sessions: None,
+            ignore_sessions: std::cell::Cell::new(false),
+            expired_session: std::cell::Cell::new(None),
         }
+    }
+
+    /// Lets commands use (and `unlock` create) sessions kept in `store`.
+    pub fn with_sessions(mut self, store: &'c dyn crate::session_store::SessionStore) -> Self {
+        self.sessions = Some(store);
+        self
+    }
+
+    /// Forgets the master key kept for the rest of this command (for a command
+    /// that goes on running, such as `exec`, once it has what it needs).
+    pub fn forget_keys(&self) {
+        self.master_cache.borrow_mut().take();
     }
 
     /// The vault's directory.

@@ -183,7 +183,7 @@ impl Vault<'_> {
             Access::Write => LockMode::Exclusive,
         };
         let mut h = self.handle(mode, true)?;
-        let master = match self.cached_master(&h.root) {
+        let master = match self.known_master(&h.root, h.now) {
             Some(master) => master,
             None => {
                 let first_root = h.root.clone();
@@ -193,7 +193,7 @@ impl Vault<'_> {
                     Ok(p) => p,
                     Err(e) => {
                         notify_keyless(ui, &swept);
-                        return Err(e);
+                        return Err(self.explain_missing_passphrase(e));
                     }
                 };
                 let master = match open_master(&self.paths().root, &first_root, &passphrase) {
@@ -253,6 +253,16 @@ impl Vault<'_> {
 
     fn paths(&self) -> Paths {
         Paths::new(&self.dir)
+    }
+
+    /// The master key without asking: unwrapped earlier in this command, or kept
+    /// by an unlocked session (the contract's first passphrase source).
+    fn known_master(&self, root: &RootFile, now: DateTime<Utc>) -> Option<SealKey> {
+        self.cached_master(root).or_else(|| {
+            let master = self.session_master(root, now)?;
+            self.remember_master(root, &master);
+            Some(master)
+        })
     }
 
     /// The master key unwrapped earlier in this command, if the root still wraps

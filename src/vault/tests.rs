@@ -412,3 +412,77 @@ fn a_forged_clear_wipe_time_cannot_predate_the_window_end() {
         .unwrap();
     assert_eq!(t.wiped_at, at("2026-12-01T18:00:00Z"));
 }
+
+/// A session store kept in memory: a stand-in for the OS keyring in library
+/// tests (the real keyring is tested by the integration tests).
+#[derive(Default)]
+struct MemoryStore(std::cell::RefCell<std::collections::HashMap<String, String>>);
+
+impl crate::session_store::SessionStore for MemoryStore {
+    fn save(&self, account: &str, record: &SecretText, _: std::time::Duration) -> Result<()> {
+        self.0
+            .borrow_mut()
+            .insert(account.into(), record.expose().into());
+        Ok(())
+    }
+    fn load(&self, account: &str) -> Result<Option<SecretText>> {
+        Ok(self.0.borrow().get(account).cloned().map(SecretText::new))
+    }
+    fn forget(&self, account: &str) -> Result<bool> {
+        Ok(self.0.borrow_mut().remove(account).is_some())
+    }
+}
+
+#[test]
+fn a_session_opens_until_its_exact_end_then_says_it_ended() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    f.open_day("acme");
+    let store = MemoryStore::default();
+    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&store);
+    let until = v
+        .unlock(Some(chrono::TimeDelta::minutes(15)), &mut TestUi::new())
+        .unwrap();
+    assert_eq!(until, at("2026-12-01T10:15:00Z"));
+    f.set("2026-12-01T10:14:59Z");
+    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&store);
+    assert_eq!(
+        v.get("acme", "ftp", &mut TestUi::keyless())
+            .unwrap()
+            .secret
+            .expose(),
+        "secret-of-ftp"
+    );
+    f.set("2026-12-01T10:15:00Z");
+    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&store);
+    let err = v.get("acme", "ftp", &mut TestUi::keyless()).unwrap_err();
+    assert!(matches!(err, Error::SessionExpired { .. }), "{err}");
+    assert_eq!(err.exit_code(), 4);
+    assert!(store.0.borrow().is_empty(), "an ended session is forgotten");
+}
+
+#[test]
+fn a_session_is_not_trusted_when_the_clock_reads_before_it_began() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    f.open_day("acme");
+    let store = MemoryStore::default();
+    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&store);
+    v.unlock(None, &mut TestUi::new()).unwrap();
+    f.set("2026-12-01T09:54:59Z");
+    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&store);
+    assert!(v.get("acme", "ftp", &mut TestUi::keyless()).is_err());
+}
+
+#[test]
+fn a_session_does_not_survive_a_passphrase_change() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    f.open_day("acme");
+    let store = MemoryStore::default();
+    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&store);
+    v.unlock(None, &mut TestUi::new()).unwrap();
+    // Change the passphrase behind the session's back (no store given), as an
+    // older intervault or a restored vault.json would.
+    f.vault().passwd(&mut TestUi::new()).unwrap();
+    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&store);
+    let err = v.get("acme", "ftp", &mut TestUi::keyless()).unwrap_err();
+    assert!(matches!(err, Error::NoPassphrase { .. }), "{err}");
+}

@@ -10,8 +10,14 @@ mod lifecycle;
 mod helpers;
 
 mod at_rest;
+mod clip;
 mod concurrency;
 mod contract;
+mod daily;
+mod exec;
 mod expiry;
 mod hygiene;
+mod manual;
+mod sessions;
 mod tamper;
+mod totp;

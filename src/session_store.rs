@@ -1,0 +1,124 @@
+//! Where an unlocked session lives: the OS keyring.
+//!
+//! `intervault unlock` derives the master key once and keeps it in the OS keyring
+//! (the Linux kernel keyring through keyutils, the macOS Keychain, the Windows
+//! Credential Manager, or the Secret Service when built with `--features
+//! secret-service`) until the session ends. The end is enforced by intervault
+//! itself, from the expiry sealed in the session record, and also by the kernel
+//! where it can: on Linux the key gets a keyutils timeout, so it disappears even
+//! if intervault never runs again.
+//!
+//! A `keyring` build without a native store silently uses an in-memory mock. That
+//! would make `unlock` a lie, so every platform gets its native store in
+//! Cargo.toml, and any other platform gets [`OsKeyring::new`]'s error instead.
+
+use std::time::Duration;
+
+use crate::crypto::SecretText;
+use crate::error::{Error, Result};
+
+/// The keyring service name of every intervault session.
+pub const SERVICE: &str = "intervault";
+
+/// Keeps, finds and forgets session records by account (one per vault).
+pub trait SessionStore {
+    /// Stores `record` for `account`, replacing any earlier one; it should vanish
+    /// by itself after `ttl` where the backend can do that.
+    fn save(&self, account: &str, record: &SecretText, ttl: Duration) -> Result<()>;
+    /// The record of `account`, if there is one.
+    fn load(&self, account: &str) -> Result<Option<SecretText>>;
+    /// Forgets the record of `account`; `Ok(false)` if there was none.
+    fn forget(&self, account: &str) -> Result<bool>;
+}
+
+/// The platform's keyring.
+#[derive(Debug)]
+pub struct OsKeyring {
+    _private: (),
+}
+
+impl OsKeyring {
+    /// The platform's keyring, or an error on a platform without a native store.
+    pub fn new() -> Result<Self> {
+        if cfg!(any(
+            target_os = "linux",
+            target_os = "macos",
+            target_os = "windows"
+        )) {
+            Ok(OsKeyring { _private: () })
+        } else {
+            Err(Error::Keyring {
+                what: "this platform has no OS keyring backend in this build".into(),
+            })
+        }
+    }
+
+    fn entry(account: &str) -> Result<keyring::Entry> {
+        keyring::Entry::new(SERVICE, account).map_err(keyring_error)
+    }
+}
+
+impl SessionStore for OsKeyring {
+    fn save(&self, account: &str, record: &SecretText, ttl: Duration) -> Result<()> {
+        Self::entry(account)?
+            .set_password(record.expose())
+            .map_err(keyring_error)?;
+        set_kernel_timeout(account, ttl)
+    }
+
+    fn load(&self, account: &str) -> Result<Option<SecretText>> {
+        match Self::entry(account)?.get_password() {
+            Ok(record) => Ok(Some(SecretText::new(record))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(keyring_error(e)),
+        }
+    }
+
+    fn forget(&self, account: &str) -> Result<bool> {
+        match Self::entry(account)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(keyring_error(e)),
+        }
+    }
+}
+
+/// Gives the session key a kernel timeout, so it expires even if nothing deletes
+/// it. The `keyring` crate names keyutils keys `keyring-rs:ACCOUNT@SERVICE` in the
+/// session keyring.
+#[cfg(all(target_os = "linux", not(feature = "secret-service")))]
+fn set_kernel_timeout(account: &str, ttl: Duration) -> Result<()> {
+    use linux_keyutils::{KeyRing, KeyRingIdentifier};
+    let description = format!("keyring-rs:{account}@{SERVICE}");
+    let timeout = |e: linux_keyutils::KeyError| Error::Keyring {
+        what: format!("could not set the session's kernel timeout ({e:?})"),
+    };
+    let ring = KeyRing::from_special_id(KeyRingIdentifier::Session, false).map_err(timeout)?;
+    let key = ring.search(&description).map_err(timeout)?;
+    let seconds = usize::try_from(ttl.as_secs().max(1)).unwrap_or(usize::MAX);
+    key.set_timeout(seconds).map_err(timeout)
+}
+
+#[cfg(not(all(target_os = "linux", not(feature = "secret-service"))))]
+fn set_kernel_timeout(_account: &str, _ttl: Duration) -> Result<()> {
+    // Other backends have no per-item timeout; intervault's own check of the
+    // sealed expiry ends the session.
+    Ok(())
+}
+
+/// Describes a keyring failure without ever quoting stored bytes (the
+/// `BadEncoding` variant carries the secret itself).
+fn keyring_error(e: keyring::Error) -> Error {
+    let what = match e {
+        keyring::Error::PlatformFailure(inner) => format!("the OS keyring failed ({inner})"),
+        keyring::Error::NoStorageAccess(inner) => {
+            format!("the OS keyring cannot be reached ({inner})")
+        }
+        keyring::Error::NoEntry => "no session is stored".into(),
+        keyring::Error::BadEncoding(_) => "the stored session is not text".into(),
+        keyring::Error::TooLong(what, max) => format!("{what} is longer than {max}"),
+        keyring::Error::Invalid(what, why) => format!("{what} is invalid ({why})"),
+        _ => "the OS keyring failed".into(),
+    };
+    Error::Keyring { what }
+}

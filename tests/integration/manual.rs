@@ -1,0 +1,180 @@
+//! Shell completions and man pages: `intervault completions bash|zsh|fish` and
+//! `intervault manpages DIR`, and that the committed pages in `docs/man/` are what
+//! the current command line generates.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use crate::support::{Run, TestVault};
+
+/// Runs a command that needs no vault (nothing is created in the scratch dir).
+fn run(args: &[&str]) -> Run {
+    TestVault::empty().run(args)
+}
+
+/// A completion script, after checking the command succeeded quietly.
+fn completions(shell: &str) -> String {
+    let run = run(&["completions", shell]).success();
+    assert_eq!(run.stderr(), "", "completions {shell} wrote to stderr");
+    run.stdout()
+}
+
+/// Every regular file in `dir`, by file name.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|entry| {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            (name, fs::read(&path).expect("read page"))
+        })
+        .collect()
+}
+
+/// Generates the man pages into a fresh temporary directory.
+fn generate() -> (tempfile::TempDir, BTreeMap<String, Vec<u8>>) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("man1");
+    let dir_arg = dir.to_str().expect("utf-8 temp path");
+    let run = run(&["manpages", dir_arg]).success();
+    assert_eq!(run.stdout(), "");
+    let pages = files(&dir);
+    (tmp, pages)
+}
+
+#[test]
+fn bash_completions_register_a_function_and_know_the_commands() {
+    let script = completions("bash");
+    assert!(script.contains("complete -F"), "{script}");
+    for word in ["unlock", "exec", "get", "--clip", "--passphrase-file"] {
+        assert!(script.contains(word), "no {word} in the bash script");
+    }
+}
+
+#[test]
+fn zsh_completions_are_a_compdef_file() {
+    let script = completions("zsh");
+    assert!(script.starts_with("#compdef intervault"), "{script}");
+    assert!(script.contains("unlock"));
+}
+
+#[test]
+fn fish_completions_use_complete_c() {
+    let script = completions("fish");
+    assert!(script.contains("complete -c intervault"), "{script}");
+    assert!(script.contains("unlock"));
+}
+
+#[test]
+fn completions_do_not_offer_hidden_commands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let script = completions(shell);
+        assert!(
+            !script.contains("clip-holder"),
+            "{shell} completions offer the hidden __clip-holder command"
+        );
+    }
+}
+
+#[test]
+fn unknown_shell_is_a_usage_error_on_one_line() {
+    let run = run(&["completions", "powershell"]).fails(2);
+    assert_eq!(run.stdout(), "");
+    let err = run.stderr();
+    assert_eq!(err.lines().count(), 1, "not one line: {err:?}");
+    assert!(err.starts_with("intervault: "), "{err:?}");
+    assert!(err.contains("powershell"), "{err:?}");
+}
+
+#[test]
+fn manpages_writes_one_page_per_visible_command() {
+    let (_tmp, pages) = generate();
+    for name in [
+        "intervault.1",
+        "intervault-init.1",
+        "intervault-open.1",
+        "intervault-add.1",
+        "intervault-get.1",
+        "intervault-exec.1",
+        "intervault-unlock.1",
+        "intervault-completions.1",
+        "intervault-manpages.1",
+    ] {
+        assert!(pages.contains_key(name), "no {name} in {:?}", pages.keys());
+    }
+    for (name, page) in &pages {
+        assert!(
+            name.starts_with("intervault") && name.ends_with(".1"),
+            "{name}"
+        );
+        // `.TH` opens the page, after only the two-line prelude clap_mangen puts
+        // first to define the apostrophe string `\*(Aq` for groff and others.
+        let text = String::from_utf8_lossy(page);
+        let th = text
+            .lines()
+            .find(|l| !l.starts_with(".ie \\n(.g .ds Aq") && !l.starts_with(".el .ds Aq"))
+            .unwrap_or_default();
+        assert!(
+            th.starts_with(&format!(".TH {} 1", name.trim_end_matches(".1"))),
+            "{th}"
+        );
+    }
+    assert!(
+        !pages
+            .keys()
+            .any(|n| n.contains("clip-holder") || n == "intervault-help.1"),
+        "pages for hidden or implicit commands: {:?}",
+        pages.keys()
+    );
+    let get = String::from_utf8_lossy(&pages["intervault-get.1"]).into_owned();
+    assert!(get.contains("\\fBintervault get\\fR"), "{get}");
+    assert!(get.contains("clip\\-seconds"), "{get}");
+}
+
+#[test]
+fn manpages_are_the_same_from_run_to_run() {
+    let (_a, first) = generate();
+    let (_b, second) = generate();
+    assert_eq!(first, second);
+}
+
+#[test]
+fn manpages_into_an_impossible_directory_fail_on_one_line() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("a-file");
+    fs::write(&file, b"").expect("write");
+    let below = file.join("man1");
+    let run = run(&["manpages", below.to_str().expect("utf-8")]).fails(1);
+    let err = run.stderr();
+    assert_eq!(err.lines().count(), 1, "not one line: {err:?}");
+    assert!(err.contains("a-file"), "{err:?}");
+}
+
+/// The committed pages are what this build generates. Flags added since the last
+/// regeneration make this fail until `cargo run -q -- manpages docs/man` is run.
+#[test]
+fn committed_manpages_are_fresh() {
+    let committed_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/man");
+    let committed = files(&committed_dir);
+    let (_tmp, generated) = generate();
+    let names = |m: &BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<Vec<_>>();
+    let differing: Vec<&String> = generated
+        .iter()
+        .filter(|(name, page)| committed.get(*name).is_some_and(|c| c != *page))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        names(&committed) == names(&generated) && differing.is_empty(),
+        "docs/man is stale: run cargo run -q -- manpages docs/man \
+         (and delete pages no longer generated)\n\
+         committed: {:?}\ngenerated: {:?}\ndiffering: {:?}",
+        names(&committed),
+        names(&generated),
+        differing
+    );
+}
