@@ -12,8 +12,9 @@
 //!
 //! The variables are set on CMD's [`Command`] only, never in intervault's own
 //! environment, and no secret is ever in anyone's argv. `INTERVAULT_PASSPHRASE` and
-//! `INTERVAULT_NEW_PASSPHRASE` are removed from CMD's environment: CMD gets the
-//! credentials it was given, not the key to the whole vault.
+//! `INTERVAULT_NEW_PASSPHRASE` (and `INTERVAULT_PASSPHRASE_FILE`) are removed from
+//! CMD's environment: CMD gets the credentials it was given, not the key to the
+//! whole vault.
 //!
 //! # The window
 //! Outside the intervention's window nothing is run (exit 3, from the fetch). The
@@ -77,8 +78,13 @@ pub const KILL_AFTER: Duration = Duration::from_secs(10);
 /// The signals passed on to CMD.
 const FORWARDED: [i32; 6] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2];
 
-/// Variables of intervault's environment that CMD does not inherit.
-const WITHHELD: [&str; 2] = ["INTERVAULT_PASSPHRASE", "INTERVAULT_NEW_PASSPHRASE"];
+/// Variables of intervault's environment that CMD does not inherit: the
+/// passphrase, and where to read it.
+const WITHHELD: [&str; 3] = [
+    "INTERVAULT_PASSPHRASE",
+    "INTERVAULT_NEW_PASSPHRASE",
+    "INTERVAULT_PASSPHRASE_FILE",
+];
 
 /// `si_code` of a signal the kernel sent, e.g. for a key typed on the terminal
 /// (Linux's `SI_KERNEL`).
@@ -95,9 +101,8 @@ pub fn exec(
     let code = run(vault, ui, id, only, command)?;
     // CMD's status becomes ours. `run` has dropped every credential and every copy
     // of their values (ours zeroized, the `Command`'s freed) before returning, so
-    // nothing secret is skipped by exiting here without unwinding. (The frames above
-    // keep the vault's cached master key, which `Vault` offers no way to forget; it
-    // goes with the process.)
+    // nothing secret is skipped by exiting here without unwinding; the vault's
+    // cached master key was forgotten right after the fetch.
     std::process::exit(i32::from(code))
 }
 

@@ -119,12 +119,22 @@ pub fn list_text(items: &[InterventionSummary]) -> String {
             *w = (*w).max(cell.chars().count());
         }
     }
+    let color = use_color();
     let mut out = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
+    let statuses = std::iter::once(None).chain(items.iter().map(|s| Some(s.status)));
+    for (row, status) in std::iter::once(&header).chain(&rows).zip(statuses) {
         let cells: Vec<String> = row
             .iter()
             .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
+            .enumerate()
+            .map(|(i, (c, w))| {
+                let padded = format!("{c:<w$}");
+                match status {
+                    // Colour after padding, so escape codes never skew the columns.
+                    Some(st) if i == 2 && color => paint(st, &padded),
+                    _ => padded,
+                }
+            })
             .collect();
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
@@ -197,4 +207,21 @@ pub fn receipt_text(t: &Tombstone) -> String {
         destroyed_text(t),
         t.receipt
     )
+}
+
+/// Colour only for a terminal, and never when NO_COLOR is set to anything
+/// non-empty (<https://no-color.org>).
+pub fn use_color() -> bool {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    !no_color && std::io::stdout().is_terminal()
+}
+
+fn paint(status: Status, text: &str) -> String {
+    let code = match status {
+        Status::Active => "32",                  // green
+        Status::Scheduled => "33",               // yellow
+        Status::Closed | Status::Expired => "2", // dim
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
 }

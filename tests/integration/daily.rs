@@ -79,3 +79,32 @@ fn fetches_warn_when_less_than_thirty_minutes_remain() {
     let out = v.run(&["get", "later", "ftp"]).success();
     assert!(!out.stderr().contains("ends in"), "{}", out.stderr());
 }
+
+/// On a terminal the status column is coloured; NO_COLOR turns colour off, and a
+/// pipe never gets any. `script` gives the command a pseudo-terminal.
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let v = TestVault::new();
+    v.run(&["open", "acme", "--client", "Acme", "--for", "2h"])
+        .success();
+    let bin = assert_cmd::cargo::cargo_bin("intervault");
+    let on_tty = |no_color: Option<&str>| {
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &format!("{} list", bin.display()), "/dev/null"])
+            .env("INTERVAULT_DIR", &v.dir)
+            .env("INTERVAULT_PASSPHRASE", crate::support::PASSPHRASE)
+            .env_remove("NO_COLOR");
+        if let Some(value) = no_color {
+            c.env("NO_COLOR", value);
+        }
+        let out = c.output().expect("script (util-linux) runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(on_tty(None).contains("\x1b[32m"), "{:?}", on_tty(None));
+    assert!(!on_tty(Some("1")).contains('\x1b'));
+    assert!(
+        on_tty(Some("")).contains('\x1b'),
+        "an empty NO_COLOR does not count"
+    );
+    assert!(!v.run(&["list"]).success().stdout().contains('\x1b'));
+}
