@@ -19,7 +19,9 @@
 //! # The window
 //! Outside the intervention's window nothing is run (exit 3, from the fetch). The
 //! window's end is turned once into a deadline on the monotonic clock
-//! ([`Instant`]); the wall clock is not read again. When the deadline passes while
+//! ([`Instant`]), and the wall clock is also checked every 15 s, because Instant
+//! stops while the machine is suspended; whichever says the window has ended
+//! first wins, so setting the clock back gains nothing. When the deadline passes while
 //! CMD runs, CMD gets SIGTERM (and SIGCONT, in case it is stopped), intervault says
 //! why on stderr, and CMD gets SIGKILL if it is still alive [`KILL_AFTER`] later.
 //! `extend` does not move the deadline of an exec already running.
@@ -47,8 +49,8 @@
 //! - Only CMD itself is signalled at the window's end: processes CMD started and
 //!   left behind (with the variables in their environment) are not followed, and a
 //!   CMD that changed its user (`sudo ...`) may not accept intervault's signals.
-//! - [`Instant`] does not advance while the system is suspended, so a window that
-//!   ends during a suspend stops CMD that much later, after the resume.
+//! - After a suspend across the window's end, CMD is stopped within 15 s of the
+//!   resume (the wall-clock check), not at once.
 //! - CMD inherits intervault's core-dump limit of zero.
 
 use std::ffi::{OsStr, OsString};
@@ -74,6 +76,11 @@ use super::ui::TerminalUi;
 
 /// How long CMD has to stop after SIGTERM at the window's end, before SIGKILL.
 pub const KILL_AFTER: Duration = Duration::from_secs(10);
+
+/// How often the wall clock is checked too. It can only stop CMD earlier than the
+/// monotonic deadline (after a suspend), never later: setting the clock back
+/// gains nothing.
+const WALL_CLOCK_CHECK: Duration = Duration::from_secs(15);
 
 /// The signals passed on to CMD.
 const FORWARDED: [i32; 6] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2];
@@ -404,7 +411,9 @@ fn supervise(
             return Ok(status);
         }
         let wake = match stage {
-            Stage::Running => deadline,
+            // Also wake now and then to look at the wall clock: Instant stops
+            // while the machine is suspended, the wall clock does not.
+            Stage::Running => deadline.map(|d| d.min(Instant::now() + WALL_CLOCK_CHECK)),
             Stage::Terminated { kill_at } => kill_at,
             Stage::Killed => None,
         };
@@ -417,6 +426,9 @@ fn supervise(
                 }
             }
             Event::Deadline => match stage {
+                // Neither clock says the window has ended: a wall-clock check only.
+                Stage::Running
+                    if deadline.is_some_and(|d| Instant::now() < d) && Utc::now() < until => {}
                 Stage::Running => {
                     send(pid, SIGTERM);
                     send(pid, SIGCONT);
