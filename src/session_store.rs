@@ -54,7 +54,7 @@ impl OsKeyring {
     }
 
     fn entry(account: &str) -> Result<keyring::Entry> {
-        keyring::Entry::new(SERVICE, account).map_err(keyring_error)
+        keyring::Entry::new(SERVICE, account).map_err(|e| keyring_error("open", e))
     }
 }
 
@@ -62,7 +62,7 @@ impl SessionStore for OsKeyring {
     fn save(&self, account: &str, record: &SecretText, ttl: Duration) -> Result<()> {
         Self::entry(account)?
             .set_password(record.expose())
-            .map_err(keyring_error)?;
+            .map_err(|e| keyring_error("store the session in", e))?;
         set_kernel_timeout(account, ttl)
     }
 
@@ -70,7 +70,7 @@ impl SessionStore for OsKeyring {
         match Self::entry(account)?.get_password() {
             Ok(record) => Ok(Some(SecretText::new(record))),
             Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(keyring_error(e)),
+            Err(e) => Err(keyring_error("read the session from", e)),
         }
     }
 
@@ -78,7 +78,7 @@ impl SessionStore for OsKeyring {
         match Self::entry(account)?.delete_credential() {
             Ok(()) => Ok(true),
             Err(keyring::Error::NoEntry) => Ok(false),
-            Err(e) => Err(keyring_error(e)),
+            Err(e) => Err(keyring_error("remove the session from", e)),
         }
     }
 }
@@ -91,7 +91,9 @@ fn set_kernel_timeout(account: &str, ttl: Duration) -> Result<()> {
     use linux_keyutils::{KeyRing, KeyRingIdentifier};
     let description = format!("keyring-rs:{account}@{SERVICE}");
     let timeout = |e: linux_keyutils::KeyError| Error::Keyring {
-        what: format!("could not set the session's kernel timeout ({e:?})"),
+        what: format!(
+            "could not set the session's kernel timeout ({e:?}); the session was not kept"
+        ),
     };
     let ring = KeyRing::from_special_id(KeyRingIdentifier::Session, false).map_err(timeout)?;
     let key = ring.search(&description).map_err(timeout)?;
@@ -108,17 +110,17 @@ fn set_kernel_timeout(_account: &str, _ttl: Duration) -> Result<()> {
 
 /// Describes a keyring failure without ever quoting stored bytes (the
 /// `BadEncoding` variant carries the secret itself).
-fn keyring_error(e: keyring::Error) -> Error {
-    let what = match e {
-        keyring::Error::PlatformFailure(inner) => format!("the OS keyring failed ({inner})"),
-        keyring::Error::NoStorageAccess(inner) => {
-            format!("the OS keyring cannot be reached ({inner})")
-        }
-        keyring::Error::NoEntry => "no session is stored".into(),
+fn keyring_error(action: &str, e: keyring::Error) -> Error {
+    let why = match e {
+        keyring::Error::PlatformFailure(inner) => format!("it failed: {inner}"),
+        keyring::Error::NoStorageAccess(inner) => format!("it cannot be reached: {inner}"),
+        keyring::Error::NoEntry => "the entry was not found right after it was written".into(),
         keyring::Error::BadEncoding(_) => "the stored session is not text".into(),
         keyring::Error::TooLong(what, max) => format!("{what} is longer than {max}"),
-        keyring::Error::Invalid(what, why) => format!("{what} is invalid ({why})"),
-        _ => "the OS keyring failed".into(),
+        keyring::Error::Invalid(what, why) => format!("{what} is invalid: {why}"),
+        _ => "it failed".into(),
     };
-    Error::Keyring { what }
+    Error::Keyring {
+        what: format!("could not {action} the OS keyring ({why})"),
+    }
 }

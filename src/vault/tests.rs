@@ -486,3 +486,38 @@ fn a_session_does_not_survive_a_passphrase_change() {
     let err = v.get("acme", "ftp", &mut TestUi::keyless()).unwrap_err();
     assert!(matches!(err, Error::NoPassphrase { .. }), "{err}");
 }
+
+/// A keyring backend that fails, as a locked or missing Secret Service would.
+struct FailingStore;
+
+impl crate::session_store::SessionStore for FailingStore {
+    fn save(&self, _: &str, _: &SecretText, _: std::time::Duration) -> Result<()> {
+        Err(Error::Keyring {
+            what: "could not store the session in the OS keyring (it failed)".into(),
+        })
+    }
+    fn load(&self, _: &str) -> Result<Option<SecretText>> {
+        Err(Error::Keyring {
+            what: "could not read the session from the OS keyring (it failed)".into(),
+        })
+    }
+    fn forget(&self, _: &str) -> Result<bool> {
+        Err(Error::Keyring {
+            what: "could not remove the session from the OS keyring (it failed)".into(),
+        })
+    }
+}
+
+#[test]
+fn a_failing_keyring_gives_a_clear_error_and_never_unlocks() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    f.open_day("acme");
+    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&FailingStore);
+    let err = v.unlock(None, &mut TestUi::new()).unwrap_err();
+    assert_eq!(err.exit_code(), 1);
+    assert!(err.to_string().contains("OS keyring"), "{err}");
+    // The passphrase still works; nothing pretends to be unlocked.
+    assert!(v.get("acme", "ftp", &mut TestUi::keyless()).is_err());
+    assert!(v.get("acme", "ftp", &mut TestUi::new()).is_ok());
+    assert_eq!(v.lock().unwrap_err().exit_code(), 1);
+}
