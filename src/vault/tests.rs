@@ -516,8 +516,10 @@ fn a_failing_keyring_gives_a_clear_error_and_never_unlocks() {
     let err = v.unlock(None, &mut TestUi::new()).unwrap_err();
     assert_eq!(err.exit_code(), 1);
     assert!(err.to_string().contains("OS keyring"), "{err}");
-    // The passphrase still works; nothing pretends to be unlocked.
+    // The next command finds no session; the passphrase still works.
+    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&FailingStore);
     assert!(v.get("acme", "ftp", &mut TestUi::keyless()).is_err());
+    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&FailingStore);
     assert!(v.get("acme", "ftp", &mut TestUi::new()).is_ok());
     assert_eq!(v.lock().unwrap_err().exit_code(), 1);
 }
