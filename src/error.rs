@@ -69,7 +69,7 @@ pub enum Error {
 
     /// The credential exists but the field asked for was never set (exit 5).
     #[error(
-        "credential '{name}' in '{id}' has no {field}: it was never set; ask for another --field"
+        "credential '{name}' in '{id}' has no {field}: it was never set; ask for another field, or add it again with --replace"
     )]
     FieldNotSet {
         /// The intervention.

@@ -60,15 +60,25 @@ impl OsKeyring {
 
 impl SessionStore for OsKeyring {
     fn save(&self, account: &str, record: &SecretText, ttl: Duration) -> Result<()> {
-        Self::entry(account)?
+        let entry = Self::entry(account)?;
+        let kept = entry
             .set_password(record.expose())
-            .map_err(|e| keyring_error("store the session in", e))?;
-        set_kernel_timeout(account, ttl)
+            .map_err(|e| keyring_error("store the session in", e))
+            .and_then(|()| scope_to_login_session(account, ttl));
+        if kept.is_err() {
+            // Never leave a master key behind without its timeout or scope.
+            let _ = entry.delete_credential();
+        }
+        kept
     }
 
     fn load(&self, account: &str) -> Result<Option<SecretText>> {
         match Self::entry(account)?.get_password() {
-            Ok(record) => Ok(Some(SecretText::new(record))),
+            Ok(record) => {
+                // Reading re-links the key into the persistent keyring: undo that.
+                let _ = unlink_from_persistent(account);
+                Ok(Some(SecretText::new(record)))
+            }
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(keyring_error("read the session from", e)),
         }
@@ -83,28 +93,57 @@ impl SessionStore for OsKeyring {
     }
 }
 
-/// Gives the session key a kernel timeout, so it expires even if nothing deletes
-/// it. The `keyring` crate names keyutils keys `keyring-rs:ACCOUNT@SERVICE` in the
-/// session keyring.
+/// The description the `keyring` crate gives keyutils keys: `keyring-rs:ACCOUNT@SERVICE`.
 #[cfg(all(target_os = "linux", not(feature = "secret-service")))]
-fn set_kernel_timeout(account: &str, ttl: Duration) -> Result<()> {
+fn description(account: &str) -> String {
+    format!("keyring-rs:{account}@{SERVICE}")
+}
+
+/// Gives the session key a kernel timeout, so it expires even if nothing deletes
+/// it, and keeps it to this login session: the `keyring` crate also links keys
+/// into the user's persistent keyring, which every other login of the user
+/// reaches and which outlives logout.
+#[cfg(all(target_os = "linux", not(feature = "secret-service")))]
+fn scope_to_login_session(account: &str, ttl: Duration) -> Result<()> {
     use linux_keyutils::{KeyRing, KeyRingIdentifier};
-    let description = format!("keyring-rs:{account}@{SERVICE}");
-    let timeout = |e: linux_keyutils::KeyError| Error::Keyring {
-        what: format!(
-            "could not set the session's kernel timeout ({e:?}); the session was not kept"
-        ),
+    let failed = |what: &str, e: linux_keyutils::KeyError| Error::Keyring {
+        what: format!("could not {what} ({e:?}); the session was not kept"),
     };
-    let ring = KeyRing::from_special_id(KeyRingIdentifier::Session, false).map_err(timeout)?;
-    let key = ring.search(&description).map_err(timeout)?;
+    let ring = KeyRing::from_special_id(KeyRingIdentifier::Session, false)
+        .map_err(|e| failed("open the session keyring", e))?;
+    let key = ring
+        .search(&description(account))
+        .map_err(|e| failed("find the session key", e))?;
     let seconds = usize::try_from(ttl.as_secs().max(1)).unwrap_or(usize::MAX);
-    key.set_timeout(seconds).map_err(timeout)
+    key.set_timeout(seconds)
+        .map_err(|e| failed("set the session's kernel timeout", e))?;
+    unlink_from_persistent(account)
+}
+
+#[cfg(all(target_os = "linux", not(feature = "secret-service")))]
+fn unlink_from_persistent(account: &str) -> Result<()> {
+    use linux_keyutils::{KeyRing, KeyRingIdentifier};
+    let failed = |e: linux_keyutils::KeyError| Error::Keyring {
+        what: format!("could not keep the session to this login ({e:?}); the session was not kept"),
+    };
+    let Ok(persistent) = KeyRing::get_persistent(KeyRingIdentifier::Session) else {
+        return Ok(()); // no persistent keyring: nothing links there
+    };
+    match persistent.search(&description(account)) {
+        Ok(key) => persistent.unlink_key(key).map_err(failed),
+        Err(_) => Ok(()),
+    }
 }
 
 #[cfg(not(all(target_os = "linux", not(feature = "secret-service"))))]
-fn set_kernel_timeout(_account: &str, _ttl: Duration) -> Result<()> {
+fn scope_to_login_session(_account: &str, _ttl: Duration) -> Result<()> {
     // Other backends have no per-item timeout; intervault's own check of the
     // sealed expiry ends the session.
+    Ok(())
+}
+
+#[cfg(not(all(target_os = "linux", not(feature = "secret-service"))))]
+fn unlink_from_persistent(_account: &str) -> Result<()> {
     Ok(())
 }
 

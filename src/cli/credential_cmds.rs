@@ -87,7 +87,12 @@ pub fn get(
         // Before the fetch, which counts a use (and may wipe a --max-uses one).
         clip::check_display()?;
     }
-    let fetched = vault.fetch(id, Some(&[name.to_owned()]), ui)?;
+    // A field that was never set fails before the fetch counts a use.
+    let check = |c: &StoredCredential| match output {
+        Output::Json => Ok(()),
+        Output::Stdout | Output::Clipboard(_) => field_is_set(id, c, field),
+    };
+    let fetched = vault.fetch_checked(id, Some(&[name.to_owned()]), &check, ui)?;
     let c = fetched
         .credentials
         .first()
@@ -157,7 +162,8 @@ pub fn get(
 }
 
 pub fn totp(vault: &Vault, ui: &mut TerminalUi, id: &str, name: &str) -> Result<()> {
-    let fetched = vault.fetch(id, Some(&[name.to_owned()]), ui)?;
+    let check = |c: &StoredCredential| field_is_set(id, c, Field::Totp);
+    let fetched = vault.fetch_checked(id, Some(&[name.to_owned()]), &check, ui)?;
     let c = fetched
         .credentials
         .first()
@@ -174,6 +180,26 @@ pub fn totp(vault: &Vault, ui: &mut TerminalUi, id: &str, name: &str) -> Result<
     write_stdout(&out)?;
     eprintln!("intervault: valid for {} s", code.seconds_left);
     Ok(())
+}
+
+/// Fails with exit 5 when `field` of `c` was never set.
+fn field_is_set(id: &str, c: &StoredCredential, field: Field) -> Result<()> {
+    let set = match field {
+        Field::Secret | Field::All => true,
+        Field::User => c.user.is_some(),
+        Field::Url => c.url.is_some(),
+        Field::Note => c.note.is_some(),
+        Field::Totp => c.totp.is_some(),
+    };
+    if set {
+        Ok(())
+    } else {
+        Err(Error::FieldNotSet {
+            id: id.to_owned(),
+            name: c.name.clone(),
+            field: field_name(field),
+        })
+    }
 }
 
 fn field_name(field: Field) -> &'static str {

@@ -13,8 +13,10 @@
 //! The variables are set on CMD's [`Command`] only, never in intervault's own
 //! environment, and no secret is ever in anyone's argv. `INTERVAULT_PASSPHRASE` and
 //! `INTERVAULT_NEW_PASSPHRASE` (and `INTERVAULT_PASSPHRASE_FILE`) are removed from
-//! CMD's environment: CMD gets the credentials it was given, not the key to the
-//! whole vault.
+//! CMD's environment: CMD gets the credentials it was given, not the passphrase.
+//! (While the vault is unlocked, a CMD running as the same user in the same login
+//! session can still use that session, as any such program can: see
+//! docs/design.md.)
 //!
 //! # The window
 //! Outside the intervention's window nothing is run (exit 3, from the fetch). The

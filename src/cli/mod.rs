@@ -42,7 +42,7 @@ pub struct Global {
         env = "INTERVAULT_PASSPHRASE_FILE"
     )]
     passphrase_file: Option<PathBuf>,
-    /// Print JSON (list, show, get, open, extend, close, sweep)
+    /// Print JSON (list, show, get, status, open, extend, close, sweep)
     #[arg(long, global = true)]
     json: bool,
 }
@@ -352,6 +352,13 @@ pub fn run(cli: Cli) -> Result<()> {
             clip,
             clip_seconds,
         } => {
+            if clip && json {
+                // --json is global, so clap's conflict rule cannot see it here.
+                return Err(Error::usage(
+                    "--clip and --json do not go together",
+                    "copy one field with --clip, or print them all with --json",
+                ));
+            }
             let output = match clip {
                 true => credential_cmds::Output::Clipboard(
                     clip_seconds.unwrap_or(clip::CLEAR_AFTER_SECONDS),

@@ -129,6 +129,19 @@ impl Vault<'_> {
         names: Option<&[String]>,
         ui: &mut dyn Interaction,
     ) -> Result<Fetched> {
+        self.fetch_checked(id, names, &|_| Ok(()), ui)
+    }
+
+    /// [`Vault::fetch`], with a check that every credential must pass (say, that
+    /// the field asked for is set) before anything is delivered or counted: a
+    /// fetch that cannot deliver must not use up a `--max-uses` credential.
+    pub fn fetch_checked(
+        &self,
+        id: &str,
+        names: Option<&[String]>,
+        check: &dyn Fn(&StoredCredential) -> Result<()>,
+        ui: &mut dyn Interaction,
+    ) -> Result<Fetched> {
         validate_name("intervention ID", id)?;
         for name in names.unwrap_or_default() {
             validate_name("credential name", name)?;
@@ -140,7 +153,7 @@ impl Vault<'_> {
             .iter()
             .any(|e| wanted.contains(&e.name) && e.max_uses.is_some());
         if !limited {
-            let fetched = take(&u, pos, &wanted, ui)?;
+            let fetched = take(&u, pos, &wanted, check, ui)?;
             self.after_read(u);
             return Ok(fetched);
         }
@@ -148,7 +161,7 @@ impl Vault<'_> {
         drop(u);
         let mut u = self.session(ui, Access::Write)?;
         let (pos, wanted) = fetch_checks(&u, id, names)?;
-        let fetched = take(&u, pos, &wanted, ui)?;
+        let fetched = take(&u, pos, &wanted, check, ui)?;
         let mut used_up = Vec::new();
         for e in u.index.interventions[pos].entries.iter_mut() {
             if wanted.contains(&e.name) && e.max_uses.is_some() {
@@ -209,7 +222,13 @@ fn fetch_checks(u: &Unlocked, id: &str, names: Option<&[String]>) -> Result<(usi
 }
 
 /// Decrypts the wanted credentials, and warns when the window ends soon.
-fn take(u: &Unlocked, pos: usize, wanted: &[String], ui: &mut dyn Interaction) -> Result<Fetched> {
+fn take(
+    u: &Unlocked,
+    pos: usize,
+    wanted: &[String],
+    check: &dyn Fn(&StoredCredential) -> Result<()>,
+    ui: &mut dyn Interaction,
+) -> Result<Fetched> {
     let m = &u.index.interventions[pos];
     let mut set = u.load_credentials(m)?;
     let mut credentials = Vec::with_capacity(wanted.len());
@@ -220,7 +239,9 @@ fn take(u: &Unlocked, pos: usize, wanted: &[String], ui: &mut dyn Interaction) -
             .position(|c| &c.name == name)
             // The index listed it and load_credentials checked the names agree.
             .ok_or_else(|| Error::Internal("a listed credential is missing".into()))?;
-        credentials.push(set.credentials.swap_remove(i));
+        let credential = set.credentials.swap_remove(i);
+        check(&credential)?;
+        credentials.push(credential);
     }
     if m.window.until - u.h.now < ENDING_SOON {
         ui.notice(Notice::EndingSoon {

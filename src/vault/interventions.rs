@@ -395,9 +395,13 @@ impl Vault<'_> {
 
     /// Changes the passphrase: re-wraps the master key under a new salt.
     pub fn passwd(&self, ui: &mut dyn Interaction) -> Result<()> {
-        // Check the current passphrase first, then ask for the new one without
-        // holding the lock while the user types.
-        drop(self.session(ui, Access::Write)?);
+        // Check the current passphrase first (an unlocked session is not enough:
+        // whoever sits at an unlocked terminal must not change it), then ask for
+        // the new one without holding the lock while the user types.
+        self.ignore_sessions.set(true);
+        let checked = self.session(ui, Access::Write);
+        self.ignore_sessions.set(false);
+        drop(checked?);
         let passphrase = ui.passphrase(PassphrasePurpose::NewPassphrase)?;
         let mut u = self.session(ui, Access::Write)?;
         let header = session::new_kdf_header(u.h.root.kdf.params);

@@ -55,8 +55,8 @@ impl Vault<'_> {
         let now = h.now;
         let live = h.root.expiry.len();
         let next_expiry = h.root.expiry.iter().map(|e| e.until).min();
+        let unlocked_until = self.session_until(&h.root, now);
         drop(h);
-        let unlocked_until = self.session_until(now);
         let interventions = match self.list(&mut NoPrompt(ui), false) {
             Ok(items) => Some(items),
             Err(Error::NoPassphrase { .. } | Error::SessionExpired { .. }) => None,

@@ -139,12 +139,21 @@ impl Vault<'_> {
         store.forget(&self.session_account())
     }
 
-    /// When the unlocked session ends, if there is a live one for this vault.
-    pub fn session_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    /// When the unlocked session ends, if there is one that commands would use
+    /// (same checks as [`Vault::session_master`], without forgetting anything).
+    pub(super) fn session_until(
+        &self,
+        root: &RootFile,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
         let store = self.sessions?;
         let text = store.load(&self.session_account()).ok().flatten()?;
         let record = serde_json::from_str::<SessionRecord>(text.expose()).ok()?;
-        (now < record.expires_at).then_some(record.expires_at)
+        let usable = record.version == 1
+            && record.binding == binding(root)
+            && now < record.expires_at
+            && clock_is_sane(now, record.created_at);
+        usable.then_some(record.expires_at)
     }
 
     /// Ends the session (used after `passwd`, and when no intervention is left

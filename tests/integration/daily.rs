@@ -108,3 +108,29 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     );
     assert!(!v.run(&["list"]).success().stdout().contains('\x1b'));
 }
+
+/// A fetch that cannot deliver (the field was never set) must not use up a
+/// `--max-uses` credential.
+#[test]
+fn a_fetch_of_an_unset_field_does_not_count_a_use() {
+    let v = TestVault::new();
+    v.run(&["open", "acme", "--client", "Acme", "--for", "2h"])
+        .success();
+    v.run_with_stdin(
+        &["add", "acme", "once", "--kind", "other", "--max-uses", "1"],
+        "x\n",
+    )
+    .success();
+    v.run(&["get", "acme", "once", "--field", "user"]).fails(5);
+    v.run(&["totp", "acme", "once"]).fails(5);
+    assert_eq!(v.run(&["get", "acme", "once"]).success().stdout(), "x\n");
+    v.run(&["get", "acme", "once"]).fails(5);
+}
+
+#[test]
+fn clip_and_json_together_are_refused_wherever_json_is_given() {
+    let v = TestVault::new();
+    v.open_with_credential("acme", "ftp", "x");
+    v.run(&["--json", "get", "acme", "ftp", "--clip"]).fails(2);
+    v.run(&["get", "acme", "ftp", "--clip", "--json"]).fails(2);
+}

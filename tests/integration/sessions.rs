@@ -178,3 +178,47 @@ fn status_reports_counts_next_expiry_and_a_sweep_timer() {
             > 0
     );
 }
+
+/// Someone at an unlocked terminal cannot change the passphrase: `passwd` asks
+/// for the current one whatever session exists.
+#[test]
+fn passwd_needs_the_passphrase_even_when_unlocked() {
+    let v = unlocked_vault("10m");
+    let out = Command::new("setsid")
+        .arg(assert_cmd::cargo::cargo_bin("intervault"))
+        .arg("passwd")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("INTERVAULT_DIR", &v.dir)
+        .env("INTERVAULT_NEW_PASSPHRASE", "taken over")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("passwd");
+    assert_eq!(Run(out).fails(4).stdout(), "");
+    without_passphrase(&v, &["get", "acme", "ftp"]).success();
+}
+
+/// A session belongs to the login session that unlocked: another session keyring
+/// (another login, another SSH connection) does not see it.
+#[test]
+fn a_session_stays_in_the_login_session_that_unlocked() {
+    let v = unlocked_vault("10m");
+    let out = Command::new("keyctl")
+        .args(["session", "-", "setsid"])
+        .arg(assert_cmd::cargo::cargo_bin("intervault"))
+        .args(["get", "acme", "ftp"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("INTERVAULT_DIR", &v.dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("keyctl session");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    without_passphrase(&v, &["get", "acme", "ftp"]).success();
+}
