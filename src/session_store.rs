@@ -6,7 +6,8 @@
 //! secret-service`) until the session ends. The end is enforced by intervault
 //! itself, from the expiry sealed in the session record, and also by the kernel
 //! where it can: on Linux the key gets a keyutils timeout, so it disappears even
-//! if intervault never runs again.
+//! if intervault never runs again, and it is kept out of the user's persistent
+//! keyring, so it stays in the login session that unlocked.
 //!
 //! A `keyring` build without a native store silently uses an in-memory mock. That
 //! would make `unlock` a lie, so every platform gets its native store in
