@@ -21,7 +21,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use std::path::Path;
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+
 use crate::crypto::{KdfParams, SecretText};
+use crate::error::{Error, Result};
 use crate::intervention::{Kind, Window};
 use crate::wipe::Tombstone;
 
@@ -306,6 +311,69 @@ pub struct CredentialSet {
     pub generation: u64,
     /// Its credentials, sorted by name.
     pub credentials: Vec<Credential>,
+}
+
+/// Salt length for argon2id.
+pub const SALT_BYTES: usize = 16;
+
+/// Parses `vault.json`, checking version and KDF header before anything else.
+pub fn parse_root(path: &Path, bytes: &[u8]) -> Result<RootFile> {
+    let probe: VersionProbe = serde_json::from_slice(bytes)
+        .map_err(|_| Error::damaged(path, "the vault root is not valid JSON"))?;
+    if probe.format != FORMAT_NAME {
+        return Err(Error::damaged(path, "this is not an intervault vault"));
+    }
+    if probe.version != FORMAT_VERSION {
+        return Err(Error::UnsupportedVersion {
+            path: path.to_owned(),
+            found: probe.version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let root: RootFile = serde_json::from_slice(bytes)
+        .map_err(|e| Error::damaged(path, format!("the vault root is malformed ({e})")))?;
+    if root.kdf.algorithm != "argon2id" {
+        return Err(Error::damaged(path, "unknown key derivation algorithm"));
+    }
+    // Refuse absurd costs before doing any work: a planted header must not be able
+    // to make us allocate terabytes or spin for hours.
+    root.kdf
+        .params
+        .check()
+        .map_err(|e| Error::damaged(path, format!("{} (refused before any work)", e.0)))?;
+    decode_salt(path, &root.kdf)?;
+    Ok(root)
+}
+
+/// The KDF salt's bytes.
+pub fn decode_salt(path: &Path, kdf: &KdfHeader) -> Result<Vec<u8>> {
+    match STANDARD.decode(&kdf.salt) {
+        Ok(salt) if salt.len() == SALT_BYTES => Ok(salt),
+        _ => Err(Error::damaged(path, "the KDF salt is malformed")),
+    }
+}
+
+/// Parses and checks a decrypted index.
+pub fn parse_index(plain: &[u8]) -> Result<Index, String> {
+    let index: Index =
+        serde_json::from_slice(plain).map_err(|_| "the index is malformed".to_owned())?;
+    index.check()?;
+    Ok(index)
+}
+
+/// Parses a decrypted credentials file.
+pub fn parse_credential_set(plain: &[u8]) -> Result<CredentialSet, String> {
+    serde_json::from_slice(plain).map_err(|_| "the credentials file is malformed".to_owned())
+}
+
+/// Parses a decrypted key file.
+pub fn parse_key_plain(plain: &[u8]) -> Result<KeyPlain, String> {
+    serde_json::from_slice(plain).map_err(|_| "the key file is malformed".to_owned())
+}
+
+/// Parses a decrypted master key file.
+pub fn parse_master_plain(plain: &[u8]) -> Result<MasterPlain, String> {
+    serde_json::from_slice(plain).map_err(|_| "the master key is malformed".to_owned())
 }
 
 /// Serializes a plaintext into a zeroizing buffer of exactly the right size: a

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::crypto::SealKey;
 use crate::error::{Error, Result};
 
-use super::format::{to_plain_json, KeyPlain, Ref};
+use super::format::{parse_key_plain, to_plain_json, KeyPlain, Ref};
 use super::fsio;
 
 /// Stores, loads and destroys per-intervention keys.
@@ -62,8 +62,7 @@ impl KeyStore for FileKeyStore {
         let plain = master
             .open(&sealed)
             .map_err(|e| Error::damaged(&path, format!("the key file {e}")))?;
-        let parsed: KeyPlain = serde_json::from_slice(&plain)
-            .map_err(|_| Error::damaged(&path, "key file is malformed"))?;
+        let parsed = parse_key_plain(&plain).map_err(|what| Error::damaged(&path, what))?;
         if &parsed.reference != reference {
             return Err(Error::damaged(
                 &path,

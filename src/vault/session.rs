@@ -12,8 +12,9 @@ use crate::intervention::WipeReason;
 use crate::wipe::{Tombstone, WipeRecord};
 
 use super::format::{
-    to_plain_json, CredentialSet, ExpiryEntry, Index, InterventionMeta, KdfHeader, MasterPlain,
-    Ref, RootFile, SweptEntry, VersionProbe, FORMAT_NAME, FORMAT_VERSION,
+    decode_salt, parse_credential_set, parse_index, parse_master_plain, parse_root, to_plain_json,
+    CredentialSet, ExpiryEntry, Index, InterventionMeta, KdfHeader, MasterPlain, Ref, RootFile,
+    SweptEntry, FORMAT_VERSION, SALT_BYTES,
 };
 use super::fsio::{self, LockMode, VaultLock};
 use super::keystore::{FileKeyStore, KeyStore};
@@ -21,9 +22,6 @@ use super::{Interaction, Notice, PassphrasePurpose, Vault};
 
 /// How stale the high-water mark may get before a read-only command refreshes it.
 const HIGH_WATER_REFRESH: TimeDelta = TimeDelta::seconds(60);
-
-/// Salt length for argon2id.
-pub(super) const SALT_BYTES: usize = 16;
 
 /// Where everything lives under the vault directory.
 #[derive(Debug, Clone)]
@@ -332,42 +330,6 @@ fn notify_keyless(ui: &mut dyn Interaction, swept: &[SweptEntry]) {
     }
 }
 
-/// Parses `vault.json`, checking version and KDF header before anything else.
-pub(super) fn parse_root(path: &Path, bytes: &[u8]) -> Result<RootFile> {
-    let probe: VersionProbe = serde_json::from_slice(bytes)
-        .map_err(|_| Error::damaged(path, "the vault root is not valid JSON"))?;
-    if probe.format != FORMAT_NAME {
-        return Err(Error::damaged(path, "this is not an intervault vault"));
-    }
-    if probe.version != FORMAT_VERSION {
-        return Err(Error::UnsupportedVersion {
-            path: path.to_owned(),
-            found: probe.version,
-            supported: FORMAT_VERSION,
-        });
-    }
-    let root: RootFile = serde_json::from_slice(bytes)
-        .map_err(|e| Error::damaged(path, format!("the vault root is malformed ({e})")))?;
-    if root.kdf.algorithm != "argon2id" {
-        return Err(Error::damaged(path, "unknown key derivation algorithm"));
-    }
-    // Refuse absurd costs before doing any work: a planted header must not be able
-    // to make us allocate terabytes or spin for hours.
-    root.kdf
-        .params
-        .check()
-        .map_err(|e| Error::damaged(path, format!("{} (refused before any work)", e.0)))?;
-    decode_salt(path, &root.kdf)?;
-    Ok(root)
-}
-
-fn decode_salt(path: &Path, kdf: &KdfHeader) -> Result<Vec<u8>> {
-    match STANDARD.decode(&kdf.salt) {
-        Ok(salt) if salt.len() == SALT_BYTES => Ok(salt),
-        _ => Err(Error::damaged(path, "the KDF salt is malformed")),
-    }
-}
-
 /// Derives the passphrase key for a KDF header.
 pub(super) fn passphrase_key(
     path: &Path,
@@ -432,8 +394,7 @@ pub(super) fn open_master(
         OpenError::WrongKey => Error::WrongPassphrase,
         OpenError::Corrupt(what) => Error::damaged(path, format!("the master key {what}")),
     })?;
-    let master_plain: MasterPlain = serde_json::from_slice(&plain)
-        .map_err(|_| Error::damaged(path, "the master key is malformed"))?;
+    let master_plain = parse_master_plain(&plain).map_err(|what| Error::damaged(path, what))?;
     if master_plain.version != root.version || master_plain.kdf != root.kdf {
         return Err(Error::damaged(
             path,
@@ -480,10 +441,7 @@ fn open_index(h: &Handle, master: &SealKey) -> Result<Index> {
         OpenError::WrongKey => Error::damaged(path, "the index was not sealed by this vault"),
         OpenError::Corrupt(what) => Error::damaged(path, format!("the index {what}")),
     })?;
-    let index: Index = serde_json::from_slice(&plain)
-        .map_err(|_| Error::damaged(path, "the index is malformed"))?;
-    index.check().map_err(|what| Error::damaged(path, what))?;
-    Ok(index)
+    parse_index(&plain).map_err(|what| Error::damaged(path, what))
 }
 
 /// The clear expiry table must describe exactly the live interventions.
@@ -704,8 +662,7 @@ impl Unlocked {
                 Error::damaged(&path, format!("the credentials file {what}"))
             }
         })?;
-        let set: CredentialSet = serde_json::from_slice(&plain)
-            .map_err(|_| Error::damaged(&path, "the credentials file is malformed"))?;
+        let set = parse_credential_set(&plain).map_err(|what| Error::damaged(&path, what))?;
         if set.reference != m.reference {
             return Err(Error::damaged(&path, "it belongs to another intervention"));
         }
