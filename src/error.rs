@@ -180,7 +180,7 @@ pub enum Error {
     },
 
     /// An operating-system call failed (exit 1).
-    #[error("could not {op} {}: {source}; check the path and its permissions", path.display())]
+    #[error("could not {op} {}: {source}; {}", path.display(), io_fix(source))]
     Io {
         /// What we were doing, as a verb phrase (`read`, `write`, `lock`).
         op: &'static str,
@@ -251,6 +251,19 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// What to do about an I/O failure, by its cause.
+fn io_fix(e: &std::io::Error) -> &'static str {
+    match e.raw_os_error() {
+        Some(code) if code == rustix::io::Errno::NOSPC.raw_os_error() => {
+            "free some disk space and try again (the vault was not changed)"
+        }
+        Some(code) if code == rustix::io::Errno::DQUOT.raw_os_error() => {
+            "free some space within your disk quota and try again (the vault was not changed)"
+        }
+        _ => "check the path and its permissions",
     }
 }
 

@@ -28,10 +28,13 @@ fn euid() -> u32 {
 
 /// Creates `dir` (and parents) if missing, then forces it to 0700 whatever the umask.
 pub fn create_private_dir(dir: &Path) -> Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    seam::check(Step::CreateDir, dir)
+        .and_then(|()| {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+        })
         .map_err(|e| Error::io("create directory", dir, e))?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
         .map_err(|e| Error::io("set permissions on", dir, e))
@@ -128,15 +131,24 @@ pub fn read_checked(path: &Path) -> Result<Vec<u8>> {
 /// fsync, rename over `path`, fsync the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = parent(path)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .permissions(fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
+    let mut tmp = seam::check(Step::CreateTemp, dir)
+        .and_then(|()| {
+            tempfile::Builder::new()
+                .prefix(TEMP_PREFIX)
+                .permissions(fs::Permissions::from_mode(0o600))
+                .tempfile_in(dir)
+        })
         .map_err(|e| Error::io("create a temporary file in", dir, e))?;
-    tmp.write_all(bytes)
+    let tmp_path = tmp.path().to_owned();
+    seam::writer(Step::Write, &tmp_path, tmp.as_file_mut())
+        .write_all(bytes)
+        .and_then(|()| seam::check(Step::SyncFile, &tmp_path))
         .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| Error::io("write", tmp.path().to_owned(), e))?;
+        // Name the file being replaced: the temporary one is gone by the time
+        // the user reads this.
+        .map_err(|e| Error::io("write", path, e))?;
     // On failure the temporary file is removed when `tmp` drops.
+    seam::check(Step::Rename, path).map_err(|e| Error::io("replace", path, e))?;
     tmp.persist(path)
         .map_err(|e| Error::io("replace", path, e.error))?;
     // The rename has happened: the new state is the vault's state now, and callers
@@ -149,7 +161,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Fsyncs a directory so that renames and unlinks in it are durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
+    seam::check(Step::SyncDir, dir)
+        .and_then(|()| File::open(dir))
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io("sync directory", dir, e))
 }
@@ -162,30 +175,44 @@ fn parent(path: &Path) -> Result<&Path> {
 /// Overwrites a file with random bytes, fsyncs, then unlinks it. The overwrite is
 /// best effort (copy-on-write file systems and flash keep old blocks); the unlink
 /// must succeed. A missing file is already gone and counts as success.
+///
+/// The directory is fsynced after the unlink, but a failure there is not reported:
+/// the file is gone, and if a power cut brings it back, the next command collects
+/// it like any leftover (a temporary file, a file of an intervention that is not
+/// live, an older credentials generation). Reporting it would abort a wipe half-way
+/// (the expiry wipe destroys the key, then the credentials) for nothing.
 pub fn shred(path: &Path) -> Result<()> {
-    match OpenOptions::new()
-        .write(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(path)
-    {
+    let opened = seam::check(Step::OpenForShred, path).and_then(|()| {
+        OpenOptions::new()
+            .write(true)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(path)
+    });
+    match opened {
         Ok(mut file) => {
             let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-            let mut left = len;
-            while left > 0 {
-                let chunk: [u8; 4096] = crate::crypto::random_bytes();
-                let n = left.min(chunk.len() as u64) as usize;
-                if file.write_all(&chunk[..n]).is_err() {
-                    break;
+            if len > 0 {
+                let out = &mut seam::writer(Step::Overwrite, path, &mut file);
+                let mut left = len;
+                while left > 0 {
+                    let chunk: [u8; 4096] = crate::crypto::random_bytes();
+                    let n = left.min(chunk.len() as u64) as usize;
+                    if out.write_all(&chunk[..n]).is_err() {
+                        break;
+                    }
+                    left -= n as u64;
                 }
-                left -= n as u64;
             }
-            let _ = file.sync_all();
+            let _ = seam::check(Step::SyncFile, path).and_then(|()| file.sync_all());
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(_) => {} // not writable (or a symlink): still unlink it below
     }
-    match fs::remove_file(path) {
-        Ok(()) => sync_dir(parent(path)?),
+    match seam::check(Step::Unlink, path).and_then(|()| fs::remove_file(path)) {
+        Ok(()) => {
+            let _ = sync_dir(parent(path)?);
+            Ok(())
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io("remove", path, e)),
     }
@@ -275,6 +302,226 @@ pub fn join(dir: &Path, parts: &[&str]) -> PathBuf {
     parts.iter().fold(dir.to_owned(), |p, part| p.join(part))
 }
 
+/// The mutating steps of the file system discipline. Each goes through [`seam`],
+/// where a test can make it fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Creating a private directory.
+    CreateDir,
+    /// Creating a temporary file for an atomic write.
+    CreateTemp,
+    /// Writing the temporary file.
+    Write,
+    /// Fsyncing a file (the temporary file, or a file being shredded).
+    SyncFile,
+    /// Renaming the temporary file over its target.
+    Rename,
+    /// Fsyncing a directory (after a rename or an unlink).
+    SyncDir,
+    /// Opening a file to shred it.
+    OpenForShred,
+    /// Overwriting a file being shredded.
+    Overwrite,
+    /// Unlinking a shredded file.
+    Unlink,
+}
+
+/// Where every mutating step passes. Outside tests it is the identity and
+/// compiles to nothing; under `cfg(test)` it consults the thread's fault plan.
+mod seam {
+    #[cfg(not(test))]
+    use std::{io, path::Path};
+
+    #[cfg(not(test))]
+    use super::Step;
+
+    /// Lets step `_step` on `_path` go ahead.
+    #[cfg(not(test))]
+    #[inline(always)]
+    pub(super) fn check(_step: Step, _path: &Path) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// The writer through which step `_step` on `_path` writes: `w` itself.
+    #[cfg(not(test))]
+    #[inline(always)]
+    pub(super) fn writer<W: io::Write>(_step: Step, _path: &Path, w: W) -> W {
+        w
+    }
+
+    #[cfg(test)]
+    pub(super) use super::fault::{check, writer};
+}
+
+/// Fault injection for tests: a thread-local plan makes the n-th mutating step
+/// of this thread fail (ENOSPC, EIO, or a short write followed by ENOSPC), or
+/// fills the disk from the n-th step on; every step is traced.
+#[cfg(test)]
+pub(crate) mod fault {
+    use std::cell::RefCell;
+    use std::io::{self, Write};
+    use std::path::{Path, PathBuf};
+
+    use super::Step;
+
+    /// How an injected failure looks.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(crate) enum Kind {
+        /// `ENOSPC`.
+        NoSpace,
+        /// `EIO`.
+        Io,
+        /// A write that writes part of its buffer, then `ENOSPC`. At a step that
+        /// writes nothing it is plain `ENOSPC`.
+        ShortWrite,
+    }
+
+    /// What to inject.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(crate) enum Plan {
+        /// Step `n` (1-based, counted in this thread) fails once with `Kind`.
+        At(usize, Kind),
+        /// From step `n` on the disk is full: every step that needs space
+        /// (creating a directory or a file, writing, fsyncing a file) fails with
+        /// `ENOSPC`, a write after writing part of its buffer.
+        DiskFullFrom(usize),
+    }
+
+    impl Step {
+        /// Whether the step writes bytes (a short write applies to it).
+        pub(crate) fn writes(self) -> bool {
+            matches!(self, Step::Write | Step::Overwrite)
+        }
+
+        /// Whether the step can need free space.
+        pub(crate) fn needs_space(self) -> bool {
+            matches!(
+                self,
+                Step::CreateDir | Step::CreateTemp | Step::Write | Step::SyncFile | Step::Overwrite
+            )
+        }
+    }
+
+    /// One step as it happened.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub(crate) struct Traced {
+        /// Which step.
+        pub step: Step,
+        /// On what.
+        pub path: PathBuf,
+        /// The failure injected there, if any.
+        pub injected: Option<Kind>,
+    }
+
+    #[derive(Default)]
+    struct State {
+        plan: Option<Plan>,
+        trace: Vec<Traced>,
+    }
+
+    thread_local! {
+        static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+    }
+
+    /// Injection (and tracing) for this thread until the guard is finished or dropped.
+    pub(crate) struct Armed(());
+
+    /// Starts tracing this thread's steps and injects `plan` (none: trace only).
+    pub(crate) fn arm(plan: Option<Plan>) -> Armed {
+        STATE.with(|s| {
+            *s.borrow_mut() = Some(State {
+                plan,
+                trace: Vec::new(),
+            })
+        });
+        Armed(())
+    }
+
+    impl Armed {
+        /// Stops injecting and gives the trace.
+        pub(crate) fn finish(self) -> Vec<Traced> {
+            STATE.with(|s| s.borrow_mut().take().map(|s| s.trace).unwrap_or_default())
+        }
+    }
+
+    impl Drop for Armed {
+        fn drop(&mut self) {
+            STATE.with(|s| s.borrow_mut().take());
+        }
+    }
+
+    /// The error an injected failure of `kind` gives.
+    pub(crate) fn error(kind: Kind) -> io::Error {
+        let errno = match kind {
+            Kind::NoSpace | Kind::ShortWrite => rustix::io::Errno::NOSPC,
+            Kind::Io => rustix::io::Errno::IO,
+        };
+        io::Error::from_raw_os_error(errno.raw_os_error())
+    }
+
+    /// Counts a step and says what, if anything, to inject there.
+    fn hit(step: Step, path: &Path) -> Option<Kind> {
+        STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            let s = s.as_mut()?;
+            let n = s.trace.len() + 1;
+            let injected = match s.plan {
+                Some(Plan::At(at, kind)) if at == n => Some(kind),
+                Some(Plan::DiskFullFrom(from)) if n >= from && step.needs_space() => {
+                    Some(Kind::ShortWrite)
+                }
+                _ => None,
+            };
+            s.trace.push(Traced {
+                step,
+                path: path.to_owned(),
+                injected,
+            });
+            injected
+        })
+    }
+
+    /// The seam's check: fails the step when the plan says so.
+    pub(crate) fn check(step: Step, path: &Path) -> io::Result<()> {
+        match hit(step, path) {
+            Some(kind) => Err(error(kind)),
+            None => Ok(()),
+        }
+    }
+
+    /// The seam's writer: `w`, failing as the plan says.
+    pub(crate) fn writer<W: Write>(step: Step, path: &Path, w: W) -> Writer<W> {
+        Writer {
+            inner: w,
+            fault: hit(step, path),
+        }
+    }
+
+    /// A writer that may write part of a buffer, then fail.
+    pub(crate) struct Writer<W> {
+        inner: W,
+        fault: Option<Kind>,
+    }
+
+    impl<W: Write> Write for Writer<W> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            match self.fault {
+                None => self.inner.write(buf),
+                Some(Kind::ShortWrite) if buf.len() > 1 => {
+                    // Part of the buffer reaches the file; the next write fails.
+                    self.fault = Some(Kind::NoSpace);
+                    self.inner.write(&buf[..buf.len() / 2])
+                }
+                Some(kind) => Err(error(kind)),
+            }
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            self.inner.flush()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,6 +573,127 @@ mod tests {
         assert!(check_private_dir(&v).is_err());
         create_private_dir(&v).unwrap();
         check_private_dir(&v).unwrap();
+    }
+
+    /// The steps of one call, as traced.
+    fn steps_of(f: impl FnOnce()) -> Vec<Step> {
+        let armed = fault::arm(None);
+        f();
+        armed.finish().iter().map(|t| t.step).collect()
+    }
+
+    fn kinds_for(step: Step) -> Vec<fault::Kind> {
+        let mut kinds = vec![fault::Kind::NoSpace, fault::Kind::Io];
+        if step.writes() {
+            kinds.push(fault::Kind::ShortWrite);
+        }
+        kinds
+    }
+
+    #[test]
+    fn fault_at_any_step_of_an_atomic_write_leaves_the_old_file_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        write_atomic(&path, b"old").unwrap();
+        let new = vec![7u8; 10_000];
+        let steps = steps_of(|| write_atomic(&path, &new).unwrap());
+        assert_eq!(
+            steps,
+            [
+                Step::CreateTemp,
+                Step::Write,
+                Step::SyncFile,
+                Step::Rename,
+                Step::SyncDir
+            ]
+        );
+        for (i, step) in steps.iter().enumerate() {
+            for kind in kinds_for(*step) {
+                write_atomic(&path, b"old").unwrap();
+                let armed = fault::arm(Some(fault::Plan::At(i + 1, kind)));
+                let result = write_atomic(&path, &new);
+                let trace = armed.finish();
+                assert_eq!(trace[i].injected, Some(kind));
+                if *step == Step::SyncDir {
+                    // The rename has happened: the write has, too.
+                    result.unwrap();
+                    assert_eq!(read_checked(&path).unwrap(), new);
+                } else {
+                    let err = result.unwrap_err();
+                    let Error::Io { source, .. } = &err else {
+                        panic!("{step:?} {kind:?}: {err}");
+                    };
+                    assert_eq!(
+                        source.raw_os_error(),
+                        fault::error(kind).raw_os_error(),
+                        "{step:?} {kind:?}"
+                    );
+                    assert_eq!(read_checked(&path).unwrap(), b"old", "{step:?} {kind:?}");
+                }
+                assert_eq!(
+                    list_dir(dir.path()).unwrap(),
+                    vec!["f".to_string()],
+                    "{step:?} {kind:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fault_short_write_really_writes_part_then_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let file = File::create(&path).unwrap();
+        let armed = fault::arm(Some(fault::Plan::At(1, fault::Kind::ShortWrite)));
+        let mut out = seam::writer(Step::Write, &path, &file);
+        assert_eq!(out.write(b"abcdef").unwrap(), 3);
+        let err = out.write(b"def").unwrap_err();
+        assert_eq!(
+            err.raw_os_error(),
+            Some(rustix::io::Errno::NOSPC.raw_os_error())
+        );
+        drop(armed);
+        assert_eq!(fs::read(&path).unwrap(), b"abc");
+    }
+
+    #[test]
+    fn fault_only_a_failing_unlink_fails_a_shred() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        write_atomic(&path, &[1u8; 10_000]).unwrap();
+        let steps = steps_of(|| shred(&path).unwrap());
+        assert_eq!(
+            steps,
+            [
+                Step::OpenForShred,
+                Step::Overwrite,
+                Step::SyncFile,
+                Step::Unlink,
+                Step::SyncDir
+            ]
+        );
+        for (i, step) in steps.iter().enumerate() {
+            for kind in kinds_for(*step) {
+                write_atomic(&path, &[1u8; 10_000]).unwrap();
+                let armed = fault::arm(Some(fault::Plan::At(i + 1, kind)));
+                let result = shred(&path);
+                armed.finish();
+                if *step == Step::Unlink {
+                    assert!(result.is_err(), "{step:?} {kind:?}");
+                    assert!(path.exists());
+                } else {
+                    // Overwriting is best effort; after the unlink the file is gone.
+                    result.unwrap();
+                    assert!(!path.exists(), "{step:?} {kind:?}");
+                }
+            }
+        }
+        // A disk that stays full does not stop a shred.
+        write_atomic(&path, &[1u8; 10_000]).unwrap();
+        let armed = fault::arm(Some(fault::Plan::DiskFullFrom(1)));
+        shred(&path).unwrap();
+        assert!(armed.finish().iter().any(|t| t.injected.is_some()));
+        assert!(!path.exists());
     }
 
     #[test]

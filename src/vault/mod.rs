@@ -141,4 +141,6 @@ fn live_status(window: &Window, now: DateTime<Utc>) -> Status {
 }
 
 #[cfg(test)]
+mod fault_tests;
+#[cfg(test)]
 mod tests;
