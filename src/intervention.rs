@@ -48,9 +48,12 @@ pub fn validate_text(what: &str, value: &str, required: bool) -> Result<()> {
             format!("keep it under {MAX_TEXT_CHARS} characters"),
         ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\t') {
+    // Control characters (tabs included: they break tables) and the Unicode
+    // bidirectional controls, which can make printed text lie about its order.
+    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if value.chars().any(|c| c.is_control() || bidi(c)) {
         return Err(Error::usage(
-            format!("{what} contains control characters"),
+            format!("{what} contains control or text-direction characters"),
             "use printable text on one line",
         ));
     }

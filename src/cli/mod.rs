@@ -288,6 +288,12 @@ fn one_line(rendered: &str) -> String {
         out.push(' ');
         out.push_str(extra);
     }
+    // clap quotes the offending value whole; keep the line readable.
+    const MAX: usize = 300;
+    if let Some((cut, _)) = out.char_indices().nth(MAX) {
+        out.truncate(cut);
+        out.push_str("...");
+    }
     out.push_str(": see 'intervault --help'");
     out
 }
