@@ -169,14 +169,23 @@ fn first_line_of(path: &Path) -> Result<SecretText> {
         hint: format!("cannot read passphrase file {}: {e}", path.display()),
     };
     let file = std::fs::File::open(path).map_err(cannot)?;
-    let mut bytes = Zeroizing::new(Vec::with_capacity(4096));
-    file.take(MAX_INPUT_BYTES)
+    // Sized up front: a growing buffer would leave copies of the passphrase.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_INPUT_BYTES as usize + 1));
+    file.take(MAX_INPUT_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(cannot)?;
-    let end = bytes
-        .iter()
-        .position(|&b| b == b'\n')
-        .unwrap_or(bytes.len());
+    let end = match bytes.iter().position(|&b| b == b'\n') {
+        Some(end) => end,
+        None if bytes.len() as u64 > MAX_INPUT_BYTES => {
+            return Err(Error::NoPassphrase {
+                hint: format!(
+                    "the first line of passphrase file {} is longer than 1 MiB; put the passphrase on its own first line",
+                    path.display()
+                ),
+            })
+        }
+        None => bytes.len(),
+    };
     let mut line = &bytes[..end];
     if line.last() == Some(&b'\r') {
         line = &line[..line.len() - 1];
