@@ -847,3 +847,23 @@ fn unicode_lookalikes_and_empty_values_are_refused() {
     }
     assert_eq!(v.snapshot(), before);
 }
+
+/// Regression: a passphrase file whose first line was longer than 1 MiB was cut
+/// silently at 1 MiB; it is refused now, saying why.
+#[test]
+fn a_passphrase_file_with_an_overlong_first_line_is_refused() {
+    let v = vault();
+    let file = v.dir.parent().expect("parent").join("long-passphrase");
+    std::fs::write(&file, vec![b'a'; 1024 * 1024 + 10]).expect("write");
+    let out = v
+        .cmd(&["list", "--passphrase-file"])
+        .arg(&file)
+        .output()
+        .expect("run");
+    let run = crate::support::Run(out).fails(4);
+    assert!(
+        run.stderr().contains("longer than 1 MiB"),
+        "{}",
+        run.stderr()
+    );
+}
