@@ -1,0 +1,295 @@
+//! Writes the seed corpus of every fuzz target into `fuzz/corpus/`.
+//!
+//! ```text
+//! cargo run --manifest-path fuzz/Cargo.toml --example make_seeds -- VAULT_DIR PASSPHRASE OUT_DIR
+//! ```
+//!
+//! VAULT_DIR is a throwaway vault made with the debug binary (see
+//! docs/fuzzing-results.md); its files are decrypted with PASSPHRASE so the
+//! payload targets start from real plaintexts, and the plaintexts are sealed
+//! again to the fixed keys the `age_open` target holds. The hand-written edge
+//! cases are listed below. `make_seeds genkey` prints a fresh age identity.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use intervault::crypto::seal::seal_to;
+use intervault::crypto::{PassphraseKey, SealKey, SecretText};
+use intervault::vault::format::{decode_salt, parse_root};
+use zeroize::Zeroizing;
+
+/// The identity the `age_open` target opens with (a fuzzing-only key, never a
+/// vault's). Kept in step with fuzz_targets/age_open.rs.
+const FUZZ_IDENTITY: &str =
+    "AGE-SECRET-KEY-1RQSJJQUF40PUP7XPVP4XRKUE4HWKD6PX708D78AE7LD97XYJ0TCQZGZDAZ";
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    fs::create_dir_all(dir).expect("create corpus dir");
+    fs::write(dir.join(name), bytes).expect("write seed");
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("genkey") {
+        println!("{}", SealKey::generate().to_secret().expose());
+        return;
+    }
+    let [vault, passphrase, out] = args.as_slice() else {
+        eprintln!("usage: make_seeds VAULT_DIR PASSPHRASE OUT_DIR | make_seeds genkey");
+        std::process::exit(2);
+    };
+    let vault = PathBuf::from(vault);
+    let out = PathBuf::from(out);
+    let fuzz_key =
+        SealKey::from_secret(&SecretText::new(FUZZ_IDENTITY.to_owned())).expect("fuzz identity");
+    let fuzz_pass = PassphraseKey::new(Zeroizing::new([7u8; 32]));
+
+    // ---- vault_root: the real vault.json and edits of it ----
+    let root_path = vault.join("vault.json");
+    let root_bytes = fs::read(&root_path).expect("read vault.json");
+    let dir = out.join("vault_root");
+    write(&dir, "real-vault.json", &root_bytes);
+    let root = parse_root(&root_path, &root_bytes).expect("the seed vault parses");
+    let text = String::from_utf8(root_bytes.clone()).expect("utf-8");
+    let edits: &[(&str, &str, &str)] = &[
+        ("version-2.json", "\"version\": 1", "\"version\": 2"),
+        (
+            "version-huge.json",
+            "\"version\": 1",
+            "\"version\": 4294967296",
+        ),
+        (
+            "format-other.json",
+            "\"format\": \"intervault\"",
+            "\"format\": \"other\"",
+        ),
+        ("algo-argon2i.json", "\"argon2id\"", "\"argon2i\""),
+        (
+            "memory-huge.json",
+            "\"memory_kib\": 8192",
+            "\"memory_kib\": 4294967295",
+        ),
+        (
+            "memory-tiny.json",
+            "\"memory_kib\": 8192",
+            "\"memory_kib\": 1",
+        ),
+        (
+            "iterations-0.json",
+            "\"iterations\": 1",
+            "\"iterations\": 0",
+        ),
+        (
+            "parallelism-65.json",
+            "\"parallelism\": 4",
+            "\"parallelism\": 65",
+        ),
+        ("salt-bad.json", &root.kdf.salt, "AAAA"),
+        ("extra-field.json", "\"swept\"", "\"extra\": 1, \"swept\""),
+        ("ref-path.json", "\"ref\": \"", "\"ref\": \"../"),
+    ];
+    for (name, from, to) in edits {
+        assert!(text.contains(from), "{name}: {from} not in vault.json");
+        write(&dir, name, text.replacen(from, to, 1).as_bytes());
+    }
+    write(&dir, "not-json", b"age-encryption.org/v1\n");
+    write(
+        &dir,
+        "probe-only.json",
+        br#"{"format":"intervault","version":1}"#,
+    );
+    write(&dir, "empty-tables.json", br#"{"format":"intervault","version":1,"kdf":{"algorithm":"argon2id","memory_kib":64,"iterations":1,"parallelism":1,"salt":"AAAAAAAAAAAAAAAAAAAAAA=="},"master_key":"","index":"","expiry":[],"swept":[]}"#);
+
+    // ---- decrypt the vault: master key, index, intervention keys, credentials ----
+    let salt = decode_salt(&root_path, &root.kdf).expect("salt");
+    let kek = root
+        .kdf
+        .params
+        .derive(&SecretText::new(passphrase.clone()), &salt)
+        .expect("derive");
+    let pass_key = PassphraseKey::new(kek);
+    let master_blob = STANDARD.decode(&root.master_key).expect("master base64");
+    let master_plain =
+        intervault::crypto::seal::open_with(&pass_key, &master_blob).expect("wrong passphrase?");
+    let master_json: serde_json::Value = serde_json::from_slice(&master_plain).expect("json");
+    let master_id = master_json["identity"]
+        .as_str()
+        .expect("identity")
+        .to_owned();
+    let master = SealKey::from_secret(&SecretText::new(master_id)).expect("master identity");
+    let index_blob = STANDARD.decode(&root.index).expect("index base64");
+    let index_plain = master.open(&index_blob).expect("index opens");
+
+    let km = out.join("key_and_master");
+    write(&km, "master.json", &master_plain);
+    write(&out.join("index"), "real-index.json", &index_plain);
+
+    let age_dir = out.join("age_open");
+    // Real files sealed to keys the target does not hold: the header paths.
+    write(&age_dir, "real-master-key.age", &master_blob);
+    write(&age_dir, "real-index.age", &index_blob);
+    // Plaintexts sealed to the target's own keys: the payload paths too.
+    let seal = |name: &str, plain: &[u8]| {
+        write(
+            &age_dir,
+            &format!("x25519-{name}.age"),
+            &fuzz_key.seal(plain).expect("seal"),
+        );
+        write(
+            &age_dir,
+            &format!("pass-{name}.age"),
+            &seal_to(&fuzz_pass, plain).expect("seal"),
+        );
+    };
+    seal("index", &index_plain);
+    seal("empty", b"");
+    write(
+        &age_dir,
+        "header-only",
+        b"age-encryption.org/v1\n-> X25519 AAAA\nAAAA\n--- AAAA\n",
+    );
+    write(&age_dir, "not-age", b"-----BEGIN AGE ENCRYPTED FILE-----\n");
+
+    let mut keys: Vec<_> = fs::read_dir(vault.join("keys"))
+        .expect("keys dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    keys.sort();
+    let creds: Vec<_> = fs::read_dir(vault.join("creds"))
+        .expect("creds dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    for (n, key_path) in keys.iter().enumerate() {
+        let blob = fs::read(key_path).expect("key file");
+        let key_plain = master.open(&blob).expect("key opens");
+        write(&km, &format!("key-{n}.json"), &key_plain);
+        if n == 0 {
+            write(&age_dir, "real-key-file.age", &blob);
+        }
+        let v: serde_json::Value = serde_json::from_slice(&key_plain).expect("json");
+        let reference = v["ref"].as_str().expect("ref").to_owned();
+        let key = SealKey::from_secret(&SecretText::new(
+            v["identity"].as_str().expect("identity").to_owned(),
+        ))
+        .expect("key identity");
+        for c in &creds {
+            let name = c.file_name().expect("name").to_string_lossy().into_owned();
+            if name.starts_with(&reference) {
+                let plain = key
+                    .open(&fs::read(c).expect("creds file"))
+                    .expect("creds open");
+                write(&out.join("credentials"), &format!("creds-{n}.json"), &plain);
+                seal(&format!("creds-{n}"), &plain);
+            }
+        }
+    }
+
+    // ---- hand-written payload edge cases ----
+    let r = "0123456789abcdef0123456789abcdef";
+    let t = "2026-12-01T08:00:00Z";
+    let index = out.join("index");
+    write(
+        &index,
+        "empty.json",
+        format!(r#"{{"high_water":"{t}","interventions":[],"tombstones":[]}}"#).as_bytes(),
+    );
+    write(&index, "dup-id.json", format!(r#"{{"high_water":"{t}","interventions":[{{"id":"a","ref":"{r}","client":"c","note":null,"window":{{"from":"{t}","until":"2026-12-02T08:00:00Z"}},"opened_at":"{t}","creds_gen":null,"entries":[],"extensions":[]}}],"tombstones":[{{"id":"a","ref":"{r}","client":"c","window":{{"from":"{t}","until":"2026-12-02T08:00:00Z"}},"wiped_at":"{t}","reason":"closed","names":[],"receipt":"sha256:00"}}]}}"#).as_bytes());
+    write(
+        &index,
+        "leap-second.json",
+        br#"{"high_water":"2016-12-31T23:59:60Z","interventions":[],"tombstones":[]}"#,
+    );
+    let creds_dir = out.join("credentials");
+    write(
+        &creds_dir,
+        "empty.json",
+        format!(r#"{{"ref":"{r}","generation":18446744073709551615,"credentials":[]}}"#).as_bytes(),
+    );
+    write(&creds_dir, "unicode.json", format!(r#"{{"ref":"{r}","generation":1,"credentials":[{{"name":"\u00e9\ud83d\ude00","kind":"other","url":null,"user":null,"secret":"a\u0000b","note":null,"totp":"JBSWY3DPEHPK3PXP"}}]}}"#).as_bytes());
+    write(
+        &km,
+        "key-hand.json",
+        format!(r#"{{"ref":"{r}","identity":"{FUZZ_IDENTITY}"}}"#).as_bytes(),
+    );
+    write(
+        &km,
+        "key-bad-identity.json",
+        format!(r#"{{"ref":"{r}","identity":"AGE-SECRET-KEY-1QQQQ"}}"#).as_bytes(),
+    );
+    write(&km, "master-hand.json", format!(r#"{{"version":1,"kdf":{{"algorithm":"argon2id","memory_kib":64,"iterations":1,"parallelism":1,"salt":"AAAAAAAAAAAAAAAAAAAAAA=="}},"identity":"{FUZZ_IDENTITY}"}}"#).as_bytes());
+
+    // ---- time_args: the first byte picks the time zone (see the target) ----
+    let times = [
+        "2026-12-01T09:00:00+01:00",
+        "2026-12-01T08:00:00Z",
+        "2026-12-01T08:00:59.999999999z",
+        "2016-12-31T23:59:60Z",
+        "0000-01-01T00:00:00+00:01",
+        "9999-12-31T23:59:59-23:59",
+        "2026-12-01 09:00",
+        "2026-12-01T09:00:30",
+        "2026-12-01",
+        "2026-02-30",
+        "2026-03-29 02:30",
+        "2026-10-25 02:30",
+        "2026-13-01 25:61:61",
+        "+2026-12-01",
+        "2026-1-1",
+        "  2026-12-01  ",
+        "１２３",
+        "",
+    ];
+    let durations = [
+        "90s",
+        "45m",
+        "2h",
+        "3d",
+        "1w",
+        "1d12h",
+        "1d 12h",
+        " 1w 2d 3h 4m 5s ",
+        "36525d",
+        "36526d",
+        "18446744073709551615s",
+        "99999999999999999999w",
+        "0s",
+        "1h1d",
+        "1d1d",
+        "1ms",
+        "5",
+        "m",
+        "1 d",
+        "١h",
+    ];
+    let tdir = out.join("time_args");
+    for (n, s) in times.iter().chain(durations.iter()).enumerate() {
+        // Zone selectors '0' (UTC), '1' (Europe/Paris), '3' (Australia/Lord_Howe).
+        let zone = [b'0', b'1', b'3'][n % 3];
+        let mut bytes = vec![zone];
+        bytes.extend_from_slice(s.as_bytes());
+        write(&tdir, &format!("s{n:02}"), &bytes);
+    }
+
+    // ---- totp_seed ----
+    let seeds = [
+        "JBSWY3DPEHPK3PXP",
+        "jbsw y3dp-ehpk 3pxp====",
+        "otpauth://totp/ACME:bob?secret=JBSWY3DPEHPK3PXP&issuer=ACME",
+        "otpauth://totp/?secret=JBSWY3DPEHPK3PXP&algorithm=SHA1&digits=6&period=30",
+        "OTPAUTH://TOTP/x?SECRET=jbswy3dpehpk3pxp&Algorithm=sha512&digits=8&period=300#frag",
+        "otpauth://totp/a%20b?secret=JBSW%59%33DPEHPK3PXP+&digits=7&period=1",
+        "otpauth://hotp/x?secret=JBSWY3DPEHPK3PXP&counter=1",
+        "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&secret=JBSWY3DPEHPK3PXP",
+        "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&period=0&digits=10",
+        "otpauth://totp/x?secret=%zz",
+        "otpauth:totp",
+        "https://example.com/?secret=JBSWY3DPEHPK3PXP",
+        "JBSWY3DP",
+        "JBSWY3DPEHPK3PXP1",
+        "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+    ];
+    for (n, s) in seeds.iter().enumerate() {
+        write(&out.join("totp_seed"), &format!("s{n:02}"), s.as_bytes());
+    }
+}
