@@ -39,7 +39,7 @@ fi
 
 targets=${FUZZ_TARGETS:-$(cargo fuzz list --fuzz-dir fuzz)}
 echo "fuzz.sh: $(rustc --version), $(cargo fuzz --version)" >&2
-echo "fuzz.sh: building $(echo $targets | wc -w) targets" >&2
+echo "fuzz.sh: building the targets:" $targets >&2
 cargo fuzz build --fuzz-dir fuzz --debug-assertions
 
 host=$(rustc -vV | sed -n 's/^host: //p')
@@ -96,7 +96,8 @@ for t in $targets; do
     printf '%-16s %-8s %12s %10s %8s %8s %s\n' "$t" "$result" "${execs:-?}" "${rate:-?}" \
         "${cov:-?}" "${ft:-?}" "${corp:-?}"
     if [ "$result" != ok ]; then
-        grep -E "panicked at|^ERROR|Test unit written to" "$log" | head -5 | sed 's/^/    /'
+        { grep -E -A1 "panicked at" "$log" | head -2
+          grep -E "^==[0-9]+== ?ERROR|Test unit written to" "$log" | head -2; } | sed 's/^/    /'
     fi
 done
 echo "fuzz.sh: $secs s per target; logs in fuzz/target/fuzz-run/TARGET/log" >&2
