@@ -21,80 +21,13 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
-
 use super::format::parse_root;
 use super::fsio::fault::{self, Kind as FaultKind, Plan, Traced};
 use super::fsio::{Step, TEMP_PREFIX};
+use super::test_support::{at, TestClock, TestUi, FAST};
 use super::*;
-use crate::clock::Clock;
 use crate::error::Error;
 use crate::intervention::Kind;
-
-/// A clock the test moves by hand.
-struct TestClock(Cell<DateTime<Utc>>);
-
-impl Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0.get()
-    }
-}
-
-/// Answers with a fixed passphrase (none for a keyless command) and records notices.
-struct TestUi {
-    passphrase: Option<&'static str>,
-    notices: Vec<Notice>,
-}
-
-impl TestUi {
-    fn new() -> Self {
-        TestUi {
-            passphrase: Some("pw"),
-            notices: Vec::new(),
-        }
-    }
-
-    fn keyless() -> Self {
-        TestUi {
-            passphrase: None,
-            notices: Vec::new(),
-        }
-    }
-
-    /// Whether this command told of an expiry wipe.
-    fn told_expired(&self) -> bool {
-        self.notices.iter().any(|n| matches!(n, Notice::Expired(_)))
-    }
-}
-
-impl Interaction for TestUi {
-    fn passphrase(&mut self, _: PassphrasePurpose) -> Result<SecretText> {
-        self.passphrase
-            .map(|p| SecretText::new(p.into()))
-            .ok_or_else(|| Error::NoPassphrase {
-                hint: "test".into(),
-            })
-    }
-    fn secret(&mut self, _: &str, name: &str) -> Result<SecretText> {
-        Ok(SecretText::new(format!("secret-of-{name}")))
-    }
-    fn totp_seed(&mut self, _: &str, _: &str) -> Result<SecretText> {
-        Ok(SecretText::new("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".into()))
-    }
-    fn notice(&mut self, notice: Notice) {
-        self.notices.push(notice);
-    }
-}
-
-const FAST: KdfParams = KdfParams {
-    memory_kib: 64,
-    iterations: 1,
-    parallelism: 1,
-};
-
-fn at(s: &str) -> DateTime<Utc> {
-    s.parse().expect("test time")
-}
 
 /// When the known state is built.
 const SETUP_AT: &str = "2026-12-01T10:00:00Z";

@@ -143,4 +143,6 @@ fn live_status(window: &Window, now: DateTime<Utc>) -> Status {
 #[cfg(test)]
 mod fault_tests;
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;

@@ -3,92 +3,10 @@
 
 use std::cell::Cell;
 
-use chrono::{DateTime, Utc};
-
+use super::test_support::{at, TestClock, TestUi, FAST};
 use super::*;
-use crate::clock::Clock;
 use crate::error::Error;
 use crate::intervention::{Kind, WipeReason};
-use crate::vault::fsio;
-
-/// A clock the test moves by hand.
-struct TestClock(Cell<DateTime<Utc>>);
-
-impl Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0.get()
-    }
-}
-
-/// Answers with a fixed passphrase and secret, and records notices. When it has a
-/// lock path, it records whether the vault lock was free each time it was asked
-/// something (nobody must wait on a vault while its user types).
-struct TestUi {
-    passphrase: Option<&'static str>,
-    notices: Vec<Notice>,
-    lock_path: Option<PathBuf>,
-    asked_while_locked: usize,
-}
-
-impl TestUi {
-    fn new() -> Self {
-        TestUi {
-            passphrase: Some("pw"),
-            notices: Vec::new(),
-            lock_path: None,
-            asked_while_locked: 0,
-        }
-    }
-
-    fn keyless() -> Self {
-        TestUi {
-            passphrase: None,
-            ..TestUi::new()
-        }
-    }
-
-    fn note_lock(&mut self) {
-        if let Some(path) = &self.lock_path {
-            if fsio::try_lock_now(path, fsio::LockMode::Exclusive).is_none() {
-                self.asked_while_locked += 1;
-            }
-        }
-    }
-}
-
-impl Interaction for TestUi {
-    fn passphrase(&mut self, purpose: PassphrasePurpose) -> Result<SecretText> {
-        if purpose != PassphrasePurpose::UnlockIfAvailable {
-            self.note_lock();
-        }
-        self.passphrase
-            .map(|p| SecretText::new(p.into()))
-            .ok_or_else(|| Error::NoPassphrase {
-                hint: "test".into(),
-            })
-    }
-    fn secret(&mut self, _: &str, name: &str) -> Result<SecretText> {
-        self.note_lock();
-        Ok(SecretText::new(format!("secret-of-{name}")))
-    }
-    fn totp_seed(&mut self, _: &str, _: &str) -> Result<SecretText> {
-        self.note_lock();
-        Ok(SecretText::new("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".into()))
-    }
-    fn notice(&mut self, notice: Notice) {
-        self.notices.push(notice);
-    }
-}
-
-const FAST: KdfParams = KdfParams {
-    memory_kib: 64,
-    iterations: 1,
-    parallelism: 1,
-};
-
-fn at(s: &str) -> DateTime<Utc> {
-    s.parse().expect("test time")
-}
 
 struct Fixture {
     _tmp: tempfile::TempDir,
