@@ -256,7 +256,20 @@ fn spawn_error(program: &OsStr, e: &std::io::Error) -> Error {
             | ErrorKind::ExecutableFileBusy
             | ErrorKind::ArgumentListTooLong
     ) || e.raw_os_error() == Some(rustix::io::Errno::NOEXEC.raw_os_error());
-    let (what, fix, code) = if e.kind() == ErrorKind::NotFound {
+    let (what, fix, code) = if e.kind() == ErrorKind::ArgumentListTooLong {
+        (
+            format!("cannot run '{shown}': {e}"),
+            "the arguments, or a credential value, exceed the kernel's limit (128 KiB per \
+             argument or variable): pass large values in a file instead; nothing was run",
+            126,
+        )
+    } else if e.raw_os_error() == Some(rustix::io::Errno::NAMETOOLONG.raw_os_error()) {
+        (
+            format!("cannot run '{shown}': {e}"),
+            "give a shorter path to the command",
+            126,
+        )
+    } else if e.kind() == ErrorKind::NotFound {
         (
             format!("cannot run '{shown}': command not found"),
             "check its name and PATH",
