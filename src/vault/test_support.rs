@@ -1,0 +1,96 @@
+//! Test doubles shared by the library's vault tests: a clock moved by hand and an
+//! `Interaction` that answers fixed values and records notices.
+
+use std::cell::Cell;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use super::{fsio, Interaction, Notice, PassphrasePurpose};
+use crate::clock::Clock;
+use crate::crypto::{KdfParams, SecretText};
+use crate::error::{Error, Result};
+
+/// A clock the test moves by hand.
+pub(super) struct TestClock(pub(super) Cell<DateTime<Utc>>);
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.get()
+    }
+}
+
+/// Answers with a fixed passphrase and secret, and records notices. When it has a
+/// lock path, it records whether the vault lock was free each time it was asked
+/// something (nobody must wait on a vault while its user types).
+pub(super) struct TestUi {
+    pub(super) passphrase: Option<&'static str>,
+    pub(super) notices: Vec<Notice>,
+    pub(super) lock_path: Option<PathBuf>,
+    pub(super) asked_while_locked: usize,
+}
+
+impl TestUi {
+    pub(super) fn new() -> Self {
+        TestUi {
+            passphrase: Some("pw"),
+            notices: Vec::new(),
+            lock_path: None,
+            asked_while_locked: 0,
+        }
+    }
+
+    pub(super) fn keyless() -> Self {
+        TestUi {
+            passphrase: None,
+            ..TestUi::new()
+        }
+    }
+
+    /// Whether this command told of an expiry wipe.
+    pub(super) fn told_expired(&self) -> bool {
+        self.notices.iter().any(|n| matches!(n, Notice::Expired(_)))
+    }
+
+    fn note_lock(&mut self) {
+        if let Some(path) = &self.lock_path {
+            if fsio::try_lock_now(path, fsio::LockMode::Exclusive).is_none() {
+                self.asked_while_locked += 1;
+            }
+        }
+    }
+}
+
+impl Interaction for TestUi {
+    fn passphrase(&mut self, purpose: PassphrasePurpose) -> Result<SecretText> {
+        if purpose != PassphrasePurpose::UnlockIfAvailable {
+            self.note_lock();
+        }
+        self.passphrase
+            .map(|p| SecretText::new(p.into()))
+            .ok_or_else(|| Error::NoPassphrase {
+                hint: "test".into(),
+            })
+    }
+    fn secret(&mut self, _: &str, name: &str) -> Result<SecretText> {
+        self.note_lock();
+        Ok(SecretText::new(format!("secret-of-{name}")))
+    }
+    fn totp_seed(&mut self, _: &str, _: &str) -> Result<SecretText> {
+        self.note_lock();
+        Ok(SecretText::new("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".into()))
+    }
+    fn notice(&mut self, notice: Notice) {
+        self.notices.push(notice);
+    }
+}
+
+pub(super) const FAST: KdfParams = KdfParams {
+    memory_kib: 64,
+    iterations: 1,
+    parallelism: 1,
+};
+
+pub(super) fn at(s: &str) -> DateTime<Utc> {
+    s.parse().expect("test time")
+}
