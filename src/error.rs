@@ -100,6 +100,17 @@ pub enum Error {
         wiped_at: DateTime<Utc>,
     },
 
+    /// Processing of the intervention is restricted by `freeze` (exit 3).
+    #[error("intervention '{id}' is frozen since {} ({reason}): every fetch is refused until 'intervault unfreeze {id}'", format_local(*since))]
+    Frozen {
+        /// The intervention.
+        id: String,
+        /// Why, as given to `freeze`.
+        reason: String,
+        /// Since when.
+        since: DateTime<Utc>,
+    },
+
     /// The system clock is behind the latest time the vault has seen (exit 3).
     #[error("the clock went backwards: it reads {} but the vault has already seen {}; fix the system time before using the vault", format_local(*now), format_local(*seen))]
     ClockWentBack {
@@ -216,7 +227,10 @@ impl Error {
             | Error::NoSuchCredential { .. }
             | Error::FieldNotSet { .. } => 5,
             Error::WrongPassphrase | Error::NoPassphrase { .. } | Error::SessionExpired { .. } => 4,
-            Error::NotYetOpen { .. } | Error::Wiped { .. } | Error::ClockWentBack { .. } => 3,
+            Error::NotYetOpen { .. }
+            | Error::Wiped { .. }
+            | Error::Frozen { .. }
+            | Error::ClockWentBack { .. } => 3,
             Error::VaultExists { .. }
             | Error::InterventionExists { .. }
             | Error::CredentialExists { .. } => 7,

@@ -205,6 +205,19 @@ enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Refuse every fetch of an intervention until unfrozen (restriction of processing)
+    Freeze {
+        /// Intervention ID
+        id: String,
+        /// Why (shown in every refusal)
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a freeze
+    Unfreeze {
+        /// Intervention ID
+        id: String,
+    },
     /// Wipe an intervention now and print the receipt
     Close {
         /// Intervention ID
@@ -388,6 +401,19 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Show { id } => intervention_cmds::show(&vault, &mut ui, &id, json),
         Command::Extend { id, until, reason } => {
             intervention_cmds::extend(&vault, &mut ui, &id, &until, &reason, json)
+        }
+        Command::Freeze { id, reason } => {
+            vault.freeze(&id, &reason, &mut ui)?;
+            eprintln!("intervault: '{id}' is frozen: every fetch is refused until 'intervault unfreeze {id}'");
+            Ok(())
+        }
+        Command::Unfreeze { id } => {
+            if vault.unfreeze(&id, &mut ui)? {
+                eprintln!("intervault: '{id}' is no longer frozen");
+            } else {
+                eprintln!("intervault: '{id}' was not frozen");
+            }
+            Ok(())
         }
         Command::Close { id } => intervention_cmds::close(&vault, &mut ui, &id, json),
         Command::Sweep => intervention_cmds::sweep(&vault, &mut ui, json),

@@ -24,6 +24,9 @@ pub fn summary_json(s: &InterventionSummary) -> Value {
         v["wiped_at"] = json!(format_utc(at));
         v["wipe_reason"] = json!(reason.to_string());
     }
+    if let Some((since, reason)) = &s.frozen {
+        v["frozen"] = json!({"since": format_utc(*since), "reason": reason});
+    }
     v
 }
 
@@ -83,6 +86,9 @@ pub fn print_json<T: Serialize>(value: &T) {
 
 /// The human form of a list line's status, with time left for an active window.
 fn status_text(s: &InterventionSummary, now: chrono::DateTime<chrono::Utc>) -> String {
+    if s.frozen.is_some() {
+        return format!("{}, frozen", s.status.as_str());
+    }
     match s.status {
         Status::Active => format!("active, {} left", format_duration(s.window.until - now)),
         Status::Scheduled => format!(

@@ -209,6 +209,13 @@ fn fetch_checks(u: &Unlocked, id: &str, names: Option<&[String]>) -> Result<(usi
     let pos = u.live(id)?;
     let m = &u.index.interventions[pos];
     may_fetch(id, State::Live(m.window), u.h.now, u.index.high_water)?;
+    if let Some(f) = &m.frozen {
+        return Err(Error::Frozen {
+            id: id.to_owned(),
+            reason: f.reason.clone(),
+            since: f.since,
+        });
+    }
     let wanted = match names {
         Some(names) => {
             for name in names {

@@ -220,6 +220,19 @@ pub struct InterventionMeta {
     pub entries: Vec<EntryMeta>,
     /// Window changes, oldest first.
     pub extensions: Vec<Extension>,
+    /// Set while processing is restricted (`freeze`): every fetch is refused.
+    #[serde(default)]
+    pub frozen: Option<Freeze>,
+}
+
+/// A restriction of processing, as `freeze` records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Freeze {
+    /// When it was frozen.
+    pub since: DateTime<Utc>,
+    /// Why, as given.
+    pub reason: String,
 }
 
 /// The index: everything the vault knows, apart from keys and credential values.

@@ -10,7 +10,7 @@ use crate::intervention::{validate_name, validate_text, Kind, Status, Window, Wi
 use crate::wipe::{Tombstone, WipeRecord};
 
 use super::format::{
-    Extension, Index, InterventionMeta, Ref, RootFile, FORMAT_NAME, FORMAT_VERSION,
+    Extension, Freeze, Index, InterventionMeta, Ref, RootFile, FORMAT_NAME, FORMAT_VERSION,
 };
 use super::fsio::{self, LockMode};
 use super::session::{self, Access, Paths};
@@ -85,6 +85,8 @@ pub struct InterventionSummary {
     pub note: Option<String>,
     /// When and why it was wiped (tombstones only).
     pub wiped: Option<(DateTime<Utc>, WipeReason)>,
+    /// Since when and why every fetch is refused (`freeze`), if it is.
+    pub frozen: Option<(DateTime<Utc>, String)>,
 }
 
 /// One credential as `show` lists it: no user, no secret.
@@ -120,6 +122,7 @@ fn summary_of_live(m: &InterventionMeta, now: DateTime<Utc>) -> InterventionSumm
         credentials: m.entries.len(),
         note: m.note.clone(),
         wiped: None,
+        frozen: m.frozen.as_ref().map(|f| (f.since, f.reason.clone())),
     }
 }
 
@@ -132,6 +135,7 @@ fn summary_of_tombstone(t: &Tombstone) -> InterventionSummary {
         credentials: t.names.len(),
         note: None,
         wiped: Some((t.wiped_at, t.reason)),
+        frozen: None,
     }
 }
 
@@ -223,6 +227,7 @@ impl Vault<'_> {
             creds_gen: None,
             entries: Vec::new(),
             extensions: Vec::new(),
+            frozen: None,
         };
         let summary = summary_of_live(&meta, now);
         u.index.interventions.push(meta);
@@ -328,6 +333,34 @@ impl Vault<'_> {
         let summary = summary_of_live(m, now);
         u.commit()?;
         Ok(summary)
+    }
+
+    /// Restricts processing of a live intervention (the client's right to
+    /// restriction): every fetch is refused until [`Vault::unfreeze`]; expiry and
+    /// `close` still wipe it.
+    pub fn freeze(&self, id: &str, reason: &str, ui: &mut dyn Interaction) -> Result<()> {
+        validate_name("intervention ID", id)?;
+        validate_text("reason", reason, true)?;
+        let mut u = self.session(ui, Access::Write)?;
+        let pos = u.live(id)?;
+        let now = u.h.now;
+        u.index.interventions[pos].frozen = Some(Freeze {
+            since: now,
+            reason: reason.to_owned(),
+        });
+        u.commit()
+    }
+
+    /// Lifts a restriction set by [`Vault::freeze`]; `Ok(false)` if there was none.
+    pub fn unfreeze(&self, id: &str, ui: &mut dyn Interaction) -> Result<bool> {
+        validate_name("intervention ID", id)?;
+        let mut u = self.session(ui, Access::Write)?;
+        let pos = u.live(id)?;
+        let was = u.index.interventions[pos].frozen.take().is_some();
+        if was {
+            u.commit()?;
+        }
+        Ok(was)
     }
 
     /// Wipes an intervention now and returns its tombstone (with the receipt).

@@ -17,6 +17,7 @@ mod daily;
 mod enospc;
 mod exec;
 mod expiry;
+mod freeze;
 mod hostile;
 mod hygiene;
 mod leaks;
