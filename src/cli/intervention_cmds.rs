@@ -119,13 +119,19 @@ pub fn extend(
     Ok(())
 }
 
-pub fn close(vault: &Vault, ui: &mut TerminalUi, id: &str, json: bool) -> Result<()> {
+pub fn close(
+    vault: &Vault,
+    ui: &mut TerminalUi,
+    id: &str,
+    json: bool,
+    lang: render::Lang,
+) -> Result<()> {
     let t = vault.close(id, ui)?;
     if json {
         let record: WipeRecord = t.into();
         render::print_json(&json!({ "wiped": [render::wipe_json(&record)] }));
     } else {
-        print!("closed {}\n{}", t.id, render::receipt_text(&t));
+        print!("{}", render::closing_receipt(&t, lang));
     }
     Ok(())
 }

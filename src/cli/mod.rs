@@ -222,6 +222,9 @@ enum Command {
     Close {
         /// Intervention ID
         id: String,
+        /// Language of the receipt, for the client [default: from LC_ALL, LC_MESSAGES or LANG]
+        #[arg(long, value_enum)]
+        lang: Option<render::Lang>,
     },
     /// Wipe every intervention whose window has ended (no passphrase needed)
     Sweep,
@@ -415,7 +418,10 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Close { id } => intervention_cmds::close(&vault, &mut ui, &id, json),
+        Command::Close { id, lang } => {
+            let lang = lang.unwrap_or_else(render::Lang::from_locale);
+            intervention_cmds::close(&vault, &mut ui, &id, json, lang)
+        }
         Command::Sweep => intervention_cmds::sweep(&vault, &mut ui, json),
         Command::Passwd {
             new_passphrase_file,

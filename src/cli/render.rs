@@ -201,6 +201,59 @@ fn destroyed_text(t: &Tombstone) -> String {
     }
 }
 
+/// The language of a receipt given to a client.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// English
+    En,
+    /// French
+    Fr,
+}
+
+impl Lang {
+    /// French when the locale (LC_ALL, then LC_MESSAGES, then LANG) says so.
+    pub fn from_locale() -> Lang {
+        let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .filter_map(|v| std::env::var(v).ok())
+            .find(|v| !v.is_empty())
+            .unwrap_or_default();
+        if locale.starts_with("fr") {
+            Lang::Fr
+        } else {
+            Lang::En
+        }
+    }
+}
+
+/// What `close` prints: the receipt, in the client's language. The digest is the
+/// same whatever the language: it covers the tombstone's canonical form.
+pub fn closing_receipt(t: &Tombstone, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("closed {}\n{}", t.id, receipt_text(t)),
+        Lang::Fr => {
+            let names = if t.names.is_empty() {
+                "aucun identifiant".to_owned()
+            } else {
+                format!("{} identifiant(s) : {}", t.names.len(), t.names.join(", "))
+            };
+            let reason = match t.reason {
+                intervault::intervention::WipeReason::Closed => "clôture de l'intervention",
+                intervault::intervention::WipeReason::Expired => "fin de la fenêtre",
+            };
+            format!(
+                "intervention {} clôturée\neffacement : {} ({reason})\nclient :     {}\nfenêtre :    {} -> {}\ndétruits :   {names}\nreçu :       {}\n",
+                t.id,
+                format_local(t.wiped_at),
+                t.client,
+                format_local(t.window.from),
+                format_local(t.window.until),
+                t.receipt
+            )
+        }
+    }
+}
+
 /// A wipe receipt as text.
 pub fn receipt_text(t: &Tombstone) -> String {
     format!(

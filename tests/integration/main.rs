@@ -10,6 +10,7 @@ mod lifecycle;
 mod helpers;
 
 mod at_rest;
+mod client_rights;
 mod clip;
 mod concurrency;
 mod contract;
@@ -17,7 +18,6 @@ mod daily;
 mod enospc;
 mod exec;
 mod expiry;
-mod freeze;
 mod hostile;
 mod hygiene;
 mod leaks;

@@ -1,5 +1,6 @@
-//! Restriction of processing (issue 5, item 6): `freeze` refuses every fetch with
-//! its reason until `unfreeze`; expiry still wipes a frozen intervention.
+//! Clients' rights (issue 5, items 6 and 7). Restriction of processing: `freeze`
+//! refuses every fetch with its reason until `unfreeze`, and expiry still wipes a
+//! frozen intervention. Receipts in the client's language, with the same digest.
 
 use crate::support::TestVault;
 
@@ -70,4 +71,29 @@ fn expiry_still_wipes_a_frozen_intervention() {
     assert!(out.stderr().contains("expired 'soon'"), "{}", out.stderr());
     assert_eq!(out.json()[0]["status"], "expired");
     assert!(!v.contains_bytes(b"gone-soon"));
+}
+
+/// Receipts a client can read (issue 5, item 7): `close --lang fr` prints the
+/// receipt in French with the same digest as the JSON record; the default follows
+/// the locale.
+#[test]
+fn close_prints_the_receipt_in_the_clients_language_with_the_same_digest() {
+    let v = TestVault::new();
+    v.open_with_credential("acme", "ftp", "x");
+    v.open_with_credential("beta", "ftp", "y");
+    let fr = v.run(&["close", "acme", "--lang", "fr"]).success().stdout();
+    assert!(fr.contains("reçu :"), "{fr}");
+    assert!(fr.contains("détruits :   1 identifiant(s) : ftp"), "{fr}");
+    let digest = v.run(&["show", "acme", "--json"]).success().json()["receipt"]
+        .as_str()
+        .expect("receipt")
+        .to_owned();
+    assert!(fr.contains(&digest), "{fr}");
+    let by_locale = v
+        .cmd(&["close", "beta"])
+        .env("LANG", "fr_FR.UTF-8")
+        .output()
+        .expect("close");
+    assert!(String::from_utf8_lossy(&by_locale.stdout).contains("reçu :"));
+    v.run(&["close", "acme", "--lang", "de"]).fails(2);
 }
