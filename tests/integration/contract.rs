@@ -30,23 +30,7 @@ fn acme() -> TestVault {
         "WordPress upgrade",
     ])
     .success();
-    v.run_with_stdin(
-        &[
-            "add",
-            "acme",
-            "ftp",
-            "--kind",
-            "hosting",
-            "--user",
-            "webmaster",
-            "--url",
-            "ftp.acme.example",
-            "--note",
-            "port 21",
-        ],
-        &format!("{SECRET}\n"),
-    )
-    .success();
+    v.add_with_every_field("acme", "ftp", SECRET);
     v
 }
 

@@ -16,23 +16,7 @@ fn vault_with_two() -> TestVault {
     let v = TestVault::new();
     v.run(&["open", "acme", "--client", "Acme SARL", "--for", "2h"])
         .success();
-    v.run_with_stdin(
-        &[
-            "add",
-            "acme",
-            "ftp",
-            "--kind",
-            "hosting",
-            "--user",
-            "webmaster",
-            "--url",
-            "ftp.acme.example",
-            "--note",
-            "port 21",
-        ],
-        &format!("{SECRET}\n"),
-    )
-    .success();
+    v.add_with_every_field("acme", "ftp", SECRET);
     add(&v, "acme", "db-main.v2", "db-pass");
     v
 }

@@ -89,6 +89,28 @@ impl TestVault {
         .success();
     }
 
+    /// Adds a hosting credential with every field set: user `webmaster`, URL
+    /// `ftp.acme.example`, note `port 21`, and `secret`.
+    pub fn add_with_every_field(&self, id: &str, name: &str, secret: &str) {
+        self.run_with_stdin(
+            &[
+                "add",
+                id,
+                name,
+                "--kind",
+                "hosting",
+                "--user",
+                "webmaster",
+                "--url",
+                "ftp.acme.example",
+                "--note",
+                "port 21",
+            ],
+            &format!("{secret}\n"),
+        )
+        .success();
+    }
+
     /// Every file under the vault, with its bytes, sorted by path.
     pub fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
         let mut out = Vec::new();
