@@ -67,6 +67,15 @@ pub enum Error {
         name: String,
     },
 
+    /// No live intervention and no tombstone names this client (exit 5).
+    #[error(
+        "no client '{name}' in this vault: see 'intervault client list' for the clients it holds"
+    )]
+    NoSuchClient {
+        /// The name asked for.
+        name: String,
+    },
+
     /// The credential exists but the field asked for was never set (exit 5).
     #[error(
         "credential '{name}' in '{id}' has no {field}: it was never set; ask for another field, or add it again with --replace"
@@ -212,6 +221,20 @@ pub enum Error {
         code: u8,
     },
 
+    /// The audit trail failed a check (exit 6): named record, or its head.
+    #[error("the audit trail is broken at {}: {what}; keep a copy of the vault directory as evidence, and see docs/audit.md", record.map_or_else(|| "its head".to_owned(), |n| format!("record {n}")))]
+    AuditBroken {
+        /// The first bad record (`None`: the head).
+        record: Option<u64>,
+        /// What is wrong with it.
+        what: String,
+    },
+
+    /// An access or change was refused because its audit record could not be
+    /// written (exit code of the cause).
+    #[error("refused, because the audit trail could not record it: {0}")]
+    NotRecorded(Box<Error>),
+
     /// A bug or an impossible state (exit 1).
     #[error("internal error: {0}; please report it")]
     Internal(String),
@@ -225,6 +248,7 @@ impl Error {
             Error::NoVault { .. }
             | Error::NoSuchIntervention { .. }
             | Error::NoSuchCredential { .. }
+            | Error::NoSuchClient { .. }
             | Error::FieldNotSet { .. } => 5,
             Error::WrongPassphrase | Error::NoPassphrase { .. } | Error::SessionExpired { .. } => 4,
             Error::NotYetOpen { .. }
@@ -234,9 +258,11 @@ impl Error {
             Error::VaultExists { .. }
             | Error::InterventionExists { .. }
             | Error::CredentialExists { .. } => 7,
-            Error::Damaged { .. } | Error::UnsafeFile { .. } | Error::UnsupportedVersion { .. } => {
-                6
-            }
+            Error::Damaged { .. }
+            | Error::UnsafeFile { .. }
+            | Error::UnsupportedVersion { .. }
+            | Error::AuditBroken { .. } => 6,
+            Error::NotRecorded(cause) => cause.exit_code(),
             Error::Input { code, .. } => *code,
             Error::Busy { .. } | Error::Io { .. } | Error::Keyring { .. } | Error::Internal(_) => 1,
         }

@@ -26,6 +26,7 @@
 // The library never prints: output is the binary's job.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
+pub mod audit;
 pub mod clock;
 pub mod crypto;
 pub mod error;

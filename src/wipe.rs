@@ -43,6 +43,10 @@ pub struct Tombstone {
     pub names: Vec<String>,
     /// The receipt digest, `sha256:...`.
     pub receipt: String,
+    /// Whether `client` is the pseudonym `client erase` put in place of the name
+    /// (the receipt was computed with the name, which only the client still has).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub client_erased: bool,
 }
 
 #[derive(Serialize)]
@@ -79,6 +83,7 @@ impl Tombstone {
             reason,
             names,
             receipt: String::new(),
+            client_erased: false,
         };
         t.receipt = crate::crypto::sha256_tagged(t.canonical_form().as_bytes());
         t

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use intervault::audit::Action;
 use intervault::vault::{NewCredential, StoredCredential, Vault};
 use intervault::{Error, Result};
 use serde::Serialize;
@@ -92,7 +93,11 @@ pub fn get(
         Output::Json => Ok(()),
         Output::Stdout | Output::Clipboard(_) => field_is_set(id, c, field),
     };
-    let fetched = vault.fetch_checked(id, Some(&[name.to_owned()]), &check, ui)?;
+    let action = match output {
+        Output::Clipboard(_) => Action::Clip,
+        Output::Json | Output::Stdout => Action::Get,
+    };
+    let fetched = vault.fetch_checked(action, id, Some(&[name.to_owned()]), &check, ui)?;
     let c = fetched
         .credentials
         .first()
@@ -163,7 +168,7 @@ pub fn get(
 
 pub fn totp(vault: &Vault, ui: &mut TerminalUi, id: &str, name: &str) -> Result<()> {
     let check = |c: &StoredCredential| field_is_set(id, c, Field::Totp);
-    let fetched = vault.fetch_checked(id, Some(&[name.to_owned()]), &check, ui)?;
+    let fetched = vault.fetch_checked(Action::Totp, id, Some(&[name.to_owned()]), &check, ui)?;
     let c = fetched
         .credentials
         .first()

@@ -139,7 +139,7 @@ fn run(
             distinct_variables(detail.entries.iter().map(|e| e.name.as_str()))?;
         }
     }
-    let fetched = vault.fetch(id, names.as_deref(), ui)?;
+    let fetched = vault.fetch(intervault::audit::Action::Exec, id, names.as_deref(), ui)?;
     // The command may run for hours: keep no key to the vault meanwhile.
     vault.forget_keys();
     // The one conversion of the window's end to the monotonic clock.

@@ -1,6 +1,7 @@
 //! Command-line arguments (clap derive), and the dispatch from a parsed command to
 //! the library and back to rendering.
 
+mod audit_cmds;
 mod clip;
 mod credential_cmds;
 mod exec;
@@ -42,7 +43,7 @@ pub struct Global {
         env = "INTERVAULT_PASSPHRASE_FILE"
     )]
     passphrase_file: Option<PathBuf>,
-    /// Print JSON (list, show, get, status, open, extend, close, sweep)
+    /// Print JSON (list, show, get, status, open, extend, close, sweep, audit, client, retention)
     #[arg(long, global = true)]
     json: bool,
 }
@@ -234,6 +235,63 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         new_passphrase_file: Option<PathBuf>,
     },
+    /// Show the audit trail (every access, refusal and wipe), or check it with `audit verify`
+    #[command(args_conflicts_with_subcommands = true)]
+    Audit {
+        #[command(subcommand)]
+        check: Option<AuditCheck>,
+        /// Only records written at or after TIME
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Only records written before TIME
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        /// Only records about this intervention
+        #[arg(long, value_name = "ID")]
+        intervention: Option<String>,
+        /// Only records about this client
+        #[arg(long, value_name = "NAME")]
+        client: Option<String>,
+    },
+    /// What the vault holds about a client: list, report (access, portability), erase
+    Client {
+        #[command(subcommand)]
+        action: ClientAction,
+    },
+    /// Show, or change, how long audit records and tombstones are kept
+    Retention {
+        /// Keep audit records N months [policy and default: 13]
+        #[arg(long, value_name = "N")]
+        audit_months: Option<u32>,
+        /// Keep tombstones N months after their wipe [policy and default: 36]
+        #[arg(long, value_name = "N")]
+        tombstone_months: Option<u32>,
+        /// Allow periods longer than the policy's
+        #[arg(long)]
+        beyond_policy: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCheck {
+    /// Check the whole trail: exit 0 when intact, 6 naming the first bad record
+    Verify,
+}
+
+#[derive(Subcommand, Debug)]
+enum ClientAction {
+    /// Clients with live or past interventions
+    List,
+    /// Everything the vault holds or held about a client (never a secret)
+    Report {
+        /// The client's name, as given to `open --client`
+        name: String,
+    },
+    /// Wipe all of a client's live interventions, then pseudonymise its name
+    Erase {
+        /// The client's name, as given to `open --client`
+        name: String,
+    },
 }
 
 /// The fields `get` can print.
@@ -423,6 +481,44 @@ pub fn run(cli: Cli) -> Result<()> {
             intervention_cmds::close(&vault, &mut ui, &id, json, lang)
         }
         Command::Sweep => intervention_cmds::sweep(&vault, &mut ui, json),
+        Command::Audit {
+            check: Some(AuditCheck::Verify),
+            ..
+        } => audit_cmds::verify(&vault, &mut ui, json),
+        Command::Audit {
+            check: None,
+            since,
+            until,
+            intervention,
+            client,
+        } => audit_cmds::audit(
+            &vault,
+            &mut ui,
+            since.as_deref(),
+            until.as_deref(),
+            intervention,
+            client,
+            json,
+        ),
+        Command::Client { action } => match action {
+            ClientAction::List => audit_cmds::client_list(&vault, &mut ui, json),
+            ClientAction::Report { name } => {
+                audit_cmds::client_report(&vault, &mut ui, &name, json)
+            }
+            ClientAction::Erase { name } => audit_cmds::client_erase(&vault, &mut ui, &name, json),
+        },
+        Command::Retention {
+            audit_months,
+            tombstone_months,
+            beyond_policy,
+        } => {
+            let change = intervault::vault::RetentionChange {
+                audit_months,
+                tombstone_months,
+                beyond_policy,
+            };
+            audit_cmds::retention(&vault, &mut ui, change, json)
+        }
         Command::Passwd {
             new_passphrase_file,
         } => {

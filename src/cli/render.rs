@@ -45,20 +45,19 @@ pub fn detail_json(d: &InterventionDetail) -> Value {
         })
         .collect();
     if !d.extensions.is_empty() {
-        v["extensions"] = d
-            .extensions
-            .iter()
-            .map(|x| {
-                json!({"at": format_utc(x.at), "previous_until": format_utc(x.previous_until),
-                       "until": format_utc(x.until), "reason": x.reason})
-            })
-            .collect();
+        v["extensions"] = d.extensions.iter().map(extension_json).collect();
     }
     if let Some(t) = &d.tombstone {
         v["names"] = json!(t.names);
         v["receipt"] = json!(t.receipt);
     }
     v
+}
+
+/// One window change made by `extend`.
+pub fn extension_json(x: &intervault::vault::format::Extension) -> Value {
+    json!({"at": format_utc(x.at), "previous_until": format_utc(x.previous_until),
+           "until": format_utc(x.until), "reason": x.reason})
 }
 
 /// One element of `close --json` / `sweep --json`'s `wiped` array.

@@ -15,11 +15,13 @@
 //! the vault accepts. This module knows nothing of interventions or files.
 
 pub mod kdf;
+pub mod mac;
 pub mod passphrase;
 pub mod seal;
 pub mod secret;
 
 pub use kdf::KdfParams;
+pub use mac::MacKey;
 pub use passphrase::PassphraseKey;
 pub use seal::{OpenError, SealKey};
 pub use secret::SecretText;

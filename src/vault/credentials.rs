@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::audit::{Action, Event, Outcome};
 use crate::crypto::SecretText;
 use crate::error::{Error, Result};
 use crate::intervention::{may_edit, may_fetch, validate_name, validate_text, Kind, State};
@@ -87,33 +88,41 @@ impl Vault<'_> {
             false => None,
         };
         let mut u = self.session(ui, Access::Write)?;
-        let pos = checked(&u)?;
-        let mut set = u.load_credentials(&u.index.interventions[pos])?;
-        set.credentials.retain(|c| c.name != new.name);
-        set.credentials.push(Credential {
-            name: new.name.clone(),
-            kind: new.kind,
-            url: new.url.clone(),
-            user: new.user.clone(),
-            secret,
-            note: new.note.clone(),
-            totp,
-        });
-        set.credentials.sort_by(|a, b| a.name.cmp(&b.name));
-        u.store_credentials(pos, &mut set)?;
-        let entry = u.index.interventions[pos]
-            .entries
-            .iter_mut()
-            .find(|e| e.name == new.name)
-            .ok_or_else(|| Error::Internal("a stored credential is not listed".into()))?;
-        entry.max_uses = new.max_uses;
-        entry.uses = 0;
-        u.commit()
+        let mut template = Event::new(Action::Add, Outcome::Done)
+            .intervention(id)
+            .credential(&new.name);
+        if replace {
+            template.reason = Some("--replace".into());
+        }
+        u.audited(template.clone(), |u| {
+            let pos = checked(u)?;
+            let mut set = u.load_credentials(&u.index.interventions[pos])?;
+            set.credentials.retain(|c| c.name != new.name);
+            set.credentials.push(Credential {
+                name: new.name.clone(),
+                kind: new.kind,
+                url: new.url.clone(),
+                user: new.user.clone(),
+                secret,
+                note: new.note.clone(),
+                totp,
+            });
+            set.credentials.sort_by(|a, b| a.name.cmp(&b.name));
+            u.store_credentials(pos, &mut set)?;
+            let entry = u.index.interventions[pos]
+                .entries
+                .iter_mut()
+                .find(|e| e.name == new.name)
+                .ok_or_else(|| Error::Internal("a stored credential is not listed".into()))?;
+            entry.max_uses = new.max_uses;
+            entry.uses = 0;
+            Ok(((), vec![template]))
+        })
     }
 
     /// Fetches one credential; only inside the intervention's window.
     pub fn get(&self, id: &str, name: &str, ui: &mut dyn Interaction) -> Result<StoredCredential> {
-        let mut fetched = self.fetch(id, Some(&[name.to_owned()]), ui)?;
+        let mut fetched = self.fetch(Action::Get, id, Some(&[name.to_owned()]), ui)?;
         fetched
             .credentials
             .pop()
@@ -123,13 +132,15 @@ impl Vault<'_> {
     /// Fetches credentials of an intervention (`names`, or all of them); only
     /// inside its window. Each credential fetched counts one use; one that reaches
     /// its `max_uses` is wiped once this fetch has it.
+    /// `action` (get, exec, totp or clip) is what the audit trail records.
     pub fn fetch(
         &self,
+        action: Action,
         id: &str,
         names: Option<&[String]>,
         ui: &mut dyn Interaction,
     ) -> Result<Fetched> {
-        self.fetch_checked(id, names, &|_| Ok(()), ui)
+        self.fetch_checked(action, id, names, &|_| Ok(()), ui)
     }
 
     /// [`Vault::fetch`], with a check that every credential must pass (say, that
@@ -137,6 +148,7 @@ impl Vault<'_> {
     /// fetch that cannot deliver must not use up a `--max-uses` credential.
     pub fn fetch_checked(
         &self,
+        action: Action,
         id: &str,
         names: Option<&[String]>,
         check: &dyn Fn(&StoredCredential) -> Result<()>,
@@ -146,37 +158,61 @@ impl Vault<'_> {
         for name in names.unwrap_or_default() {
             validate_name("credential name", name)?;
         }
-        let u = self.session(ui, Access::Read)?;
-        let (pos, wanted) = fetch_checks(&u, id, names)?;
-        let limited = u.index.interventions[pos]
-            .entries
-            .iter()
-            .any(|e| wanted.contains(&e.name) && e.max_uses.is_some());
-        if !limited {
+        let mut template = Event::new(action, Outcome::Granted).intervention(id);
+        if let [name] = names.unwrap_or_default() {
+            template.credential = Some(name.clone());
+        }
+        let mut u = self.session(ui, Access::Read)?;
+        let checked = fetch_checks(&u, id, names).and_then(|(pos, wanted)| {
+            let limited = u.index.interventions[pos]
+                .entries
+                .iter()
+                .any(|e| wanted.contains(&e.name) && e.max_uses.is_some());
             let fetched = take(&u, pos, &wanted, check, ui)?;
+            Ok((fetched, wanted, limited))
+        });
+        let (fetched, wanted, limited) = match checked {
+            Ok(done) => done,
+            Err(e) => {
+                u.record_refusal(&template, &e);
+                return Err(e);
+            }
+        };
+        if !limited {
+            // No credential leaves the vault unless its record is written.
+            u.record(granted(&template, &wanted))?;
             self.after_read(u);
             return Ok(fetched);
         }
         // Counting uses writes the vault: do it all again under the exclusive lock.
-        drop(u);
+        drop((u, fetched));
         let mut u = self.session(ui, Access::Write)?;
-        let (pos, wanted) = fetch_checks(&u, id, names)?;
-        let fetched = take(&u, pos, &wanted, check, ui)?;
-        let mut used_up = Vec::new();
-        for e in u.index.interventions[pos].entries.iter_mut() {
-            if wanted.contains(&e.name) && e.max_uses.is_some() {
-                e.uses = e.uses.saturating_add(1);
-                if e.max_uses.is_some_and(|max| e.uses >= max) {
-                    used_up.push(e.name.clone());
+        let fetched = u.audited(template.clone(), |u| {
+            let (pos, wanted) = fetch_checks(u, id, names)?;
+            let fetched = take(u, pos, &wanted, check, ui)?;
+            let mut used_up = Vec::new();
+            for e in u.index.interventions[pos].entries.iter_mut() {
+                if wanted.contains(&e.name) && e.max_uses.is_some() {
+                    e.uses = e.uses.saturating_add(1);
+                    if e.max_uses.is_some_and(|max| e.uses >= max) {
+                        used_up.push(e.name.clone());
+                    }
                 }
             }
-        }
-        if !used_up.is_empty() {
-            let mut set = u.load_credentials(&u.index.interventions[pos])?;
-            set.credentials.retain(|c| !used_up.contains(&c.name));
-            u.store_credentials(pos, &mut set)?;
-        }
-        u.commit()?;
+            if !used_up.is_empty() {
+                let mut set = u.load_credentials(&u.index.interventions[pos])?;
+                set.credentials.retain(|c| !used_up.contains(&c.name));
+                u.store_credentials(pos, &mut set)?;
+            }
+            let mut events = granted(&template, &wanted);
+            events.extend(used_up.iter().map(|name| {
+                Event::new(Action::UsedUp, Outcome::Done)
+                    .intervention(id)
+                    .credential(name)
+            }));
+            Ok(((fetched, used_up), events))
+        })?;
+        let (fetched, used_up) = fetched;
         for name in used_up {
             ui.notice(Notice::UsedUp {
                 id: id.to_owned(),
@@ -192,15 +228,28 @@ impl Vault<'_> {
         validate_name("intervention ID", id)?;
         validate_name("credential name", name)?;
         let mut u = self.session(ui, Access::Write)?;
-        let pos = u.live(id)?;
-        let m = &u.index.interventions[pos];
-        may_edit(id, State::Live(m.window), u.h.now, u.index.high_water)?;
-        require_entry(m, name)?;
-        let mut set = u.load_credentials(m)?;
-        set.credentials.retain(|c| c.name != name);
-        u.store_credentials(pos, &mut set)?;
-        u.commit()
+        let template = Event::new(Action::Rm, Outcome::Done)
+            .intervention(id)
+            .credential(name);
+        u.audited(template.clone(), |u| {
+            let pos = u.live(id)?;
+            let m = &u.index.interventions[pos];
+            may_edit(id, State::Live(m.window), u.h.now, u.index.high_water)?;
+            require_entry(m, name)?;
+            let mut set = u.load_credentials(m)?;
+            set.credentials.retain(|c| c.name != name);
+            u.store_credentials(pos, &mut set)?;
+            Ok(((), vec![template]))
+        })
     }
+}
+
+/// One granted record per credential fetched.
+fn granted(template: &Event, wanted: &[String]) -> Vec<Event> {
+    wanted
+        .iter()
+        .map(|name| template.clone().credential(name))
+        .collect()
 }
 
 /// The policy checks of a fetch; gives the intervention's position and the names

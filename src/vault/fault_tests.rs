@@ -140,7 +140,11 @@ fn snapshot(dir: &Path) -> Snapshot {
     walk(dir, &mut paths);
     paths
         .into_iter()
-        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n != "vault.lock"))
+        .filter(|p| {
+            p.is_file()
+                && p.file_name()
+                    .is_some_and(|n| n != "vault.lock" && n != "audit.lock")
+        })
         .map(|p| {
             let bytes = fs::read(&p).expect("read");
             (
@@ -149,6 +153,24 @@ fn snapshot(dir: &Path) -> Snapshot {
             )
         })
         .collect()
+}
+
+/// The snapshot without the audit trail, which the contract lets a failed command
+/// change (it records the failure).
+fn without_trail(snap: &Snapshot) -> Snapshot {
+    snap.iter()
+        .filter(|(p, _)| !p.to_string_lossy().contains("audit"))
+        .map(|(p, b)| (p.clone(), b.clone()))
+        .collect()
+}
+
+/// The I/O error behind a failure, also when it stopped an audit record.
+fn io_errno(e: &Error) -> Option<i32> {
+    match e {
+        Error::Io { source, .. } => source.raw_os_error(),
+        Error::NotRecorded(cause) => io_errno(cause),
+        _ => None,
+    }
 }
 
 /// Puts the vault back as `snap` has it: extra files go, every file gets its bytes
@@ -218,7 +240,7 @@ fn shape(dir: &Path) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default();
-    let mut out: Vec<String> = snapshot(dir)
+    let mut out: Vec<String> = without_trail(&snapshot(dir))
         .keys()
         .map(|p| {
             let text = p.display().to_string();
@@ -250,7 +272,12 @@ fn observe(f: &Fixture) -> String {
     let mut out = format!("{:?}\n", v.list(&mut TestUi::new(), true));
     if let Ok(items) = v.list(&mut TestUi::new(), false) {
         for item in items {
-            match v.fetch(&item.id, None, &mut TestUi::new()) {
+            match v.fetch(
+                crate::audit::Action::Get,
+                &item.id,
+                None,
+                &mut TestUi::new(),
+            ) {
                 Ok(fetched) => {
                     for c in &fetched.credentials {
                         out.push_str(&format!(
@@ -435,12 +462,12 @@ fn check_with(sc: &Scenario, told: bool) -> Tally {
         if !temps.is_empty() {
             problem(format!("temporary files left: {temps:?}"));
         }
-        let after = snapshot(&f.dir);
-        if after == base {
+        let after = without_trail(&snapshot(&f.dir));
+        if after == without_trail(&base) {
             // Nothing changed: the command must have failed, with the cause.
             match &result {
                 Ok(()) => problem("succeeded without changing the vault".into()),
-                Err(Error::Io { source, .. }) if source.raw_os_error() == Some(errno(plan)) => {}
+                Err(e) if io_errno(e) == Some(errno(plan)) => {}
                 Err(e) => problem(format!("failed with another error: {e}")),
             }
             tally.rolled_back += 1;
@@ -460,8 +487,7 @@ fn check_with(sc: &Scenario, told: bool) -> Tally {
             Err(e) if sc.expires => {
                 // The wipe stands. The error is the command's own (as in the clean
                 // run) or the injected one...
-                let injected = matches!(e, Error::Io { source, .. }
-                    if source.raw_os_error() == Some(errno(plan)));
+                let injected = io_errno(e) == Some(errno(plan));
                 if !injected && outcome(&result) != clean_outcome {
                     problem(format!("failed with another error: {e}"));
                 }
@@ -478,7 +504,7 @@ fn check_with(sc: &Scenario, told: bool) -> Tally {
             }
             Err(e) => problem(format!(
                 "failed ({e}) but changed the vault: {}",
-                diff(&base, &after)
+                diff(&without_trail(&base), &after)
             )),
         }
         if shape(&f.dir) != clean_shape {
@@ -752,6 +778,18 @@ fn fault_init() {
             Step::CreateDir,
             Step::CreateDir,
             Step::CreateDir,
+            // The trail and its first record, `init`.
+            Step::CreateDir,
+            Step::CreateTemp,
+            Step::SyncDir,
+            Step::Write,
+            Step::SyncFile,
+            Step::CreateTemp,
+            Step::Write,
+            Step::SyncFile,
+            Step::Rename,
+            Step::SyncDir,
+            // vault.json.
             Step::CreateTemp,
             Step::Write,
             Step::SyncFile,
@@ -778,7 +816,7 @@ fn fault_init() {
         match result {
             Ok(()) if root.exists() => {} // only the directory fsync failed
             Ok(()) => problems.push(format!("{case}: succeeded without vault.json")),
-            Err(Error::Io { source, .. }) if source.raw_os_error() == Some(errno(plan)) => {
+            Err(e) if io_errno(&e) == Some(errno(plan)) => {
                 if root.exists() {
                     problems.push(format!("{case}: failed but left vault.json"));
                 }
@@ -796,7 +834,8 @@ fn fault_init() {
 }
 
 /// The steps each command takes are the ones the commit protocol describes: new
-/// files, then `vault.json`, then the shredding of what it no longer names.
+/// files, then the audit record (and its head), then `vault.json`, then the
+/// shredding of what it no longer names.
 #[test]
 fn fault_commit_order_is_new_files_then_root_then_shredding() {
     let f = Fixture::empty();
@@ -835,6 +874,13 @@ fn fault_commit_order_is_new_files_then_root_then_shredding() {
         (Step::SyncFile, "creds/.tmp-*"),
         (Step::Rename, "creds/REF.3.age"),
         (Step::SyncDir, "creds"),
+        (Step::Write, "audit/audit.log"),
+        (Step::SyncFile, "audit/audit.log"),
+        (Step::CreateTemp, "audit"),
+        (Step::Write, "audit/.tmp-*"),
+        (Step::SyncFile, "audit/.tmp-*"),
+        (Step::Rename, "audit/audit.head"),
+        (Step::SyncDir, "audit"),
         (Step::CreateTemp, ""),
         (Step::Write, ".tmp-*"),
         (Step::SyncFile, ".tmp-*"),

@@ -245,6 +245,51 @@ pub struct Index {
     pub interventions: Vec<InterventionMeta>,
     /// Wiped interventions.
     pub tombstones: Vec<Tombstone>,
+    /// Each client's pseudonym key: the audit trail names clients only by their
+    /// pseudonym, and `client erase` destroys the key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientKey>,
+    /// How long audit records and tombstones are kept.
+    #[serde(default)]
+    pub retention: Retention,
+    /// The last audit record known to have been written when this index was
+    /// sealed: a trail that ends before it was cut short.
+    #[serde(default)]
+    pub audit_seq: u64,
+}
+
+/// A client's name and the key of its pseudonym.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientKey {
+    /// The client's name.
+    pub name: String,
+    /// The HMAC key of its pseudonym, hexadecimal.
+    pub key: String,
+}
+
+/// Retention periods, in months.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Audit records older than this are pruned.
+    pub audit_months: u32,
+    /// Tombstones are pruned this long after their wipe.
+    pub tombstone_months: u32,
+}
+
+impl Retention {
+    /// The agency's policy: technical logs at most 13 months; tombstones 3 years.
+    pub const DEFAULT: Retention = Retention {
+        audit_months: 13,
+        tombstone_months: 36,
+    };
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention::DEFAULT
+    }
 }
 
 impl Index {
@@ -272,6 +317,15 @@ impl Index {
         for t in &self.tombstones {
             if !ids.insert(t.id.as_str()) {
                 return Err(format!("intervention '{}' appears twice", t.id));
+            }
+        }
+        let mut names = BTreeSet::new();
+        for c in &self.clients {
+            if !names.insert(c.name.as_str()) {
+                return Err(format!("client '{}' has two pseudonym keys", c.name));
+            }
+            if crate::crypto::MacKey::from_hex(&c.key).is_none() {
+                return Err(format!("client '{}' has a malformed pseudonym key", c.name));
             }
         }
         Ok(())

@@ -82,8 +82,31 @@ fn check_owner_and_mode(path: &Path, meta: &fs::Metadata, private: &str) -> Resu
 /// Opens a vault file for reading, refusing symlinks (O_NOFOLLOW), hard links,
 /// files of other users, files open to group or others, and oversized files.
 pub fn read_checked(path: &Path) -> Result<Vec<u8>> {
-    let mut file = OpenOptions::new()
-        .read(true)
+    read_checked_up_to(path, MAX_FILE_BYTES)
+}
+
+/// [`read_checked`] with another size cap (the audit trail grows past 64 MiB).
+pub fn read_checked_up_to(path: &Path, max: u64) -> Result<Vec<u8>> {
+    let (mut file, meta) = open_checked(path, OpenOptions::new().read(true))?;
+    if meta.len() > max {
+        return Err(Error::damaged(
+            path,
+            format!("{} bytes is more than a vault file can hold", meta.len()),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    Read::by_ref(&mut file)
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("read", path, e))?;
+    Ok(bytes)
+}
+
+/// Opens a vault file with `options` (plus O_NOFOLLOW) and refuses anything but a
+/// regular file of ours, private, with one link.
+fn open_checked(path: &Path, options: &OpenOptions) -> Result<(File, fs::Metadata)> {
+    let file = options
+        .clone()
         .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
         .open(path)
         .map_err(|e| match e.raw_os_error() {
@@ -113,18 +136,49 @@ pub fn read_checked(path: &Path) -> Result<Vec<u8>> {
         ));
     }
     check_owner_and_mode(path, &meta, "600")?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(Error::damaged(
-            path,
-            format!("{} bytes is more than a vault file can hold", meta.len()),
-        ));
+    Ok((file, meta))
+}
+
+/// Opens a vault file for reading and appending, creating it (0600, and the
+/// directory entry made durable) if missing; same checks as [`read_checked`].
+/// Gives the file and its length.
+pub fn open_for_append(path: &Path) -> Result<(File, u64)> {
+    match open_checked(path, OpenOptions::new().read(true).append(true)) {
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            seam::check(Step::CreateTemp, path).map_err(|e| Error::io("create", path, e))?;
+            let created = OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+                .open(path)
+                .map_err(|e| Error::io("create", path, e))?;
+            sync_dir(parent(path)?)?;
+            Ok((created, 0))
+        }
+        Err(e) => Err(e),
+        Ok((file, meta)) => Ok((file, meta.len())),
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    Read::by_ref(&mut file)
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io("read", path, e))?;
-    Ok(bytes)
+}
+
+/// Appends `bytes` to a file opened by [`open_for_append`] and fsyncs it. A write
+/// cut short leaves a partial last line, which the next appender cuts off.
+pub fn append_synced(file: &mut File, path: &Path, bytes: &[u8]) -> Result<()> {
+    seam::writer(Step::Write, path, &mut *file)
+        .write_all(bytes)
+        .and_then(|()| seam::check(Step::SyncFile, path))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io("append to", path, e))
+}
+
+/// Cuts a file back to its first `len` bytes and fsyncs it.
+pub fn truncate_synced(file: &File, path: &Path, len: u64) -> Result<()> {
+    seam::check(Step::Write, path)
+        .and_then(|()| file.set_len(len))
+        .and_then(|()| seam::check(Step::SyncFile, path))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io("repair", path, e))
 }
 
 /// Writes `bytes` to `path` atomically: temp file (0600) in the same directory,

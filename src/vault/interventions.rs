@@ -10,11 +10,14 @@ use crate::intervention::{validate_name, validate_text, Kind, Status, Window, Wi
 use crate::wipe::{Tombstone, WipeRecord};
 
 use super::format::{
-    Extension, Freeze, Index, InterventionMeta, Ref, RootFile, FORMAT_NAME, FORMAT_VERSION,
+    Extension, Freeze, Index, InterventionMeta, Ref, Retention, RootFile, FORMAT_NAME,
+    FORMAT_VERSION,
 };
 use super::fsio::{self, LockMode};
 use super::session::{self, Access, Paths};
+use super::trail::{Trail, TrailKeys};
 use super::{live_status, Interaction, Notice, PassphrasePurpose, Vault};
+use crate::audit::{Action, Event, Outcome};
 
 /// What `sweep` did.
 #[derive(Debug)]
@@ -113,7 +116,7 @@ pub struct InterventionDetail {
     pub tombstone: Option<Tombstone>,
 }
 
-fn summary_of_live(m: &InterventionMeta, now: DateTime<Utc>) -> InterventionSummary {
+pub(super) fn summary_of_live(m: &InterventionMeta, now: DateTime<Utc>) -> InterventionSummary {
     InterventionSummary {
         id: m.id.clone(),
         client: m.client.clone(),
@@ -166,10 +169,26 @@ impl Vault<'_> {
         fsio::create_private_dir(&paths.creds)?;
         let header = session::new_kdf_header(kdf);
         let master = SealKey::generate();
+        let now = self.clock.now();
+        // No vault exists: whatever a failed `init` left in the trail goes, and the
+        // trail starts with this one.
+        let trail = Trail::new(&paths.dir);
+        trail.clear()?;
+        let first = trail
+            .append_sealed(
+                &TrailKeys::new(&master),
+                now,
+                vec![Event::new(Action::Init, Outcome::Done)],
+                &mut |_| Vec::new(),
+            )
+            .map_err(|e| Error::NotRecorded(Box::new(e)))?;
         let index = Index {
-            high_water: self.clock.now(),
+            high_water: now,
             interventions: Vec::new(),
             tombstones: Vec::new(),
+            clients: Vec::new(),
+            retention: Retention::DEFAULT,
+            audit_seq: first.unwrap_or(0),
         };
         let root = RootFile {
             format: FORMAT_NAME.into(),
@@ -202,37 +221,44 @@ impl Vault<'_> {
             WindowSpec::Range { from, until } => Window::new(from.unwrap_or(now), until, now)?,
         };
         let mut u = self.session(ui, Access::Write)?;
-        if !clock_is_sane(now, u.index.high_water) {
-            return Err(Error::ClockWentBack {
-                now,
-                seen: u.index.high_water,
-            });
-        }
-        let tombstone = u.index.tombstones.iter().any(|t| t.id == new.id);
-        if tombstone || u.index.interventions.iter().any(|m| m.id == new.id) {
-            return Err(Error::InterventionExists {
+        let template = Event::new(Action::Open, Outcome::Done).intervention(&new.id);
+        u.audited(template, |u| {
+            if !clock_is_sane(now, u.index.high_water) {
+                return Err(Error::ClockWentBack {
+                    now,
+                    seen: u.index.high_water,
+                });
+            }
+            let tombstone = u.index.tombstones.iter().any(|t| t.id == new.id);
+            if tombstone || u.index.interventions.iter().any(|m| m.id == new.id) {
+                return Err(Error::InterventionExists {
+                    id: new.id.clone(),
+                    tombstone,
+                });
+            }
+            let reference = Ref::random();
+            u.put_key(&reference, &SealKey::generate())?;
+            let meta = InterventionMeta {
                 id: new.id.clone(),
-                tombstone,
-            });
-        }
-        let reference = Ref::random();
-        u.put_key(&reference, &SealKey::generate())?;
-        let meta = InterventionMeta {
-            id: new.id.clone(),
-            reference,
-            client: new.client.clone(),
-            note: new.note.clone(),
-            window,
-            opened_at: now,
-            creds_gen: None,
-            entries: Vec::new(),
-            extensions: Vec::new(),
-            frozen: None,
-        };
-        let summary = summary_of_live(&meta, now);
-        u.index.interventions.push(meta);
-        u.commit()?;
-        Ok(summary)
+                reference,
+                client: new.client.clone(),
+                note: new.note.clone(),
+                window,
+                opened_at: now,
+                creds_gen: None,
+                entries: Vec::new(),
+                extensions: Vec::new(),
+                frozen: None,
+            };
+            let summary = summary_of_live(&meta, now);
+            u.index.interventions.push(meta);
+            u.index.ensure_client_keys();
+            let mut e = Event::new(Action::Open, Outcome::Done)
+                .intervention(&new.id)
+                .client(&new.client);
+            (e.from, e.until) = (Some(window.from), Some(window.until));
+            Ok((summary, vec![e]))
+        })
     }
 
     /// Lists live interventions, and tombstones too with `all`.
@@ -313,26 +339,32 @@ impl Vault<'_> {
             ));
         }
         let mut u = self.session(ui, Access::Write)?;
-        let pos = u.live(id)?;
-        let now = u.h.now;
-        if !clock_is_sane(now, u.index.high_water) {
-            return Err(Error::ClockWentBack {
-                now,
-                seen: u.index.high_water,
+        let template = Event::new(Action::Extend, Outcome::Done)
+            .intervention(id)
+            .reason(reason);
+        u.audited(template.clone(), |u| {
+            let pos = u.live(id)?;
+            let now = u.h.now;
+            if !clock_is_sane(now, u.index.high_water) {
+                return Err(Error::ClockWentBack {
+                    now,
+                    seen: u.index.high_water,
+                });
+            }
+            let m = &mut u.index.interventions[pos];
+            let window = Window::new(m.window.from, until, now)?;
+            m.extensions.push(Extension {
+                at: now,
+                previous_until: m.window.until,
+                until,
+                reason: reason.to_owned(),
             });
-        }
-        let m = &mut u.index.interventions[pos];
-        let window = Window::new(m.window.from, until, now)?;
-        m.extensions.push(Extension {
-            at: now,
-            previous_until: m.window.until,
-            until,
-            reason: reason.to_owned(),
-        });
-        m.window = window;
-        let summary = summary_of_live(m, now);
-        u.commit()?;
-        Ok(summary)
+            m.window = window;
+            let summary = summary_of_live(m, now);
+            let mut e = template;
+            e.until = Some(until);
+            Ok((summary, vec![e]))
+        })
     }
 
     /// Restricts processing of a live intervention (the client's right to
@@ -342,35 +374,45 @@ impl Vault<'_> {
         validate_name("intervention ID", id)?;
         validate_text("reason", reason, true)?;
         let mut u = self.session(ui, Access::Write)?;
-        let pos = u.live(id)?;
-        let now = u.h.now;
-        u.index.interventions[pos].frozen = Some(Freeze {
-            since: now,
-            reason: reason.to_owned(),
-        });
-        u.commit()
+        let template = Event::new(Action::Freeze, Outcome::Done)
+            .intervention(id)
+            .reason(reason);
+        u.audited(template.clone(), |u| {
+            let pos = u.live(id)?;
+            let now = u.h.now;
+            u.index.interventions[pos].frozen = Some(Freeze {
+                since: now,
+                reason: reason.to_owned(),
+            });
+            Ok(((), vec![template]))
+        })
     }
 
     /// Lifts a restriction set by [`Vault::freeze`]; `Ok(false)` if there was none.
     pub fn unfreeze(&self, id: &str, ui: &mut dyn Interaction) -> Result<bool> {
         validate_name("intervention ID", id)?;
         let mut u = self.session(ui, Access::Write)?;
-        let pos = u.live(id)?;
-        let was = u.index.interventions[pos].frozen.take().is_some();
-        if was {
-            u.commit()?;
-        }
-        Ok(was)
+        let template = Event::new(Action::Unfreeze, Outcome::Done).intervention(id);
+        u.audited(template.clone(), |u| {
+            let pos = u.live(id)?;
+            let was = u.index.interventions[pos].frozen.take().is_some();
+            let events = if was { vec![template] } else { Vec::new() };
+            Ok((was, events))
+        })
     }
 
     /// Wipes an intervention now and returns its tombstone (with the receipt).
     pub fn close(&self, id: &str, ui: &mut dyn Interaction) -> Result<Tombstone> {
         validate_name("intervention ID", id)?;
         let mut u = self.session(ui, Access::Write)?;
-        // Closing is allowed whatever the clock says: wiping early is always safe.
-        let pos = u.live(id)?;
-        let tombstone = u.wipe(pos, WipeReason::Closed);
-        u.commit()?;
+        let template = Event::new(Action::Close, Outcome::Done).intervention(id);
+        let tombstone = u.audited(template, |u| {
+            // Closing is allowed whatever the clock says: wiping early is always safe.
+            let pos = u.live(id)?;
+            let t = u.wipe(pos, WipeReason::Closed);
+            let e = wipe_event(&t);
+            Ok((t, vec![e]))
+        })?;
         // With nothing left open there is nothing to fetch: do not leave the
         // master key waiting in the keyring.
         if u.index.interventions.is_empty() && self.end_session() {
@@ -387,6 +429,10 @@ impl Vault<'_> {
     /// wipes stand and are reported all the same, with the error beside them.
     pub fn sweep(&self, ui: &mut dyn Interaction) -> Result<SweepReport> {
         let h = self.handle(LockMode::Exclusive, false)?;
+        if !h.swept_now.is_empty() {
+            let count = h.swept_now.len() as u64;
+            self.note_keyless(Action::Sweep, None, Some(count));
+        }
         let keyless: Vec<WipeRecord> = h
             .swept_now
             .iter()
@@ -403,9 +449,11 @@ impl Vault<'_> {
             Err(e) => return Ok(SweepReport::with_error(keyless, e)),
         };
         let completed = session::open_master(&h.paths.root, &h.root, &passphrase)
+            .inspect_err(|e| self.note_failed_passphrase(e))
             .and_then(|master| session::unlock(h, master).map_err(|(_, e)| e))
             .and_then(|(mut u, completed)| {
                 u.collect_stale_generations()?;
+                u.record(Vec::new())?;
                 u.commit()?;
                 u.report_early_wipes()?;
                 Ok(completed)
@@ -437,11 +485,14 @@ impl Vault<'_> {
         drop(checked?);
         let passphrase = ui.passphrase(PassphrasePurpose::NewPassphrase)?;
         let mut u = self.session(ui, Access::Write)?;
-        let header = session::new_kdf_header(u.h.root.kdf.params);
-        u.h.root.master_key =
-            session::seal_master(&u.h.paths.root, &header, &u.master, &passphrase)?;
-        u.h.root.kdf = header;
-        u.commit()?;
+        let template = Event::new(Action::Passwd, Outcome::Done);
+        u.audited(template.clone(), |u| {
+            let header = session::new_kdf_header(u.h.root.kdf.params);
+            u.h.root.master_key =
+                session::seal_master(&u.h.paths.root, &header, &u.master, &passphrase)?;
+            u.h.root.kdf = header;
+            Ok(((), vec![template]))
+        })?;
         // The session's binding no longer matches anyway; forget it outright.
         if self.end_session() {
             ui.notice(Notice::SessionEnded {
@@ -450,4 +501,13 @@ impl Vault<'_> {
         }
         Ok(())
     }
+}
+
+/// The event of a wipe by `close` (or `client erase`): its receipt and count.
+pub(super) fn wipe_event(t: &Tombstone) -> Event {
+    let mut e = Event::new(Action::Close, Outcome::Done).intervention(&t.id);
+    e.receipt = Some(t.receipt.clone());
+    e.count = Some(t.names.len() as u64);
+    e.reference = Some(t.reference.to_string());
+    e
 }

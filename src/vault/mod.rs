@@ -6,13 +6,18 @@
 //! made in memory and committed at once: new key and credential files first, then
 //! the root, then the shredding of what the root no longer names.
 
+mod audit_view;
+mod clients;
 mod credentials;
 pub mod format;
 pub mod fsio;
 mod interventions;
 pub mod keystore;
+mod recording;
+mod retention;
 mod session;
 mod status;
+mod trail;
 mod unlocked;
 
 use std::path::PathBuf;
@@ -25,10 +30,14 @@ use crate::error::Result;
 use crate::intervention::{Status, Window};
 use crate::wipe::WipeRecord;
 
+pub use audit_view::AuditView;
+pub use clients::{ClientReport, ClientSummary, Erasure, ReportedEntry, ReportedIntervention};
 pub use credentials::{Fetched, NewCredential, StoredCredential};
+pub use format::Retention;
 pub use interventions::{
     EntryView, InterventionDetail, InterventionSummary, NewIntervention, SweepReport, WindowSpec,
 };
+pub use retention::RetentionChange;
 pub use status::StatusReport;
 pub use unlocked::{DEFAULT_UNLOCK, MAX_UNLOCK};
 

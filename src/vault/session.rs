@@ -18,7 +18,10 @@ use super::format::{
 };
 use super::fsio::{self, LockMode, VaultLock};
 use super::keystore::{FileKeyStore, KeyStore};
+use super::trail::line::Pending;
+use super::trail::{Trail, TrailKeys};
 use super::{Interaction, Notice, PassphrasePurpose, Vault};
+use crate::audit::{Action, Event};
 
 /// How stale the high-water mark may get before a read-only command refreshes it.
 const HIGH_WATER_REFRESH: TimeDelta = TimeDelta::seconds(60);
@@ -91,6 +94,17 @@ pub(super) struct Unlocked {
     txn: Txn,
     /// Interventions a keyless sweep wiped before their sealed window ended.
     early_wipes: Vec<String>,
+    /// The audit trail, and the keys to write it.
+    pub trail: Trail,
+    pub trail_keys: TrailKeys,
+    /// Events of the unlock itself (tombstones pruned), recorded with the next.
+    pub owed: Vec<Event>,
+    /// Keyless wipes folded in at unlock, until the trail records them.
+    pub unrecorded_wipes: Vec<Ref>,
+    /// Whether the unlock changed the index (so a reader must commit it).
+    pub changed_at_unlock: bool,
+    /// The last audit record this command wrote.
+    pub last_seq: u64,
 }
 
 impl Drop for Unlocked {
@@ -181,6 +195,15 @@ impl Vault<'_> {
             Access::Read => LockMode::Shared,
             Access::Write => LockMode::Exclusive,
         };
+        self.session_in(ui, access, mode)
+    }
+
+    fn session_in(
+        &self,
+        ui: &mut dyn Interaction,
+        access: Access,
+        mode: LockMode,
+    ) -> Result<Unlocked> {
         let mut h = self.handle(mode, true)?;
         let master = match self.known_master(&h.root, h.now) {
             Some(master) => master,
@@ -198,6 +221,7 @@ impl Vault<'_> {
                 let master = match open_master(&self.paths().root, &first_root, &passphrase) {
                     Ok(master) => master,
                     Err(e) => {
+                        self.note_failed_passphrase(&e);
                         notify_keyless(ui, &swept);
                         return Err(e);
                     }
@@ -221,6 +245,7 @@ impl Vault<'_> {
                             master
                         }
                         Err(e) => {
+                            self.note_failed_passphrase(&e);
                             notify_keyless(ui, &h.swept_now);
                             return Err(e);
                         }
@@ -240,11 +265,20 @@ impl Vault<'_> {
                 ui.notice(Notice::Expired(t.into()));
             }
         }
-        if u.h.lock.mode == LockMode::Exclusive {
+        let exclusive = u.h.lock.mode == LockMode::Exclusive;
+        if u.changed_at_unlock && !exclusive {
+            // The unlock changed the index (a client's first pseudonym key, pruned
+            // tombstones): commit that first, under the exclusive lock.
+            drop(u);
+            return self.session_in(ui, access, LockMode::Exclusive);
+        }
+        if exclusive {
             u.collect_stale_generations()?;
-            if access == Access::Read {
-                u.commit()?;
-            }
+        }
+        // Complete what keyless commands recorded, before anything else happens.
+        u.record(Vec::new())?;
+        if exclusive && (access == Access::Read || u.changed_at_unlock) {
+            u.commit()?;
         }
         u.report_early_wipes()?;
         Ok(u)
@@ -315,7 +349,9 @@ impl Vault<'_> {
             swept_now: Vec::new(),
         };
         if let Ok((mut u, _)) = unlock(h, master) {
-            let _ = u.commit();
+            if u.record(Vec::new()).is_ok() {
+                let _ = u.commit();
+            }
         }
     }
 }
@@ -421,6 +457,8 @@ pub(super) fn unlock(
         Err(e) => return Err((h, e)),
     };
     let keys = h.paths.key_store();
+    let trail = Trail::new(&h.paths.dir);
+    let trail_keys = TrailKeys::new(&master);
     let mut u = Unlocked {
         h,
         master,
@@ -428,8 +466,18 @@ pub(super) fn unlock(
         keys,
         txn: Txn::default(),
         early_wipes: Vec::new(),
+        trail,
+        trail_keys,
+        owed: Vec::new(),
+        unrecorded_wipes: Vec::new(),
+        changed_at_unlock: false,
+        last_seq: 0,
     };
     let completed = u.complete_keyless_wipes();
+    u.unrecorded_wipes = completed.iter().map(|t| t.reference.clone()).collect();
+    let keyed = u.index.ensure_client_keys();
+    let pruned = u.prune_tombstones();
+    u.changed_at_unlock = !completed.is_empty() || keyed || pruned;
     Ok((u, completed))
 }
 
@@ -498,6 +546,17 @@ impl Handle {
         // commit), and must not turn the wipe into a failure that nobody hears of.
         for s in &swept {
             let _ = self.destroy_intervention_files(&s.reference);
+        }
+        // Recorded without the key, folded into sealed records at the next unlock
+        // (which also records any wipe whose keyless record could not be written).
+        let trail = Trail::new(&self.paths.dir);
+        for s in &swept {
+            let p = Pending {
+                action: Action::Expired,
+                reference: Some(s.reference.to_string()),
+                count: None,
+            };
+            let _ = trail.append_pending(now, p);
         }
         self.swept_now = swept;
         Ok(())
@@ -737,6 +796,7 @@ impl Unlocked {
     /// derived from it) replaces the old one, then obsolete files are shredded.
     pub fn commit(&mut self) -> Result<()> {
         self.index.high_water = self.index.high_water.max(self.h.now);
+        self.index.audit_seq = self.index.audit_seq.max(self.last_seq);
         self.h.root.index = seal_index(&self.master, &self.index)?;
         self.h.root.expiry = self
             .index

@@ -10,6 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::audit::{Action, Event, Outcome};
 use crate::clock::clock_is_sane;
 use crate::crypto::{sha256_tagged, SealKey, SecretText};
 use crate::error::{Error, Result};
@@ -108,9 +109,12 @@ impl Vault<'_> {
         self.ignore_sessions.set(true);
         let opened = self.session(ui, Access::Read);
         self.ignore_sessions.set(false);
-        let u = opened?;
+        let mut u = opened?;
         let now = u.h.now;
         let expires_at = now + duration;
+        let mut e = Event::new(Action::Unlock, Outcome::Done);
+        e.until = Some(expires_at);
+        u.record(vec![e])?;
         let record = SessionRecord {
             version: 1,
             binding: binding(&u.h.root),
@@ -136,7 +140,11 @@ impl Vault<'_> {
         let store = self.sessions.ok_or_else(|| Error::Keyring {
             what: "no OS keyring is available to this command".into(),
         })?;
-        store.forget(&self.session_account())
+        let ended = store.forget(&self.session_account())?;
+        if ended {
+            self.note_keyless(Action::Lock, None, None);
+        }
+        Ok(ended)
     }
 
     /// When the unlocked session ends, if there is one that commands would use

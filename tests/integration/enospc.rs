@@ -114,7 +114,7 @@ fn run(vault: &Path, args: &[&str], stdin: &[u8]) -> Run {
     Run(out)
 }
 
-/// Every file under `dir` but the lock, with its bytes.
+/// Every file under `dir` but the lock and the audit trail, with its bytes.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_owned()];
@@ -123,7 +123,12 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             let p = e.expect("entry").path();
             if fs::symlink_metadata(&p).expect("stat").is_dir() {
                 stack.push(p);
-            } else if p.file_name().is_some_and(|n| n != "vault.lock") {
+            } else if p
+                .file_name()
+                .is_some_and(|n| n != "vault.lock" && !n.to_string_lossy().contains("audit"))
+            {
+                // The contract lets a failure change the lock file and the audit
+                // trail (which records the failure, when it can).
                 let bytes = fs::read(&p).expect("read");
                 out.insert(p, bytes);
             }

@@ -111,8 +111,19 @@ impl TestVault {
         .success();
     }
 
-    /// Every file under the vault, with its bytes, sorted by path.
+    /// Every file under the vault but the lock files and the audit trail, with
+    /// its bytes, sorted by path.
     pub fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        // The contract lets a failed command change the lock file and the audit
+        // trail (which records the failure): neither counts as a change here.
+        self.all_files()
+            .into_iter()
+            .filter(|(p, _)| !p.to_string_lossy().contains("audit"))
+            .collect()
+    }
+
+    /// Every file under the vault but the lock files, with its bytes, sorted.
+    pub fn all_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
         let mut out = Vec::new();
         let mut stack = vec![self.dir.clone()];
         while let Some(d) = stack.pop() {
@@ -134,7 +145,7 @@ impl TestVault {
 
     /// Whether `needle` appears in any file under the vault.
     pub fn contains_bytes(&self, needle: &[u8]) -> bool {
-        self.snapshot()
+        self.all_files()
             .iter()
             .any(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle))
     }

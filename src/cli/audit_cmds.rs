@@ -1,0 +1,358 @@
+//! `audit`, `audit verify`, `client list|report|erase`, `retention`.
+
+use intervault::audit::{Filter, Record};
+use intervault::timefmt::{format_local, format_utc, parse_time};
+use intervault::vault::{ClientReport, RetentionChange, Vault};
+use intervault::wipe::{Tombstone, WipeRecord};
+use intervault::Result;
+use serde_json::{json, Value};
+
+use super::render;
+use super::ui::TerminalUi;
+
+/// The JSON of one audit record: times in RFC 3339 UTC, to the second.
+fn record_json(r: &Record) -> Value {
+    let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+    v["at"] = json!(format_utc(r.at));
+    for (key, t) in [("from", r.event.from), ("until", r.event.until)] {
+        if let Some(t) = t {
+            v[key] = json!(format_utc(t));
+        }
+    }
+    v
+}
+
+/// One audit record as a line of text.
+fn record_text(r: &Record) -> String {
+    let e = &r.event;
+    let mut line = format!(
+        "#{:<5} {}  {:<18} {:<8}",
+        r.seq,
+        format_local(r.at),
+        e.action.as_str(),
+        e.outcome.to_string()
+    );
+    let target = match (&e.intervention, &e.credential) {
+        (Some(id), Some(name)) => Some(format!("{id}/{name}")),
+        (Some(id), None) => Some(id.clone()),
+        (None, Some(name)) => Some(name.clone()),
+        (None, None) => None,
+    };
+    let mut parts: Vec<String> = target.into_iter().collect();
+    if let Some(c) = &e.client {
+        parts.push(format!("client {c}"));
+    }
+    if let Some(until) = e.until {
+        parts.push(format!("until {}", format_local(until)));
+    }
+    if let Some(n) = e.count {
+        parts.push(format!("count {n}"));
+    }
+    if let Some(receipt) = &e.receipt {
+        parts.push(format!("receipt {receipt}"));
+    }
+    if let Some(r) = &e.reference {
+        if e.intervention.is_none() {
+            parts.push(format!("ref {r}"));
+        }
+    }
+    if let Some(reason) = &e.reason {
+        parts.push(format!("({reason})"));
+    }
+    if let Some(seq) = e.completes {
+        parts.push(format!("(completes #{seq})"));
+    }
+    if !r.sealed {
+        parts.push("[keyless; completed at the next unlock]".into());
+    }
+    if !parts.is_empty() {
+        line.push(' ');
+        line.push_str(&parts.join("  "));
+    }
+    line
+}
+
+pub fn audit(
+    vault: &Vault,
+    ui: &mut TerminalUi,
+    since: Option<&str>,
+    until: Option<&str>,
+    intervention: Option<String>,
+    client: Option<String>,
+    json: bool,
+) -> Result<()> {
+    let filter = Filter {
+        since: since.map(parse_time).transpose()?,
+        until: until.map(parse_time).transpose()?,
+        intervention,
+        client,
+    };
+    let view = vault.audit(&filter, ui)?;
+    if json {
+        let records: Vec<Value> = view.records.iter().map(record_json).collect();
+        render::print_json(&records);
+        return Ok(());
+    }
+    if let Some((seq, at)) = view.pruned_through {
+        println!(
+            "records up to #{seq} were pruned by retention on {}",
+            format_local(at)
+        );
+    }
+    if view.records.is_empty() {
+        println!("no audit records match");
+    }
+    for r in &view.records {
+        println!("{}", record_text(r));
+    }
+    Ok(())
+}
+
+pub fn verify(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()> {
+    let v = vault.audit_verify(ui)?;
+    if json {
+        render::print_json(&json!({
+            "intact": true,
+            "records": v.records,
+            "last": v.last,
+            "pruned": v.pruned,
+            "unsealed": v.unsealed,
+            "torn_tail": v.torn_tail,
+        }));
+        return Ok(());
+    }
+    println!(
+        "audit trail intact: {} record(s) up to #{} chain and verify{}",
+        v.records,
+        v.last,
+        if v.pruned > 0 {
+            format!(
+                " ({} older record(s) pruned by retention, from a checked checkpoint)",
+                v.pruned
+            )
+        } else {
+            String::new()
+        }
+    );
+    if v.unsealed > 0 {
+        println!(
+            "{} record(s) at the end were written without the key and are vouched for by the next sealed one",
+            v.unsealed
+        );
+    }
+    if v.torn_tail {
+        println!("an interrupted write at the end was ignored (it granted nothing)");
+    }
+    Ok(())
+}
+
+pub fn client_list(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()> {
+    let clients = vault.client_list(ui)?;
+    if json {
+        let arr: Vec<Value> = clients
+            .iter()
+            .map(
+                |c| json!({"client": c.client, "live": c.live, "past": c.past, "erased": c.erased}),
+            )
+            .collect();
+        render::print_json(&arr);
+        return Ok(());
+    }
+    if clients.is_empty() {
+        println!("no clients");
+    }
+    for c in &clients {
+        println!(
+            "{}  {} live, {} past{}",
+            c.client,
+            c.live,
+            c.past,
+            if c.erased {
+                "  (erased: a pseudonym)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
+}
+
+fn tombstone_json(t: &Tombstone) -> Value {
+    json!({
+        "id": t.id,
+        "ref": t.reference.as_str(),
+        "from": format_utc(t.window.from),
+        "until": format_utc(t.window.until),
+        "wiped_at": format_utc(t.wiped_at),
+        "reason": t.reason.to_string(),
+        "credentials": t.names.len(),
+        "names": t.names,
+        "receipt": t.receipt,
+    })
+}
+
+fn report_json(r: &ClientReport) -> Value {
+    let interventions: Vec<Value> = r
+        .interventions
+        .iter()
+        .map(|i| {
+            let mut v = render::summary_json(&i.summary);
+            v["opened_at"] = json!(format_utc(i.opened_at));
+            v["entries"] = i
+                .entries
+                .iter()
+                .map(|e| {
+                    let mut entry =
+                        json!({"name": e.name, "kind": e.kind.as_str(), "fields": e.fields});
+                    if let Some(url) = &e.url {
+                        entry["url"] = json!(url);
+                    }
+                    entry
+                })
+                .collect();
+            v["extensions"] = i.extensions.iter().map(render::extension_json).collect();
+            v
+        })
+        .collect();
+    json!({
+        "client": r.client,
+        "generated_at": format_utc(r.at),
+        "interventions": interventions,
+        "tombstones": r.tombstones.iter().map(tombstone_json).collect::<Vec<_>>(),
+        "history": r.history.iter().map(record_json).collect::<Vec<_>>(),
+    })
+}
+
+fn report_text(r: &ClientReport) -> String {
+    let mut out = format!(
+        "What this vault holds about {} ({})\n\nInterventions in progress: {}\n",
+        r.client,
+        format_local(r.at),
+        r.interventions.len()
+    );
+    for i in &r.interventions {
+        let s = &i.summary;
+        out.push_str(&format!(
+            "- {} ({}), opened {}, window {} -> {}\n",
+            s.id,
+            s.status.as_str(),
+            format_local(i.opened_at),
+            format_local(s.window.from),
+            format_local(s.window.until)
+        ));
+        if let Some(note) = &s.note {
+            out.push_str(&format!("  note: {note}\n"));
+        }
+        if let Some((since, reason)) = &s.frozen {
+            out.push_str(&format!(
+                "  frozen since {} ({reason})\n",
+                format_local(*since)
+            ));
+        }
+        for e in &i.entries {
+            out.push_str(&format!(
+                "  credential {} ({}){}: holds {}\n",
+                e.name,
+                e.kind.as_str(),
+                e.url
+                    .as_ref()
+                    .map(|u| format!(" at {u}"))
+                    .unwrap_or_default(),
+                e.fields.join(", ")
+            ));
+        }
+        for x in &i.extensions {
+            out.push_str(&format!(
+                "  window moved on {} from {} to {} ({})\n",
+                format_local(x.at),
+                format_local(x.previous_until),
+                format_local(x.until),
+                x.reason
+            ));
+        }
+    }
+    out.push_str(&format!("\nWiped interventions: {}\n", r.tombstones.len()));
+    for t in &r.tombstones {
+        out.push_str(&format!("- {}\n", t.id));
+        for line in render::receipt_text(t).lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    out.push_str(&format!(
+        "\nAccess history: {} record(s)\n",
+        r.history.len()
+    ));
+    for rec in &r.history {
+        out.push_str(&format!("  {}\n", record_text(rec)));
+    }
+    out.push_str("\nNo secret value is part of this report.\n");
+    out
+}
+
+pub fn client_report(vault: &Vault, ui: &mut TerminalUi, name: &str, json: bool) -> Result<()> {
+    let report = vault.client_report(name, ui)?;
+    if json {
+        render::print_json(&report_json(&report));
+    } else {
+        print!("{}", report_text(&report));
+    }
+    Ok(())
+}
+
+pub fn client_erase(vault: &Vault, ui: &mut TerminalUi, name: &str, json: bool) -> Result<()> {
+    let erasure = vault.client_erase(name, ui)?;
+    // The receipts go to the client, who knows its own name: show them with it
+    // (their digests were computed with it).
+    let with_name = |t: &Tombstone| {
+        let mut t = t.clone();
+        t.client = name.to_owned();
+        t.client_erased = false;
+        t
+    };
+    if json {
+        let wiped: Vec<Value> = erasure
+            .wiped
+            .iter()
+            .map(|t| render::wipe_json(&WipeRecord::from(with_name(t))))
+            .collect();
+        render::print_json(&json!({
+            "client": erasure.pseudonym,
+            "wiped": wiped,
+            "tombstones": erasure.tombstones,
+        }));
+        return Ok(());
+    }
+    for t in &erasure.wiped {
+        print!(
+            "{}",
+            render::closing_receipt(&with_name(t), render::Lang::from_locale())
+        );
+    }
+    println!(
+        "erased client: {} intervention(s) wiped; in {} tombstone(s) and in the audit trail the client is now {}, which nothing links back to the name",
+        erasure.wiped.len(),
+        erasure.tombstones,
+        erasure.pseudonym
+    );
+    Ok(())
+}
+
+pub fn retention(
+    vault: &Vault,
+    ui: &mut TerminalUi,
+    change: RetentionChange,
+    json: bool,
+) -> Result<()> {
+    let r = vault.retention(change, ui)?;
+    if json {
+        render::print_json(
+            &json!({"audit_months": r.audit_months, "tombstone_months": r.tombstone_months}),
+        );
+    } else {
+        println!(
+            "audit records are kept {} months; tombstones {} months after their wipe",
+            r.audit_months, r.tombstone_months
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,304 @@
+//! Recording events in the audit trail: clients become pseudonyms, free text is
+//! scrubbed of client names, keyless records are completed ("folded"), and a
+//! change is recorded before it commits, so that nothing happens unrecorded.
+
+use std::collections::HashMap;
+
+use crate::audit::{Action, Event, Outcome};
+use crate::crypto::MacKey;
+use crate::error::{Error, Result};
+
+use super::format::{ClientKey, Index};
+use super::session::Unlocked;
+use super::trail::line::Pending;
+
+/// The pseudonym that stands for a client in the trail (and, once the client is
+/// erased, in its tombstones): `client-` and 16 hex digits of HMAC(key, name).
+pub(super) fn pseudonym(key: &MacKey, name: &str) -> String {
+    let tag = key.tag(name.as_bytes());
+    format!("client-{}", &tag[..16])
+}
+
+impl Index {
+    fn client_key(&self, name: &str) -> Option<MacKey> {
+        self.clients
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| MacKey::from_hex(&c.key))
+    }
+
+    /// The pseudonym of client `name`, if it has a key.
+    pub(super) fn pseudonym_of(&self, name: &str) -> Option<String> {
+        self.client_key(name).map(|k| pseudonym(&k, name))
+    }
+
+    /// Gives a pseudonym key to every client that a live intervention or a
+    /// tombstone names and that has none; says whether any was added.
+    pub(super) fn ensure_client_keys(&mut self) -> bool {
+        let named: Vec<String> = self
+            .interventions
+            .iter()
+            .map(|m| m.client.clone())
+            .chain(
+                self.tombstones
+                    .iter()
+                    .filter(|t| !t.client_erased)
+                    .map(|t| t.client.clone()),
+            )
+            .collect();
+        let mut added = false;
+        for name in named {
+            if !self.clients.iter().any(|c| c.name == name) {
+                self.clients.push(ClientKey {
+                    name,
+                    key: MacKey::generate().to_hex(),
+                });
+                added = true;
+            }
+        }
+        added
+    }
+
+    /// Every keyed client by pseudonym.
+    pub(super) fn names_by_pseudonym(&self) -> HashMap<String, String> {
+        self.clients
+            .iter()
+            .filter_map(|c| {
+                Some((
+                    pseudonym(&MacKey::from_hex(&c.key)?, &c.name),
+                    c.name.clone(),
+                ))
+            })
+            .collect()
+    }
+
+    /// The client of intervention `id` (live or tombstone) as the trail names it.
+    fn client_in_trail(&self, id: &str) -> Option<String> {
+        if let Some(m) = self.interventions.iter().find(|m| m.id == id) {
+            return self.pseudonym_of(&m.client);
+        }
+        let t = self.tombstones.iter().find(|t| t.id == id)?;
+        match t.client_erased {
+            true => Some(t.client.clone()),
+            false => self.pseudonym_of(&t.client),
+        }
+    }
+
+    /// `text` with every keyed client's name (in any letter case) replaced by its
+    /// pseudonym: reasons are free text, and a client's name must reach the trail
+    /// only as a pseudonym.
+    pub(super) fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for c in &self.clients {
+            if let Some(key) = MacKey::from_hex(&c.key) {
+                out = replace_caseless(&out, &c.name, &pseudonym(&key, &c.name));
+            }
+        }
+        out
+    }
+}
+
+/// Replaces every case-insensitive occurrence of `needle` in `haystack`.
+fn replace_caseless(haystack: &str, needle: &str, with: &str) -> String {
+    let folded: Vec<char> = needle.chars().flat_map(char::to_lowercase).collect();
+    if folded.is_empty() {
+        return haystack.to_owned();
+    }
+    let chars: Vec<(usize, char)> = haystack.char_indices().collect();
+    let mut out = String::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < chars.len() {
+        // Match `needle` starting at char i, folding as we go.
+        let mut j = i;
+        let mut k = 0;
+        while k < folded.len() && j < chars.len() {
+            let lower: Vec<char> = chars[j].1.to_lowercase().collect();
+            if folded.get(k..k + lower.len()) != Some(lower.as_slice()) {
+                break;
+            }
+            k += lower.len();
+            j += 1;
+        }
+        if k == folded.len() {
+            out.push_str(with);
+            i = j;
+        } else {
+            out.push(chars[i].1);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The sealed events that complete the keyless records `pending`, then the wipes
+/// folded in at unlock that no keyless record describes.
+fn fold_events(
+    index: &Index,
+    pending: &[(u64, Pending)],
+    unrecorded: &[super::format::Ref],
+) -> Vec<Event> {
+    let mut events = Vec::new();
+    let mut covered = Vec::new();
+    for (seq, p) in pending {
+        let outcome = match p.action {
+            Action::PassphraseRefused => Outcome::Refused,
+            _ => Outcome::Done,
+        };
+        let mut e = Event::new(p.action, outcome);
+        e.completes = Some(*seq);
+        e.count = p.count;
+        e.reference = p.reference.clone();
+        if p.action == Action::Expired {
+            if let Some(r) = &p.reference {
+                covered.push(r.clone());
+                e = expired_event(index, r, e);
+            }
+        }
+        events.push(e);
+    }
+    for r in unrecorded {
+        if !covered.iter().any(|c| c == r.as_str()) {
+            let mut e = Event::new(Action::Expired, Outcome::Done);
+            e.reference = Some(r.to_string());
+            events.push(expired_event(index, r.as_str(), e));
+        }
+    }
+    events
+}
+
+/// Fills an expiry event from the tombstone of reference `r`.
+fn expired_event(index: &Index, r: &str, mut e: Event) -> Event {
+    match index.tombstones.iter().find(|t| t.reference.as_str() == r) {
+        Some(t) => {
+            e.intervention = Some(t.id.clone());
+            e.client = index.client_in_trail(&t.id);
+            e.receipt = Some(t.receipt.clone());
+            e.count = Some(t.names.len() as u64);
+        }
+        None => e.reason = Some("no tombstone holds this reference".into()),
+    }
+    e
+}
+
+impl Unlocked {
+    /// The event as the trail keeps it: the client as a pseudonym (found from
+    /// the intervention when not given), client names scrubbed from the reason.
+    fn for_trail(&self, mut e: Event) -> Result<Event> {
+        e.client = match (e.client.take(), &e.intervention) {
+            (Some(name), _) => Some(
+                self.index
+                    .pseudonym_of(&name)
+                    .ok_or_else(|| Error::Internal("a client has no pseudonym key".into()))?,
+            ),
+            (None, Some(id)) => self.index.client_in_trail(id),
+            (None, None) => None,
+        };
+        e.reason = e.reason.map(|r| self.index.scrub(&r));
+        Ok(e)
+    }
+
+    /// Seals `events` into the trail, after completing what keyless commands
+    /// wrote and what was folded in at unlock. Fails (so that the access or
+    /// change it describes is refused) when the trail cannot be written.
+    pub(super) fn record(&mut self, events: Vec<Event>) -> Result<()> {
+        let mut all = std::mem::take(&mut self.owed);
+        all.extend(events);
+        let all = all
+            .into_iter()
+            .map(|e| self.for_trail(e))
+            .collect::<Result<Vec<_>>>()?;
+        let (index, unrecorded) = (&self.index, &self.unrecorded_wipes);
+        let mut fold = |pending: &[(u64, Pending)]| fold_events(index, pending, unrecorded);
+        let written = self
+            .trail
+            .append_sealed(&self.trail_keys, self.h.now, all, &mut fold)
+            .map_err(|e| Error::NotRecorded(Box::new(e)))?;
+        self.unrecorded_wipes.clear();
+        if let Some(seq) = written {
+            self.last_seq = seq;
+            // Best effort: the record is written; pruning is tried again next time.
+            let months = chrono::Months::new(self.index.retention.audit_months);
+            if let Some(cutoff) = self.h.now.checked_sub_months(months) {
+                let _ = self.trail.prune(&self.trail_keys, cutoff, self.h.now);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records that `template` (an action on an intervention) was refused by `e`.
+    /// Best effort: the refusal stands whether or not it could be recorded.
+    pub(super) fn record_refusal(&mut self, template: &Event, e: &Error) {
+        let mut refused = template.clone();
+        refused.outcome = Outcome::Refused;
+        refused.reason = Some(e.to_string());
+        let _ = self.record(vec![refused]);
+    }
+
+    /// Makes a change: `change` checks and applies it in memory and gives the
+    /// events that describe it; they are recorded, then the change commits. A
+    /// refusal is recorded with its reason; a commit that fails after its record
+    /// was written is recorded as failed.
+    pub(super) fn audited<T>(
+        &mut self,
+        template: Event,
+        change: impl FnOnce(&mut Unlocked) -> Result<(T, Vec<Event>)>,
+    ) -> Result<T> {
+        let (value, events) = match change(self) {
+            Ok(done) => done,
+            Err(e) => {
+                self.record_refusal(&template, &e);
+                return Err(e);
+            }
+        };
+        self.record(events)?;
+        if let Err(e) = self.commit() {
+            let mut failed = template;
+            failed.outcome = Outcome::Failed;
+            failed.reason = Some(e.to_string());
+            let _ = self.record(vec![failed]);
+            return Err(e);
+        }
+        Ok(value)
+    }
+}
+
+impl super::Vault<'_> {
+    /// Records, without the key, something a keyless command did. Best effort:
+    /// what it describes has happened (a wipe) or was refused (a passphrase).
+    pub(super) fn note_keyless(
+        &self,
+        action: Action,
+        reference: Option<String>,
+        count: Option<u64>,
+    ) {
+        let p = Pending {
+            action,
+            reference,
+            count,
+        };
+        let _ = super::trail::Trail::new(&self.dir).append_pending(self.clock.now(), p);
+    }
+
+    /// Records a passphrase that did not open the vault.
+    pub(super) fn note_failed_passphrase(&self, e: &Error) {
+        if matches!(e, Error::WrongPassphrase) {
+            self.note_keyless(Action::PassphraseRefused, None, None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_replaced_in_any_letter_case() {
+        assert_eq!(
+            replace_caseless("ACME asked; acme agreed", "Acme", "X"),
+            "X asked; X agreed"
+        );
+        assert_eq!(replace_caseless("Acm", "Acme", "X"), "Acm");
+        assert_eq!(replace_caseless("Ça va, ÇA VA", "ça va", "X"), "X, X");
+        assert_eq!(replace_caseless("anything", "", "X"), "anything");
+    }
+}

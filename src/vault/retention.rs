@@ -1,0 +1,125 @@
+//! Retention: how long audit records and tombstones are kept, and the pruning of
+//! tombstones (audit records are pruned by the trail itself).
+
+use chrono::Months;
+
+use crate::audit::{Action, Event, Outcome};
+use crate::error::{Error, Result};
+
+use super::format::Retention;
+use super::session::{Access, Unlocked};
+use super::{Interaction, Vault};
+
+/// A change to the retention periods.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RetentionChange {
+    /// Keep audit records this many months.
+    pub audit_months: Option<u32>,
+    /// Keep tombstones this many months after their wipe.
+    pub tombstone_months: Option<u32>,
+    /// Allow periods longer than the policy's (13 months, 3 years).
+    pub beyond_policy: bool,
+}
+
+impl Unlocked {
+    /// Drops tombstones wiped longer ago than the retention, and the pseudonym
+    /// keys of clients nothing refers to any more; says whether any went. The
+    /// unlock's caller commits, and the trail records it.
+    pub(super) fn prune_tombstones(&mut self) -> bool {
+        let months = Months::new(self.index.retention.tombstone_months);
+        let Some(cutoff) = self.h.now.checked_sub_months(months) else {
+            return false;
+        };
+        let before = self.index.tombstones.len();
+        self.index.tombstones.retain(|t| t.wiped_at >= cutoff);
+        let pruned = before - self.index.tombstones.len();
+        if pruned == 0 {
+            return false;
+        }
+        let index = &mut self.index;
+        let named: Vec<String> = index
+            .interventions
+            .iter()
+            .map(|m| m.client.clone())
+            .chain(index.tombstones.iter().map(|t| t.client.clone()))
+            .collect();
+        index.clients.retain(|c| named.contains(&c.name));
+        let mut e = Event::new(Action::PruneTombstones, Outcome::Done);
+        e.count = Some(pruned as u64);
+        e.reason = Some(format!(
+            "wiped more than {} months ago",
+            self.index.retention.tombstone_months
+        ));
+        self.owed.push(e);
+        true
+    }
+}
+
+impl Vault<'_> {
+    /// Shows the retention periods, or changes them. A period longer than the
+    /// policy's needs `beyond_policy`; a period of zero is refused.
+    pub fn retention(
+        &self,
+        change: RetentionChange,
+        ui: &mut dyn Interaction,
+    ) -> Result<Retention> {
+        let wanted = [
+            (
+                change.audit_months,
+                Retention::DEFAULT.audit_months,
+                "--audit-months",
+            ),
+            (
+                change.tombstone_months,
+                Retention::DEFAULT.tombstone_months,
+                "--tombstone-months",
+            ),
+        ];
+        for (months, default, flag) in wanted {
+            match months {
+                Some(0) => {
+                    return Err(Error::usage(
+                        format!("{flag} 0 would keep nothing"),
+                        "give at least 1 month",
+                    ))
+                }
+                Some(m) if m > default && !change.beyond_policy => return Err(Error::usage(
+                    format!("{flag} {m} is longer than the policy's {default} months"),
+                    "keep it shorter, or add --beyond-policy if a longer period is really agreed",
+                )),
+                Some(m) if m > 1200 => {
+                    return Err(Error::usage(
+                        format!("{flag} {m} is more than a century"),
+                        "give at most 1200 months",
+                    ))
+                }
+                _ => {}
+            }
+        }
+        let changing = change.audit_months.is_some() || change.tombstone_months.is_some();
+        let mut u = self.session(
+            ui,
+            if changing {
+                Access::Write
+            } else {
+                Access::Read
+            },
+        )?;
+        if !changing {
+            let current = u.index.retention;
+            self.after_read(u);
+            return Ok(current);
+        }
+        u.audited(Event::new(Action::Retention, Outcome::Done), |u| {
+            let r = &mut u.index.retention;
+            r.audit_months = change.audit_months.unwrap_or(r.audit_months);
+            r.tombstone_months = change.tombstone_months.unwrap_or(r.tombstone_months);
+            let now = *r;
+            let e = Event::new(Action::Retention, Outcome::Done).reason(format!(
+                "audit records {} months, tombstones {} months",
+                now.audit_months, now.tombstone_months
+            ));
+            Ok((now, vec![e]))
+        })
+    }
+}

@@ -1,0 +1,406 @@
+//! The audit trail: `audit/audit.log`, append-only, encrypted, hash-chained.
+//!
+//! Each record is one line (see [`line`]): sealed records hold an event
+//! age-encrypted to the master key and carry an HMAC under a key derived from it;
+//! keyless commands (a sweep, a refused passphrase, `lock`) write pending records
+//! that hold no names, which the next keyed command completes with sealed ones
+//! ("folding"). Every line names the hash of the one before, so a sealed record
+//! vouches for everything before it. `audit/audit.head` holds the number and hash
+//! of the last sealed record under the same HMAC, so cutting records off the end
+//! is seen too; the sealed index keeps the last number it saw as a lower bound.
+//!
+//! Appenders take `audit/audit.lock`, not the vault's lock: readers of the vault
+//! (a `get` under the shared lock) append too. Pruning (retention) replaces the
+//! oldest records by a checkpoint line that carries the hash of the last one
+//! pruned, so the chain still verifies from there.
+
+pub mod line;
+mod walk;
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::Event;
+use crate::crypto::{MacKey, SealKey};
+use crate::error::{Error, Result};
+
+use super::format::to_plain_json;
+use super::fsio::{self, LockMode, VaultLock};
+use line::{Kind, Line, Pending, GENESIS};
+pub use walk::Walked;
+
+/// The largest trail read whole (`audit`, `audit verify`, pruning).
+const MAX_TRAIL_BYTES: u64 = 1 << 30;
+/// How much of the end of the trail an appender reads first.
+const TAIL_CHUNK: u64 = 64 * 1024;
+/// How far back an appender looks for the last sealed record: far more than the
+/// keyless records between two unlocks (about 150 bytes each) ever take.
+const MAX_TAIL: u64 = 16 * 1024 * 1024;
+/// Pruning removes a day's worth at once, so it runs about once a day, not on
+/// every command: records go a little before their retention ends, never after.
+const PRUNE_BATCH: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+/// The keys the trail needs, derived from the master key.
+pub struct TrailKeys {
+    master: SealKey,
+    mac: MacKey,
+}
+
+impl TrailKeys {
+    /// The trail keys of a vault's master key.
+    pub fn new(master: &SealKey) -> Self {
+        TrailKeys {
+            master: master.clone(),
+            mac: MacKey::derive(master, "intervault audit trail v1"),
+        }
+    }
+}
+
+/// Makes the sealed events that complete pending records (number, record).
+pub type Fold<'a> = dyn FnMut(&[(u64, Pending)]) -> Vec<Event> + 'a;
+
+/// The last sealed record, as `audit.head` keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Head {
+    seq: u64,
+    hash: String,
+    mac: String,
+}
+
+fn head_message(seq: u64, hash: &str) -> Vec<u8> {
+    format!("intervault audit head\n{seq}\n{hash}").into_bytes()
+}
+
+/// The trail of the vault in a directory.
+#[derive(Debug, Clone)]
+pub struct Trail {
+    dir: PathBuf,
+    log: PathBuf,
+    head: PathBuf,
+    lock: PathBuf,
+}
+
+/// The end of the log: where the valid bytes end, the last record, and the
+/// pending records after the last sealed one.
+struct Tail {
+    valid_len: u64,
+    torn: bool,
+    last: Option<(u64, String)>,
+    pending: Vec<(u64, Pending)>,
+}
+
+/// A broken trail, naming the record (or the head).
+pub(super) fn broken(record: Option<u64>, what: impl Into<String>) -> Error {
+    Error::AuditBroken {
+        record,
+        what: what.into(),
+    }
+}
+
+impl Trail {
+    /// The trail under vault directory `vault`.
+    pub fn new(vault: &Path) -> Self {
+        let dir = vault.join("audit");
+        Trail {
+            log: dir.join("audit.log"),
+            head: dir.join("audit.head"),
+            lock: dir.join("audit.lock"),
+            dir,
+        }
+    }
+
+    /// Removes whatever a failed `init` left (only called while no vault exists).
+    pub fn clear(&self) -> Result<()> {
+        for name in fsio::list_dir(&self.dir)? {
+            fsio::shred(&self.dir.join(name))?;
+        }
+        Ok(())
+    }
+
+    fn locked(&self, mode: LockMode) -> Result<VaultLock> {
+        match std::fs::symlink_metadata(&self.dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Never make a vault directory out of nothing (recording a `lock`
+                // for a vault that does not exist, say).
+                match self.dir.parent() {
+                    Some(vault) if vault.is_dir() => fsio::create_private_dir(&self.dir)?,
+                    _ => {
+                        return Err(Error::NoVault {
+                            path: self.dir.parent().unwrap_or(&self.dir).to_owned(),
+                        })
+                    }
+                }
+            }
+            _ => fsio::check_private_dir(&self.dir)?,
+        }
+        let lock = fsio::lock(&self.lock, mode)?;
+        if mode == LockMode::Exclusive {
+            // What an interrupted head write or pruning left behind.
+            for name in fsio::list_dir(&self.dir)? {
+                if name.starts_with(fsio::TEMP_PREFIX) {
+                    fsio::shred(&self.dir.join(name))?;
+                }
+            }
+        }
+        Ok(lock)
+    }
+
+    /// Appends a keyless record; gives its number.
+    pub fn append_pending(&self, at: DateTime<Utc>, p: Pending) -> Result<u64> {
+        let _lock = self.locked(LockMode::Exclusive)?;
+        let (mut file, len) = fsio::open_for_append(&self.log)?;
+        let tail = self.read_tail(&file, len)?;
+        self.repair(&file, &tail)?;
+        let (seq, prev) = next_after(&tail);
+        let mut bytes = line::pending(seq, &prev, at, p);
+        bytes.push(b'\n');
+        fsio::append_synced(&mut file, &self.log, &bytes)?;
+        Ok(seq)
+    }
+
+    /// Seals `events` into the trail, after the events `fold` makes of the pending
+    /// records written since the last sealed one; gives the last record's number,
+    /// or `None` when there was nothing to write.
+    pub fn append_sealed(
+        &self,
+        keys: &TrailKeys,
+        at: DateTime<Utc>,
+        events: Vec<Event>,
+        fold: &mut Fold<'_>,
+    ) -> Result<Option<u64>> {
+        let _lock = self.locked(LockMode::Exclusive)?;
+        let (mut file, len) = fsio::open_for_append(&self.log)?;
+        let tail = self.read_tail(&file, len)?;
+        let mut all = fold(&tail.pending);
+        all.extend(events);
+        if all.is_empty() {
+            return Ok(None);
+        }
+        self.repair(&file, &tail)?;
+        let (mut seq, mut prev) = next_after(&tail);
+        let mut bytes = Vec::new();
+        for event in &all {
+            let plain = to_plain_json(event);
+            let blob = keys.master.seal(&plain).map_err(Error::Internal)?;
+            let l = line::sealed(seq, &prev, at, STANDARD.encode(blob), &keys.mac);
+            prev = line::hash(&l);
+            bytes.extend_from_slice(&l);
+            bytes.push(b'\n');
+            seq += 1;
+        }
+        let last = seq - 1;
+        fsio::append_synced(&mut file, &self.log, &bytes)?;
+        let head = Head {
+            seq: last,
+            mac: keys.mac.tag(&head_message(last, &prev)),
+            hash: prev,
+        };
+        let head_bytes = serde_json::to_vec(&head)
+            .map_err(|e| Error::Internal(format!("cannot serialize the audit head: {e}")))?;
+        // The records are written and durable. The head only bounds what may be
+        // cut off the end: if it cannot be moved now, it lags until the next
+        // append moves it, and no record is lost.
+        let _ = fsio::write_atomic(&self.head, &head_bytes);
+        Ok(Some(last))
+    }
+
+    /// Cuts off a partial last line: a write that never completed, so the access
+    /// it described was never granted.
+    fn repair(&self, file: &File, tail: &Tail) -> Result<()> {
+        if tail.torn {
+            fsio::truncate_synced(file, &self.log, tail.valid_len)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the end of the log, further back while it finds only pending records.
+    fn read_tail(&self, file: &File, len: u64) -> Result<Tail> {
+        let mut chunk = TAIL_CHUNK;
+        loop {
+            let start = len.saturating_sub(chunk);
+            let mut buf = vec![0u8; (len - start) as usize];
+            file.read_exact_at(&mut buf, start)
+                .map_err(|e| Error::io("read", &self.log, e))?;
+            let too_far = || {
+                broken(
+                    None,
+                    format!(
+                        "no sealed record in its last {} MiB; run 'intervault audit verify'",
+                        MAX_TAIL >> 20
+                    ),
+                )
+            };
+            let valid_end = match buf.iter().rposition(|&b| b == b'\n') {
+                Some(i) => i + 1,
+                None if start > 0 && chunk < MAX_TAIL => {
+                    chunk = chunk.saturating_mul(4);
+                    continue;
+                }
+                None if start > 0 => return Err(too_far()),
+                None => 0,
+            };
+            let mut tail = Tail {
+                valid_len: start + valid_end as u64,
+                torn: valid_end < buf.len(),
+                last: None,
+                pending: Vec::new(),
+            };
+            let mut lines: Vec<&[u8]> = buf[..valid_end].split(|&b| b == b'\n').collect();
+            lines.pop(); // after the last newline
+            if start > 0 && !lines.is_empty() {
+                lines.remove(0); // may be cut
+            }
+            let mut settled = false;
+            for raw in lines.iter().rev() {
+                let l = Line::parse(raw).map_err(|what| {
+                    broken(
+                        None,
+                        format!("a record near its end {what}; run 'intervault audit verify'"),
+                    )
+                })?;
+                if tail.last.is_none() {
+                    tail.last = Some(match &l.kind {
+                        Kind::Checkpoint { hash, .. } => (l.seq, hash.clone()),
+                        _ => (l.seq, l.hash.clone()),
+                    });
+                }
+                match l.kind {
+                    Kind::Pending(p) => tail.pending.push((l.seq, p)),
+                    _ => {
+                        settled = true;
+                        break;
+                    }
+                }
+            }
+            if settled || start == 0 {
+                tail.pending.reverse();
+                return Ok(tail);
+            }
+            if chunk >= MAX_TAIL {
+                return Err(too_far());
+            }
+            chunk = chunk.saturating_mul(4);
+        }
+    }
+
+    /// Reads, checks and (with `decrypt`) opens the whole trail. `at_least` is
+    /// the last record number the sealed index has seen.
+    pub fn walk(&self, keys: &TrailKeys, at_least: u64, decrypt: bool) -> Result<Walked> {
+        let _lock = self.locked(LockMode::Shared)?;
+        let bytes = match fsio::read_checked_up_to(&self.log, MAX_TRAIL_BYTES) {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Vec::new()
+            }
+            other => other?,
+        };
+        let head = self.read_head(keys)?;
+        walk::walk(&bytes, head, keys, at_least, decrypt)
+    }
+
+    fn read_head(&self, keys: &TrailKeys) -> Result<Option<(u64, String)>> {
+        let bytes = match fsio::read_checked(&self.head) {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(None)
+            }
+            other => other?,
+        };
+        let head: Head = serde_json::from_slice(&bytes)
+            .map_err(|_| broken(None, "its head (audit.head) is malformed"))?;
+        if !keys
+            .mac
+            .verify(&head_message(head.seq, &head.hash), &head.mac)
+        {
+            return Err(broken(
+                None,
+                "its head (audit.head) was altered (its MAC does not match)",
+            ));
+        }
+        Ok(Some((head.seq, head.hash)))
+    }
+
+    /// Prunes records written before `cutoff`, if the oldest is that old, and
+    /// leaves a checkpoint; gives how many went. Never prunes the last sealed
+    /// record (the head) or pending records not yet folded, and never a trail
+    /// that does not verify (that would hide the evidence).
+    pub fn prune(
+        &self,
+        keys: &TrailKeys,
+        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        if !self.oldest_before(cutoff)? {
+            return Ok(0);
+        }
+        let _lock = self.locked(LockMode::Exclusive)?;
+        let bytes = fsio::read_checked_up_to(&self.log, MAX_TRAIL_BYTES)?;
+        let Some(head) = self.read_head(keys)? else {
+            return Ok(0);
+        };
+        walk::walk(&bytes, Some(head.clone()), keys, 0, false)?;
+        let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let limit = cutoff + PRUNE_BATCH;
+        let mut offset = 0;
+        let mut already = 0;
+        let mut last: Option<(u64, String)> = None;
+        let mut count = 0;
+        for raw in bytes[..end].split_inclusive(|&b| b == b'\n') {
+            let l = Line::parse(&raw[..raw.len() - 1]).map_err(|w| broken(None, w))?;
+            match l.kind {
+                Kind::Checkpoint { hash, pruned } => {
+                    already = pruned;
+                    last = Some((l.seq, hash));
+                }
+                _ if l.at < limit && l.seq < head.0 => {
+                    last = Some((l.seq, l.hash));
+                    count += 1;
+                }
+                _ => break,
+            }
+            offset += raw.len();
+        }
+        let Some((seq, hash)) = last.filter(|_| count > 0) else {
+            return Ok(0);
+        };
+        let mut out = line::checkpoint(seq, &hash, now, already + count, &keys.mac);
+        out.push(b'\n');
+        out.extend_from_slice(&bytes[offset..end]);
+        fsio::write_atomic(&self.log, &out)?;
+        Ok(count)
+    }
+
+    /// Whether the oldest record (after any checkpoint) was written before `cutoff`:
+    /// a cheap look at the start of the log.
+    fn oldest_before(&self, cutoff: DateTime<Utc>) -> Result<bool> {
+        let file = match File::open(&self.log) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::io("read", &self.log, e)),
+        };
+        let mut buf = vec![0u8; TAIL_CHUNK as usize];
+        let n = file
+            .read_at(&mut buf, 0)
+            .map_err(|e| Error::io("read", &self.log, e))?;
+        for raw in buf[..n].split(|&b| b == b'\n').take(2) {
+            match Line::parse(raw) {
+                Ok(l) if matches!(l.kind, Kind::Checkpoint { .. }) => continue,
+                Ok(l) => return Ok(l.at < cutoff),
+                Err(_) => return Ok(false),
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// The number and `prev` of the next record.
+fn next_after(tail: &Tail) -> (u64, String) {
+    match &tail.last {
+        Some((seq, hash)) => (seq + 1, hash.clone()),
+        None => (1, GENESIS.to_owned()),
+    }
+}

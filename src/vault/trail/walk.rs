@@ -1,0 +1,188 @@
+//! Reading the whole trail: every check `intervault audit verify` makes, and the
+//! records `intervault audit` shows.
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use chrono::{DateTime, Utc};
+
+use crate::audit::{Event, Outcome, Record, Verified};
+use crate::error::Result;
+
+use super::line::{Kind, Line, GENESIS};
+use super::{broken, TrailKeys};
+
+/// What a walk found: the checks passed, and the records (events as sealed,
+/// clients as pseudonyms) when asked to decrypt.
+#[derive(Debug)]
+pub struct Walked {
+    /// The summary `audit verify` gives.
+    pub verified: Verified,
+    /// The records, in order (empty unless decrypting).
+    pub records: Vec<Record>,
+    /// The checkpoint left by pruning: last pruned number, and when.
+    pub checkpoint: Option<(u64, DateTime<Utc>)>,
+}
+
+/// Checks `bytes` (the log) against the head and the index's lower bound; the
+/// first problem found is the error, naming its record.
+pub fn walk(
+    bytes: &[u8],
+    head: Option<(u64, String)>,
+    keys: &TrailKeys,
+    at_least: u64,
+    decrypt: bool,
+) -> Result<Walked> {
+    let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let torn_tail = end < bytes.len();
+    let mut expected = 1u64;
+    let mut running = GENESIS.to_owned();
+    let mut out = Walked {
+        verified: Verified {
+            records: 0,
+            last: 0,
+            pruned: 0,
+            unsealed: 0,
+            torn_tail,
+        },
+        records: Vec::new(),
+        checkpoint: None,
+    };
+    let mut head_hash_seen: Option<String> = None;
+    let mut any_sealed = false;
+    for (i, raw) in bytes[..end].split_inclusive(|&b| b == b'\n').enumerate() {
+        let raw = &raw[..raw.len() - 1];
+        let l = Line::parse(raw).map_err(|what| broken(Some(expected), format!("it {what}")))?;
+        if let Kind::Checkpoint { hash, pruned } = &l.kind {
+            if i != 0 {
+                return Err(broken(
+                    Some(expected),
+                    "a checkpoint stands where a record should be",
+                ));
+            }
+            if !l.mac_ok(raw, &keys.mac) {
+                return Err(broken(
+                    Some(l.seq),
+                    "the checkpoint of the records pruned up to it was altered (its MAC does not match)",
+                ));
+            }
+            expected = l.seq + 1;
+            running = hash.clone();
+            out.verified.pruned = *pruned;
+            out.checkpoint = Some((l.seq, l.at));
+            if head.as_ref().is_some_and(|(seq, _)| *seq == l.seq) {
+                head_hash_seen = Some(hash.clone());
+            }
+            continue;
+        }
+        if l.seq != expected {
+            return Err(broken(
+                Some(expected),
+                if l.seq > expected {
+                    format!("it is missing: record {} stands in its place (records were removed or moved)", l.seq)
+                } else {
+                    format!(
+                        "record {} stands in its place (records were repeated or moved)",
+                        l.seq
+                    )
+                },
+            ));
+        }
+        if l.prev.as_deref() != Some(running.as_str()) {
+            return Err(broken(
+                Some(l.seq),
+                format!(
+                    "it does not follow record {}: a record before it was altered, removed or moved",
+                    l.seq - 1
+                ),
+            ));
+        }
+        match &l.kind {
+            Kind::Sealed(blob) => {
+                if !l.mac_ok(raw, &keys.mac) {
+                    return Err(broken(
+                        Some(l.seq),
+                        "it was altered (its MAC does not match)",
+                    ));
+                }
+                any_sealed = true;
+                out.verified.unsealed = 0;
+                if decrypt {
+                    let event = open_event(keys, blob)
+                        .map_err(|what| broken(Some(l.seq), format!("it does not open: {what}")))?;
+                    out.records.push(Record {
+                        seq: l.seq,
+                        at: l.at,
+                        sealed: true,
+                        event,
+                    });
+                }
+            }
+            Kind::Pending(p) => {
+                out.verified.unsealed += 1;
+                if decrypt {
+                    let mut event = Event::new(
+                        p.action,
+                        match p.action {
+                            crate::audit::Action::PassphraseRefused => Outcome::Refused,
+                            _ => Outcome::Done,
+                        },
+                    );
+                    event.reference = p.reference.clone();
+                    event.count = p.count;
+                    out.records.push(Record {
+                        seq: l.seq,
+                        at: l.at,
+                        sealed: false,
+                        event,
+                    });
+                }
+            }
+            Kind::Checkpoint { .. } => {}
+        }
+        if head.as_ref().is_some_and(|(seq, _)| *seq == l.seq) {
+            head_hash_seen = Some(l.hash.clone());
+        }
+        running = l.hash;
+        out.verified.records += 1;
+        out.verified.last = l.seq;
+        expected = l.seq + 1;
+    }
+    let last = out.verified.last.max(expected - 1);
+    match head {
+        None if any_sealed => {
+            return Err(broken(
+                None,
+                "its head (audit.head) is missing, so records cut off its end would go unseen",
+            ))
+        }
+        None => {}
+        Some((seq, hash)) => {
+            if seq > last {
+                return Err(broken(
+                    Some(last + 1),
+                    format!("it is missing: the trail was cut short (its head names record {seq})"),
+                ));
+            }
+            if head_hash_seen.as_deref() != Some(hash.as_str()) {
+                return Err(broken(
+                    Some(seq),
+                    "it is not the record the head names: it was altered or replaced",
+                ));
+            }
+        }
+    }
+    if at_least > last {
+        return Err(broken(
+            Some(last + 1),
+            format!("it is missing: the trail was cut short (the vault index has seen record {at_least})"),
+        ));
+    }
+    Ok(out)
+}
+
+fn open_event(keys: &TrailKeys, blob: &str) -> Result<Event, String> {
+    let sealed = STANDARD
+        .decode(blob)
+        .map_err(|_| "it is not valid base64".to_owned())?;
+    let plain = keys.master.open(&sealed).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&plain).map_err(|_| "its event is malformed".to_owned())
+}
