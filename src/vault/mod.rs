@@ -150,6 +150,8 @@ fn live_status(window: &Window, now: DateTime<Utc>) -> Status {
 }
 
 #[cfg(test)]
+mod audit_tests;
+#[cfg(test)]
 mod fault_tests;
 #[cfg(test)]
 mod test_support;

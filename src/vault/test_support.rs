@@ -94,3 +94,25 @@ pub(super) const FAST: KdfParams = KdfParams {
 pub(super) fn at(s: &str) -> DateTime<Utc> {
     s.parse().expect("test time")
 }
+
+/// A session store kept in memory: a stand-in for the OS keyring in library
+/// tests (the real keyring is tested by the integration tests).
+#[derive(Default)]
+pub(super) struct MemoryStore(
+    pub(super) std::cell::RefCell<std::collections::HashMap<String, String>>,
+);
+
+impl crate::session_store::SessionStore for MemoryStore {
+    fn save(&self, account: &str, record: &SecretText, _: std::time::Duration) -> Result<()> {
+        self.0
+            .borrow_mut()
+            .insert(account.into(), record.expose().into());
+        Ok(())
+    }
+    fn load(&self, account: &str) -> Result<Option<SecretText>> {
+        Ok(self.0.borrow().get(account).cloned().map(SecretText::new))
+    }
+    fn forget(&self, account: &str) -> Result<bool> {
+        Ok(self.0.borrow_mut().remove(account).is_some())
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::cell::Cell;
 
-use super::test_support::{at, TestClock, TestUi, FAST};
+use super::test_support::{at, MemoryStore, TestClock, TestUi, FAST};
 use super::*;
 use crate::error::Error;
 use crate::intervention::{Kind, WipeReason};
@@ -329,26 +329,6 @@ fn a_forged_clear_wipe_time_cannot_predate_the_window_end() {
         .tombstone
         .unwrap();
     assert_eq!(t.wiped_at, at("2026-12-01T18:00:00Z"));
-}
-
-/// A session store kept in memory: a stand-in for the OS keyring in library
-/// tests (the real keyring is tested by the integration tests).
-#[derive(Default)]
-struct MemoryStore(std::cell::RefCell<std::collections::HashMap<String, String>>);
-
-impl crate::session_store::SessionStore for MemoryStore {
-    fn save(&self, account: &str, record: &SecretText, _: std::time::Duration) -> Result<()> {
-        self.0
-            .borrow_mut()
-            .insert(account.into(), record.expose().into());
-        Ok(())
-    }
-    fn load(&self, account: &str) -> Result<Option<SecretText>> {
-        Ok(self.0.borrow().get(account).cloned().map(SecretText::new))
-    }
-    fn forget(&self, account: &str) -> Result<bool> {
-        Ok(self.0.borrow_mut().remove(account).is_some())
-    }
 }
 
 #[test]
