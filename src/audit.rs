@@ -61,6 +61,8 @@ pub enum Action {
     Retention,
     /// Tombstones older than the retention were pruned.
     PruneTombstones,
+    /// A new trail was started after a damaged one (kept aside as evidence).
+    AuditRestart,
 }
 
 impl Action {
@@ -91,6 +93,7 @@ impl Action {
             Action::ClientErase => "client_erase",
             Action::Retention => "retention",
             Action::PruneTombstones => "prune_tombstones",
+            Action::AuditRestart => "audit_restart",
         }
     }
 }

@@ -276,6 +276,8 @@ enum Command {
 enum AuditCheck {
     /// Check the whole trail: exit 0 when intact, 6 naming the first bad record
     Verify,
+    /// Start a new trail after a damaged one (kept in audit/ as evidence)
+    Restart,
 }
 
 #[derive(Subcommand, Debug)]
@@ -485,6 +487,14 @@ pub fn run(cli: Cli) -> Result<()> {
             check: Some(AuditCheck::Verify),
             ..
         } => audit_cmds::verify(&vault, &mut ui, json),
+        Command::Audit {
+            check: Some(AuditCheck::Restart),
+            ..
+        } => {
+            let kept = vault.audit_restart(&mut ui)?;
+            eprintln!("intervault: a new audit trail was started; the damaged one is kept as audit/{kept}");
+            Ok(())
+        }
         Command::Audit {
             check: None,
             since,

@@ -526,3 +526,55 @@ fn a_fetch_whose_record_cannot_be_written_is_refused() {
         .count();
     assert_eq!(granted, 2);
 }
+
+#[test]
+fn a_damaged_trail_is_named_by_verify_then_restarted_with_the_damaged_one_kept() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    f.open(
+        "acme",
+        "Acme",
+        "2026-12-01T09:00:00Z",
+        "2026-12-01T18:00:00Z",
+    );
+    f.add("acme", "ftp", None);
+    f.get("acme", "ftp").unwrap();
+    let log = f.dir.join("audit/audit.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    // Flip one character of record 2's ciphertext.
+    let pos = lines[1].find("\"sealed\":\"").unwrap() + 40;
+    let flipped = if &lines[1][pos..=pos] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    lines[1].replace_range(pos..=pos, flipped);
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+
+    let v = f.vault();
+    let mut ui = TestUi::new();
+    match v.audit_verify(&mut ui) {
+        Err(Error::AuditBroken { record, what }) => {
+            assert_eq!(record, Some(2), "{what}");
+            assert!(what.contains("MAC"), "{what}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        v.audit(&Filter::default(), &mut ui),
+        Err(Error::AuditBroken { .. })
+    ));
+    let kept = v.audit_restart(&mut ui).unwrap();
+    assert!(f.dir.join("audit").join(&kept).exists(), "{kept}");
+    let verified = v.audit_verify(&mut ui).unwrap();
+    assert_eq!(verified.last, 1);
+    let first = &f.records()[0];
+    assert_eq!(first.event.action, Action::AuditRestart);
+    let reason = first.event.reason.as_deref().unwrap();
+    assert!(
+        reason.contains(&kept) && reason.contains("record 2"),
+        "{reason}"
+    );
+    let again = v.audit_restart(&mut ui).unwrap_err();
+    assert_eq!(again.exit_code(), 3, "{again}");
+}

@@ -105,3 +105,40 @@ impl Vault<'_> {
         Ok(walked.verified)
     }
 }
+
+impl Vault<'_> {
+    /// Starts a new trail after a damaged one: refused while the trail verifies
+    /// (exit 3). The damaged file stays in `audit/` as evidence, under the name
+    /// given back; the new trail's first record says what was wrong with it.
+    pub fn audit_restart(&self, ui: &mut dyn Interaction) -> Result<String> {
+        self.restarting_trail.set(true);
+        let opened = self.session(ui, Access::Write);
+        self.restarting_trail.set(false);
+        let mut u = opened?;
+        let damage = match u.walk_trail(false) {
+            Ok(_) => {
+                return Err(crate::Error::Input {
+                    what: "the audit trail is intact".into(),
+                    fix: "there is nothing to restart; 'intervault audit verify' checks it".into(),
+                    code: 3,
+                })
+            }
+            Err(crate::Error::AuditBroken { record, what }) => match record {
+                Some(n) => format!("record {n}: {what}"),
+                None => format!("its head: {what}"),
+            },
+            Err(e) => return Err(e),
+        };
+        let mut first = Event::new(Action::AuditRestart, Outcome::Done);
+        let now = u.h.now;
+        let kept = u.trail.kept_name(now)?;
+        first.reason = Some(format!(
+            "the previous trail, kept as audit/{kept}, was broken at {damage}"
+        ));
+        u.trail.restart(&u.trail_keys, now, &kept, first)?;
+        u.last_seq = 1;
+        u.index.audit_seq = 0;
+        u.commit()?;
+        Ok(kept)
+    }
+}

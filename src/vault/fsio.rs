@@ -87,19 +87,26 @@ pub fn read_checked(path: &Path) -> Result<Vec<u8>> {
 
 /// [`read_checked`] with another size cap (the audit trail grows past 64 MiB).
 pub fn read_checked_up_to(path: &Path, max: u64) -> Result<Vec<u8>> {
-    let (mut file, meta) = open_checked(path, OpenOptions::new().read(true))?;
-    if meta.len() > max {
-        return Err(Error::damaged(
-            path,
-            format!("{} bytes is more than a vault file can hold", meta.len()),
-        ));
-    }
+    let (mut file, meta) = open_read_checked(path, max)?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     Read::by_ref(&mut file)
         .take(max + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io("read", path, e))?;
     Ok(bytes)
+}
+
+/// Opens a vault file for reading with the checks of [`read_checked`], refusing
+/// one larger than `max` bytes, to be read in pieces.
+pub fn open_read_checked(path: &Path, max: u64) -> Result<(File, fs::Metadata)> {
+    let (file, meta) = open_checked(path, OpenOptions::new().read(true))?;
+    if meta.len() > max {
+        return Err(Error::damaged(
+            path,
+            format!("{} bytes is more than a vault file can hold", meta.len()),
+        ));
+    }
+    Ok((file, meta))
 }
 
 /// Opens a vault file with `options` (plus O_NOFOLLOW) and refuses anything but a
@@ -174,7 +181,7 @@ pub fn append_synced(file: &mut File, path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Cuts a file back to its first `len` bytes and fsyncs it.
 pub fn truncate_synced(file: &File, path: &Path, len: u64) -> Result<()> {
-    seam::check(Step::Write, path)
+    seam::check(Step::Truncate, path)
         .and_then(|()| file.set_len(len))
         .and_then(|()| seam::check(Step::SyncFile, path))
         .and_then(|()| file.sync_all())
@@ -378,6 +385,8 @@ pub(crate) enum Step {
     Overwrite,
     /// Unlinking a shredded file.
     Unlink,
+    /// Cutting a file back to a shorter length (the audit trail's repairs).
+    Truncate,
 }
 
 /// Where every mutating step passes. Outside tests it is the identity and

@@ -108,6 +108,8 @@ pub struct Vault<'c> {
     sessions: Option<&'c dyn crate::session_store::SessionStore>,
     ignore_sessions: std::cell::Cell<bool>,
     expired_session: std::cell::Cell<Option<DateTime<Utc>>>,
+    /// Set while `audit restart` opens the vault: a damaged trail must not stop it.
+    restarting_trail: std::cell::Cell<bool>,
 }
 
 impl<'c> Vault<'c> {
@@ -120,6 +122,7 @@ impl<'c> Vault<'c> {
             sessions: None,
             ignore_sessions: std::cell::Cell::new(false),
             expired_session: std::cell::Cell::new(None),
+            restarting_trail: std::cell::Cell::new(false),
         }
     }
 

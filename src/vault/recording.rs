@@ -98,6 +98,23 @@ impl Index {
     }
 }
 
+/// The longest reason a record keeps (a reason typed by the user is at most 1,000
+/// characters, but scrubbing can lengthen it), so that a record stays small.
+const MAX_REASON_BYTES: usize = 4096;
+
+/// `text` cut to at most `max` bytes, on a character boundary, marked with `...`.
+fn cap(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max - 3;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str("...");
+    }
+    text
+}
+
 /// Replaces every case-insensitive occurrence of `needle` in `haystack`.
 fn replace_caseless(haystack: &str, needle: &str, with: &str) -> String {
     let folded: Vec<char> = needle.chars().flat_map(char::to_lowercase).collect();
@@ -193,7 +210,9 @@ impl Unlocked {
             (None, Some(id)) => self.index.client_in_trail(id),
             (None, None) => None,
         };
-        e.reason = e.reason.map(|r| self.index.scrub(&r));
+        e.reason = e
+            .reason
+            .map(|r| cap(self.index.scrub(&r), MAX_REASON_BYTES));
         Ok(e)
     }
 
@@ -290,6 +309,13 @@ impl super::Vault<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_reasons_are_cut_on_a_character_boundary() {
+        assert_eq!(cap("short".into(), 10), "short");
+        let cut = cap("é".repeat(10), 10);
+        assert!(cut.len() <= 10 && cut.ends_with("..."), "{cut}");
+    }
 
     #[test]
     fn names_are_replaced_in_any_letter_case() {

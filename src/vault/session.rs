@@ -276,7 +276,13 @@ impl Vault<'_> {
             u.collect_stale_generations()?;
         }
         // Complete what keyless commands recorded, before anything else happens.
-        u.record(Vec::new())?;
+        // A reader goes on if it cannot: it delivers nothing by itself, and what
+        // it fetches is recorded (or refused) on its own. A writer stops.
+        if let Err(e) = u.record(Vec::new()) {
+            if access == Access::Write && !self.restarting_trail.get() {
+                return Err(e);
+            }
+        }
         if exclusive && (access == Access::Read || u.changed_at_unlock) {
             u.commit()?;
         }

@@ -660,6 +660,37 @@ fn huge_vault_files_are_refused_before_being_read() {
     );
 }
 
+/// The audit trail is read from its end by every fetch, and line by line by
+/// `audit verify`: 100 MB of garbage after its records is refused fast, in little
+/// memory, and never taken for an interrupted write; `list`, which fetches
+/// nothing, still works.
+#[test]
+fn a_huge_audit_trail_is_refused_fast_and_in_little_memory() {
+    let v = vault();
+    let log = v.dir.join("audit/audit.log");
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .expect("open")
+        .set_len(100 << 20)
+        .expect("set_len");
+    for args in [&["get", "acme", "ftp"][..], &["audit", "verify"][..]] {
+        let ctx = format!("audit.log at 100 MB, {args:?}");
+        let (run, took) = run_capped(&v, args, false);
+        let run = refused(run, 6, SHORT, &ctx);
+        assert!(
+            run.stderr().contains("audit trail is broken"),
+            "{ctx}: {}",
+            run.stderr()
+        );
+        assert!(took < Duration::from_millis(900), "{ctx}: took {took:?}");
+        if let Some(rss) = max_rss_kib(&v, args) {
+            assert!(rss < 50 * 1024, "{ctx}: peak RSS {rss} KiB");
+        }
+    }
+    assert_eq!(run_capped(&v, &["list"], false).0.code(), 0);
+}
+
 /// Runs `args` and asserts a fast, one-line exit 6.
 #[track_caller]
 fn refused_fast(v: &TestVault, args: &[&str], keyless: bool, ctx: &str) {

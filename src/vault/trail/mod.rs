@@ -18,6 +18,7 @@ pub mod line;
 mod walk;
 
 use std::fs::File;
+use std::io::BufReader;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -35,9 +36,13 @@ use line::{Kind, Line, Pending, GENESIS};
 pub use walk::Walked;
 
 /// The largest trail read whole (`audit`, `audit verify`, pruning).
-const MAX_TRAIL_BYTES: u64 = 1 << 30;
+const MAX_TRAIL_BYTES: u64 = 256 << 20;
 /// How much of the end of the trail an appender reads first.
 const TAIL_CHUNK: u64 = 64 * 1024;
+/// The longest a partial last line may be: a record is under 8 KiB (reasons are
+/// capped), so more bytes than this after the last newline, which is also less
+/// than [`TAIL_CHUNK`], are not an interrupted write.
+const MAX_LINE: u64 = 16 * 1024;
 /// How far back an appender looks for the last sealed record: far more than the
 /// keyless records between two unlocks (about 150 bytes each) ever take.
 const MAX_TAIL: u64 = 16 * 1024 * 1024;
@@ -160,7 +165,7 @@ impl Trail {
         let (seq, prev) = next_after(&tail);
         let mut bytes = line::pending(seq, &prev, at, p);
         bytes.push(b'\n');
-        fsio::append_synced(&mut file, &self.log, &bytes)?;
+        self.append(&mut file, &tail, &bytes)?;
         Ok(seq)
     }
 
@@ -195,7 +200,7 @@ impl Trail {
             seq += 1;
         }
         let last = seq - 1;
-        fsio::append_synced(&mut file, &self.log, &bytes)?;
+        self.append(&mut file, &tail, &bytes)?;
         let head = Head {
             seq: last,
             mac: keys.mac.tag(&head_message(last, &prev)),
@@ -208,6 +213,17 @@ impl Trail {
         // append moves it, and no record is lost.
         let _ = fsio::write_atomic(&self.head, &head_bytes);
         Ok(Some(last))
+    }
+
+    /// Appends whole lines. If the write fails, whatever part of it reached the
+    /// file is cut off again: a record whose command failed must not stand as if
+    /// it had been granted. (If even that fails, the next appender cuts the partial
+    /// last line, and any whole lines before it stand; `audit` shows them, and the
+    /// command's failure.)
+    fn append(&self, file: &mut File, tail: &Tail, bytes: &[u8]) -> Result<()> {
+        fsio::append_synced(file, &self.log, bytes).inspect_err(|_| {
+            let _ = fsio::truncate_synced(file, &self.log, tail.valid_len);
+        })
     }
 
     /// Cuts off a partial last line: a write that never completed, so the access
@@ -238,13 +254,17 @@ impl Trail {
             };
             let valid_end = match buf.iter().rposition(|&b| b == b'\n') {
                 Some(i) => i + 1,
-                None if start > 0 && chunk < MAX_TAIL => {
-                    chunk = chunk.saturating_mul(4);
-                    continue;
-                }
-                None if start > 0 => return Err(too_far()),
                 None => 0,
             };
+            if (buf.len() - valid_end) as u64 > MAX_LINE {
+                return Err(broken(
+                    None,
+                    format!(
+                        "it ends with {} bytes that are not a record; run 'intervault audit verify'",
+                        buf.len() - valid_end
+                    ),
+                ));
+            }
             let mut tail = Tail {
                 valid_len: start + valid_end as u64,
                 torn: valid_end < buf.len(),
@@ -293,14 +313,18 @@ impl Trail {
     /// the last record number the sealed index has seen.
     pub fn walk(&self, keys: &TrailKeys, at_least: u64, decrypt: bool) -> Result<Walked> {
         let _lock = self.locked(LockMode::Shared)?;
-        let bytes = match fsio::read_checked_up_to(&self.log, MAX_TRAIL_BYTES) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                Vec::new()
-            }
-            other => other?,
-        };
+        self.walk_locked(keys, at_least, decrypt)
+    }
+
+    fn walk_locked(&self, keys: &TrailKeys, at_least: u64, decrypt: bool) -> Result<Walked> {
         let head = self.read_head(keys)?;
-        walk::walk(&bytes, head, keys, at_least, decrypt)
+        match fsio::open_read_checked(&self.log, MAX_TRAIL_BYTES) {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                walk::walk(std::io::empty(), head, keys, at_least, decrypt)
+            }
+            Err(e) => Err(e),
+            Ok((file, _)) => walk::walk(BufReader::new(file), head, keys, at_least, decrypt),
+        }
     }
 
     fn read_head(&self, keys: &TrailKeys) -> Result<Option<(u64, String)>> {
@@ -324,6 +348,37 @@ impl Trail {
         Ok(Some((head.seq, head.hash)))
     }
 
+    /// A name, free in `audit/`, to keep a damaged trail under.
+    pub fn kept_name(&self, at: DateTime<Utc>) -> Result<String> {
+        let stamp = at.format("%Y%m%dT%H%M%SZ");
+        (0..1000)
+            .map(|n| match n {
+                0 => format!("audit-damaged-{stamp}.log"),
+                n => format!("audit-damaged-{stamp}-{n}.log"),
+            })
+            .find(|name| !self.dir.join(name).exists())
+            .ok_or_else(|| Error::Internal("too many damaged trails kept".into()))
+    }
+
+    /// Moves a damaged trail aside as `kept` (evidence) and starts a new one
+    /// whose first record is `first`.
+    pub fn restart(
+        &self,
+        keys: &TrailKeys,
+        at: DateTime<Utc>,
+        kept: &str,
+        first: Event,
+    ) -> Result<()> {
+        let lock = self.locked(LockMode::Exclusive)?;
+        std::fs::rename(&self.log, self.dir.join(kept))
+            .map_err(|e| Error::io("move aside", &self.log, e))?;
+        let _ = fsio::shred(&self.head);
+        fsio::sync_dir(&self.dir)?;
+        drop(lock);
+        self.append_sealed(keys, at, vec![first], &mut |_| Vec::new())?;
+        Ok(())
+    }
+
     /// Prunes records written before `cutoff`, if the oldest is that old, and
     /// leaves a checkpoint; gives how many went. Never prunes the last sealed
     /// record (the head) or pending records not yet folded, and never a trail
@@ -338,11 +393,12 @@ impl Trail {
             return Ok(0);
         }
         let _lock = self.locked(LockMode::Exclusive)?;
-        let bytes = fsio::read_checked_up_to(&self.log, MAX_TRAIL_BYTES)?;
         let Some(head) = self.read_head(keys)? else {
             return Ok(0);
         };
-        walk::walk(&bytes, Some(head.clone()), keys, 0, false)?;
+        // Only a trail that verifies is read whole, and rewritten.
+        self.walk_locked(keys, 0, false)?;
+        let bytes = fsio::read_checked_up_to(&self.log, MAX_TRAIL_BYTES)?;
         let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         let limit = cutoff + PRUNE_BATCH;
         let mut offset = 0;

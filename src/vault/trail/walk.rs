@@ -2,6 +2,8 @@
 //! records `intervault audit` shows.
 
 use base64::{engine::general_purpose::STANDARD, Engine};
+use std::io::{BufRead, Read};
+
 use chrono::{DateTime, Utc};
 
 use crate::audit::{Event, Outcome, Record, Verified};
@@ -22,17 +24,18 @@ pub struct Walked {
     pub checkpoint: Option<(u64, DateTime<Utc>)>,
 }
 
-/// Checks `bytes` (the log) against the head and the index's lower bound; the
-/// first problem found is the error, naming its record.
+/// Checks the log, read line by line from `log`, against the head and the index's
+/// lower bound; the first problem found is the error, naming its record. Memory
+/// stays small whatever the file holds: one line at a time, at most
+/// [`super::MAX_LINE`] bytes of it.
 pub fn walk(
-    bytes: &[u8],
+    log: impl BufRead,
     head: Option<(u64, String)>,
     keys: &TrailKeys,
     at_least: u64,
     decrypt: bool,
 ) -> Result<Walked> {
-    let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let torn_tail = end < bytes.len();
+    let mut log = log;
     let mut expected = 1u64;
     let mut running = GENESIS.to_owned();
     let mut out = Walked {
@@ -41,15 +44,36 @@ pub fn walk(
             last: 0,
             pruned: 0,
             unsealed: 0,
-            torn_tail,
+            torn_tail: false,
         },
         records: Vec::new(),
         checkpoint: None,
     };
     let mut head_hash_seen: Option<String> = None;
     let mut any_sealed = false;
-    for (i, raw) in bytes[..end].split_inclusive(|&b| b == b'\n').enumerate() {
-        let raw = &raw[..raw.len() - 1];
+    let mut buf = Vec::new();
+    for i in 0.. {
+        buf.clear();
+        let read = Read::by_ref(&mut log)
+            .take(super::MAX_LINE + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| broken(Some(expected), format!("it cannot be read: {e}")))?;
+        if read == 0 {
+            break;
+        }
+        if buf.last() != Some(&b'\n') {
+            if buf.len() as u64 > super::MAX_LINE {
+                return Err(broken(
+                    Some(expected),
+                    "it is longer than any record can be",
+                ));
+            }
+            // A partial last line: a write interrupted before it was complete,
+            // which granted nothing (the next append cuts it off).
+            out.verified.torn_tail = true;
+            break;
+        }
+        let raw = &buf[..buf.len() - 1];
         let l = Line::parse(raw).map_err(|what| broken(Some(expected), format!("it {what}")))?;
         if let Kind::Checkpoint { hash, pruned } = &l.kind {
             if i != 0 {
