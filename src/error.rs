@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
-use crate::timefmt::format_local;
+use crate::timefmt::{format_local, format_utc};
 
 /// Shorthand for results whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -265,6 +265,47 @@ impl Error {
             Error::NotRecorded(cause) => cause.exit_code(),
             Error::Input { code, .. } => *code,
             Error::Busy { .. } | Error::Io { .. } | Error::Keyring { .. } | Error::Internal(_) => 1,
+        }
+    }
+
+    /// Why, as the audit trail records a refusal: a short phrase that names no
+    /// intervention, credential or client (the record's own fields do), with
+    /// times in UTC. Only text the user typed (a freeze reason) is quoted, and the
+    /// trail scrubs client names from it.
+    pub fn audit_reason(&self) -> String {
+        match self {
+            Error::NoSuchIntervention { .. } => "no such intervention".into(),
+            Error::NoSuchCredential { .. } => "no such credential".into(),
+            Error::NoSuchClient { .. } => "no client of that name".into(),
+            Error::FieldNotSet { field, .. } => format!("its {field} was never set"),
+            Error::NotYetOpen { from, .. } => {
+                format!("scheduled: the window opens at {}", format_utc(*from))
+            }
+            Error::Wiped {
+                reason, wiped_at, ..
+            } => format!("{reason}: wiped at {}", format_utc(*wiped_at)),
+            Error::Frozen { reason, since, .. } => {
+                format!("frozen since {}: {reason}", format_utc(*since))
+            }
+            Error::ClockWentBack { now, seen } => format!(
+                "the clock went backwards: it read {}, the vault had seen {}",
+                format_utc(*now),
+                format_utc(*seen)
+            ),
+            Error::InterventionExists { tombstone, .. } => match tombstone {
+                true => "the ID is held by a tombstone".into(),
+                false => "the ID is taken".into(),
+            },
+            Error::CredentialExists { .. } => "a credential of that name exists".into(),
+            Error::Usage { what, .. } => what.clone(),
+            Error::AuditBroken { record, what } => match record {
+                Some(n) => format!("the trail is broken at record {n}: {what}"),
+                None => format!("the trail is broken at its head: {what}"),
+            },
+            Error::NotRecorded(cause) => {
+                format!("the trail could not record it: {}", cause.audit_reason())
+            }
+            other => other.to_string(),
         }
     }
 

@@ -93,7 +93,7 @@ impl Vault<'_> {
             Ok(w) => w,
             Err(e) => {
                 let mut failed = Event::new(Action::Audit, Outcome::Failed);
-                failed.reason = Some(format!("verify: {e}"));
+                failed.reason = Some(format!("verify: {}", e.audit_reason()));
                 let _ = u.record(vec![failed]);
                 return Err(e);
             }

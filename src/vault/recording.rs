@@ -115,36 +115,52 @@ fn cap(mut text: String, max: usize) -> String {
     text
 }
 
-/// Replaces every case-insensitive occurrence of `needle` in `haystack`.
+/// Replaces every occurrence of `needle` in `haystack`, in any letter case, that
+/// stands as whole words (see [`joins`]).
 fn replace_caseless(haystack: &str, needle: &str, with: &str) -> String {
     let folded: Vec<char> = needle.chars().flat_map(char::to_lowercase).collect();
     if folded.is_empty() {
         return haystack.to_owned();
     }
-    let chars: Vec<(usize, char)> = haystack.char_indices().collect();
+    let chars: Vec<char> = haystack.chars().collect();
     let mut out = String::with_capacity(haystack.len());
     let mut i = 0;
     while i < chars.len() {
-        // Match `needle` starting at char i, folding as we go.
-        let mut j = i;
-        let mut k = 0;
-        while k < folded.len() && j < chars.len() {
-            let lower: Vec<char> = chars[j].1.to_lowercase().collect();
-            if folded.get(k..k + lower.len()) != Some(lower.as_slice()) {
-                break;
+        let starts_word = i == 0 || !joins(chars[i - 1], i.checked_sub(2).map(|j| chars[j]));
+        if let Some(end) = starts_word.then(|| match_at(&chars, i, &folded)).flatten() {
+            if end == chars.len() || !joins(chars[end], chars.get(end + 1).copied()) {
+                out.push_str(with);
+                i = end;
+                continue;
             }
-            k += lower.len();
-            j += 1;
         }
-        if k == folded.len() {
-            out.push_str(with);
-            i = j;
-        } else {
-            out.push(chars[i].1);
-            i += 1;
-        }
+        out.push(chars[i]);
+        i += 1;
     }
     out
+}
+
+/// Whether `c`, next to a match (with `beyond` on its other side), makes the
+/// match part of a longer word or identifier: a letter or digit, or one of
+/// `- _ .` between the match and a letter or digit (`acme-site`, `acme.fr`; but
+/// not a full stop ending a sentence).
+fn joins(c: char, beyond: Option<char>) -> bool {
+    c.is_alphanumeric()
+        || (matches!(c, '-' | '_' | '.') && beyond.is_some_and(char::is_alphanumeric))
+}
+
+/// Where a caseless match of `folded` starting at `chars[start]` ends, if any.
+fn match_at(chars: &[char], start: usize, folded: &[char]) -> Option<usize> {
+    let (mut j, mut k) = (start, 0);
+    while k < folded.len() {
+        let lower: Vec<char> = chars.get(j)?.to_lowercase().collect();
+        if folded.get(k..k + lower.len())? != lower.as_slice() {
+            return None;
+        }
+        k += lower.len();
+        j += 1;
+    }
+    Some(j)
 }
 
 /// The sealed events that complete the keyless records `pending`, then the wipes
@@ -249,7 +265,7 @@ impl Unlocked {
     pub(super) fn record_refusal(&mut self, template: &Event, e: &Error) {
         let mut refused = template.clone();
         refused.outcome = Outcome::Refused;
-        refused.reason = Some(e.to_string());
+        refused.reason = Some(e.audit_reason());
         let _ = self.record(vec![refused]);
     }
 
@@ -273,7 +289,7 @@ impl Unlocked {
         if let Err(e) = self.commit() {
             let mut failed = template;
             failed.outcome = Outcome::Failed;
-            failed.reason = Some(e.to_string());
+            failed.reason = Some(e.audit_reason());
             let _ = self.record(vec![failed]);
             return Err(e);
         }

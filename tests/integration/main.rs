@@ -10,6 +10,7 @@ mod lifecycle;
 mod helpers;
 
 mod at_rest;
+mod audit;
 mod client_rights;
 mod clip;
 mod concurrency;

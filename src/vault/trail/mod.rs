@@ -98,6 +98,38 @@ struct Tail {
     torn: bool,
     last: Option<(u64, String)>,
     pending: Vec<(u64, Pending)>,
+    /// Number and hash of every record read, back to the last sealed one.
+    seen: Vec<(u64, String)>,
+    /// Whether a sealed record or a checkpoint was among them.
+    settled: bool,
+}
+
+impl Tail {
+    /// The end of the log must still hold the record the head names: if it
+    /// ends before it, or holds another record under its number, records were
+    /// cut off or replaced, and appending would hide it.
+    fn check_head(&self, head: Option<&(u64, String)>) -> Result<()> {
+        let last = self.last.as_ref().map_or(0, |l| l.0);
+        match head {
+            None if self.settled => Err(broken(
+                None,
+                "its head (audit.head) is missing, so records cut off its end would go unseen",
+            )),
+            None => Ok(()),
+            Some((seq, _)) if *seq > last => Err(broken(
+                Some(last + 1),
+                format!("it is missing: the trail was cut short (its head names record {seq})"),
+            )),
+            Some((seq, hash)) => match self.seen.iter().find(|(s, _)| s == seq) {
+                Some((_, h)) if h != hash => Err(broken(
+                    Some(*seq),
+                    "it is not the record the head names: it was altered or replaced",
+                )),
+                // Older than what was read: the head lags after a failed write.
+                _ => Ok(()),
+            },
+        }
+    }
 }
 
 /// A broken trail, naming the record (or the head).
@@ -161,6 +193,8 @@ impl Trail {
         let _lock = self.locked(LockMode::Exclusive)?;
         let (mut file, len) = fsio::open_for_append(&self.log)?;
         let tail = self.read_tail(&file, len)?;
+        // Without the key the head's MAC cannot be checked, only what it names.
+        tail.check_head(self.read_head_unchecked().as_ref())?;
         self.repair(&file, &tail)?;
         let (seq, prev) = next_after(&tail);
         let mut bytes = line::pending(seq, &prev, at, p);
@@ -182,6 +216,7 @@ impl Trail {
         let _lock = self.locked(LockMode::Exclusive)?;
         let (mut file, len) = fsio::open_for_append(&self.log)?;
         let tail = self.read_tail(&file, len)?;
+        tail.check_head(self.read_head(keys)?.as_ref())?;
         let mut all = fold(&tail.pending);
         all.extend(events);
         if all.is_empty() {
@@ -270,6 +305,8 @@ impl Trail {
                 torn: valid_end < buf.len(),
                 last: None,
                 pending: Vec::new(),
+                seen: Vec::new(),
+                settled: false,
             };
             let mut lines: Vec<&[u8]> = buf[..valid_end].split(|&b| b == b'\n').collect();
             lines.pop(); // after the last newline
@@ -284,12 +321,14 @@ impl Trail {
                         format!("a record near its end {what}; run 'intervault audit verify'"),
                     )
                 })?;
+                let entry = match &l.kind {
+                    Kind::Checkpoint { hash, .. } => (l.seq, hash.clone()),
+                    _ => (l.seq, l.hash.clone()),
+                };
                 if tail.last.is_none() {
-                    tail.last = Some(match &l.kind {
-                        Kind::Checkpoint { hash, .. } => (l.seq, hash.clone()),
-                        _ => (l.seq, l.hash.clone()),
-                    });
+                    tail.last = Some(entry.clone());
                 }
+                tail.seen.push(entry);
                 match l.kind {
                     Kind::Pending(p) => tail.pending.push((l.seq, p)),
                     _ => {
@@ -298,6 +337,7 @@ impl Trail {
                     }
                 }
             }
+            tail.settled = settled;
             if settled || start == 0 {
                 tail.pending.reverse();
                 return Ok(tail);
@@ -325,6 +365,14 @@ impl Trail {
             Err(e) => Err(e),
             Ok((file, _)) => walk::walk(BufReader::new(file), head, keys, at_least, decrypt),
         }
+    }
+
+    /// The head's number and hash, unchecked (for a keyless appender), if it
+    /// can be read at all.
+    fn read_head_unchecked(&self) -> Option<(u64, String)> {
+        let bytes = fsio::read_checked(&self.head).ok()?;
+        let head: Head = serde_json::from_slice(&bytes).ok()?;
+        Some((head.seq, head.hash))
     }
 
     fn read_head(&self, keys: &TrailKeys) -> Result<Option<(u64, String)>> {
