@@ -9,6 +9,8 @@
 //! payload targets start from real plaintexts, and the plaintexts are sealed
 //! again to the fixed keys the `age_open` target holds. The hand-written edge
 //! cases are listed below. `make_seeds genkey` prints a fresh age identity.
+//! `make_seeds audit OUT_DIR` writes only the `audit_trail` seeds: logs built
+//! with the fixed key, so that their MACs verify and their records open.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -33,6 +35,10 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("genkey") {
         println!("{}", SealKey::generate().to_secret().expose());
+        return;
+    }
+    if let ["audit", out] = args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        audit_seeds(&PathBuf::from(out).join("audit_trail"));
         return;
     }
     let [vault, passphrase, out] = args.as_slice() else {
@@ -292,4 +298,86 @@ fn main() {
     for (n, s) in seeds.iter().enumerate() {
         write(&out.join("totp_seed"), &format!("s{n:02}"), s.as_bytes());
     }
+}
+
+/// Audit logs sealed and MAC'd with the fuzz identity: a valid one (sealed records,
+/// keyless ones, and the record that completes them), one with a partial last
+/// line, one starting with a checkpoint, and keyless records alone.
+fn audit_seeds(dir: &Path) {
+    use intervault::audit::{Action, Event, Outcome};
+    use intervault::vault::audit_log::{checkpoint, hash, pending, sealed, Pending, TrailKeys, GENESIS};
+
+    let master =
+        SealKey::from_secret(&SecretText::new(FUZZ_IDENTITY.to_owned())).expect("fuzz identity");
+    let keys = TrailKeys::new(&master);
+    let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+        .expect("time")
+        .to_utc();
+    let client = "client-0123456789abcdef";
+    let mut refused = Event::new(Action::Get, Outcome::Refused)
+        .intervention("acme")
+        .client(client)
+        .credential("ftp");
+    refused.reason = Some("frozen since 2026-12-01T09:00:00Z: dispute".into());
+    let mut completes = Event::new(Action::Expired, Outcome::Done).intervention("beta");
+    completes.completes = Some(5);
+    completes.reference = Some("43e0e7783e05d3579762f3b912ca43fe".into());
+    completes.receipt = Some(format!("sha256:{}", "ab".repeat(32)));
+    let seal = |seq: u64, prev: &str, e: &Event| {
+        let blob = master
+            .seal(&serde_json::to_vec(e).expect("event"))
+            .expect("seal");
+        sealed(seq, prev, at, STANDARD.encode(blob), keys.mac())
+    };
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    let mut prev = GENESIS.to_owned();
+    let mut push = |line: Vec<u8>, prev: &mut String| {
+        *prev = hash(&line);
+        lines.push(line);
+    };
+    let events = [
+        Event::new(Action::Init, Outcome::Done),
+        Event::new(Action::Open, Outcome::Done)
+            .intervention("acme")
+            .client(client),
+        Event::new(Action::Get, Outcome::Granted)
+            .intervention("acme")
+            .client(client)
+            .credential("ftp"),
+        refused,
+    ];
+    for (i, e) in events.iter().enumerate() {
+        let line = seal(i as u64 + 1, &prev, e);
+        push(line, &mut prev);
+    }
+    let expired = Pending {
+        action: Action::Expired,
+        reference: Some("43e0e7783e05d3579762f3b912ca43fe".into()),
+        count: None,
+    };
+    let swept = Pending {
+        action: Action::Sweep,
+        reference: None,
+        count: Some(1),
+    };
+    let line = pending(5, &prev, at, expired.clone());
+    push(line, &mut prev);
+    let line = pending(6, &prev, at, swept);
+    push(line, &mut prev);
+    let line = seal(7, &prev, &completes);
+    push(line, &mut prev);
+    let join = |ls: &[Vec<u8>]| -> Vec<u8> {
+        ls.iter().flat_map(|l| l.iter().copied().chain([b'\n'])).collect()
+    };
+    let valid = join(&lines);
+    write(dir, "valid.log", &valid);
+    let mut torn = valid.clone();
+    torn.extend_from_slice(&lines[1][..40]);
+    write(dir, "torn.log", &torn);
+    let mut pruned = checkpoint(4, &hash(&lines[3]), at, 4, keys.mac());
+    pruned.push(b'\n');
+    pruned.extend(join(&lines[4..]));
+    write(dir, "checkpoint.log", &pruned);
+    let alone = pending(1, GENESIS, at, expired);
+    write(dir, "keyless-only.log", &join(&[alone]));
 }

@@ -97,6 +97,13 @@ pub enum Notice {
     },
 }
 
+/// The audit trail's file format and its checks, for tools that read the trail
+/// and for fuzzing (docs/audit.md describes the format).
+pub mod audit_log {
+    pub use super::trail::line::{checkpoint, hash, pending, sealed, Kind, Line, Pending, GENESIS};
+    pub use super::trail::{check_log, TrailKeys, Walked};
+}
+
 /// Below this much time left in the window, fetches warn.
 pub const ENDING_SOON: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
 
