@@ -63,6 +63,9 @@ pub enum Action {
     PruneTombstones,
     /// A new trail was started after a damaged one (kept aside as evidence).
     AuditRestart,
+    /// An older copy of the vault was accepted (`--accept-rollback`); the
+    /// interventions wiped since were wiped again.
+    RollbackAccepted,
 }
 
 impl Action {
@@ -94,6 +97,7 @@ impl Action {
             Action::Retention => "retention",
             Action::PruneTombstones => "prune_tombstones",
             Action::AuditRestart => "audit_restart",
+            Action::RollbackAccepted => "rollback_accepted",
         }
     }
 }

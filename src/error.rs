@@ -221,6 +221,15 @@ pub enum Error {
         code: u8,
     },
 
+    /// The vault is older than what this machine has seen of it (exit 6).
+    #[error("the vault was rolled back: it is at generation {found}, but this machine has seen generation {seen}; an older copy was put back, which would bring back interventions wiped since; if you restored it on purpose, run the command again with --accept-rollback (it wipes those interventions again first)")]
+    RolledBack {
+        /// The vault's generation.
+        found: u64,
+        /// The highest generation seen.
+        seen: u64,
+    },
+
     /// The audit trail failed a check (exit 6): named record, or its head.
     #[error("the audit trail is broken at {}: {what}; keep a copy of the vault directory as evidence, then 'intervault audit restart' starts a new trail (docs/audit.md)", record.map_or_else(|| "its head".to_owned(), |n| format!("record {n}")))]
     AuditBroken {
@@ -261,7 +270,8 @@ impl Error {
             Error::Damaged { .. }
             | Error::UnsafeFile { .. }
             | Error::UnsupportedVersion { .. }
-            | Error::AuditBroken { .. } => 6,
+            | Error::AuditBroken { .. }
+            | Error::RolledBack { .. } => 6,
             Error::NotRecorded(cause) => cause.exit_code(),
             Error::Input { code, .. } => *code,
             Error::Busy { .. } | Error::Io { .. } | Error::Keyring { .. } | Error::Internal(_) => 1,

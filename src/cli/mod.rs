@@ -46,6 +46,10 @@ pub struct Global {
     /// Print JSON (list, show, get, status, open, extend, close, sweep, audit, client, retention)
     #[arg(long, global = true)]
     json: bool,
+    /// Accept a vault older than the last one seen on this machine (a copy put
+    /// back on purpose); the interventions wiped since are wiped again first
+    #[arg(long, global = true)]
+    accept_rollback: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -386,10 +390,16 @@ pub fn run(cli: Cli) -> Result<()> {
     let dir = vault_dir(cli.global.vault.clone())?;
     let clock = SystemClock;
     let keyring = intervault::session_store::OsKeyring::new();
-    let vault = match &keyring {
+    let mut vault = match &keyring {
         Ok(store) => Vault::new(dir, &clock).with_sessions(store),
         Err(_) => Vault::new(dir, &clock),
     };
+    if let Some(state) = state_dir() {
+        vault = vault.with_state_dir(state);
+    }
+    if cli.global.accept_rollback {
+        vault = vault.accepting_rollback();
+    }
     let mut ui = ui::TerminalUi::new(cli.global.passphrase_file.clone());
     let json = cli.global.json;
     match cli.command {
@@ -538,6 +548,20 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Where what this machine has seen of each vault is kept (rollback detection):
+/// `$XDG_STATE_HOME/intervault`, else `~/.local/state/intervault`; outside the
+/// vault directory, so that a copy of it put back is seen as older.
+fn state_dir() -> Option<PathBuf> {
+    let from_env = |name: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    from_env("XDG_STATE_HOME")
+        .or_else(|| from_env("HOME").map(|home| home.join(".local/state")))
+        .map(|state| state.join("intervault"))
 }
 
 /// `--vault`, `INTERVAULT_DIR`, then `$XDG_DATA_HOME/intervault`, then

@@ -19,7 +19,7 @@ pub struct AuditView {
     pub pruned_through: Option<(u64, DateTime<Utc>)>,
 }
 
-impl Unlocked {
+impl Unlocked<'_> {
     /// Reads and checks the whole trail; with `decrypt`, opens every record.
     pub(super) fn walk_trail(&self, decrypt: bool) -> Result<Walked> {
         self.trail

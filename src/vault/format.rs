@@ -256,6 +256,9 @@ pub struct Index {
     /// sealed: a trail that ends before it was cut short.
     #[serde(default)]
     pub audit_seq: u64,
+    /// One more at every commit: an older copy of the vault has a lower one.
+    #[serde(default)]
+    pub generation: u64,
 }
 
 /// A client's name and the key of its pseudonym.

@@ -189,6 +189,7 @@ impl Vault<'_> {
             clients: Vec::new(),
             retention: Retention::DEFAULT,
             audit_seq: first.unwrap_or(0),
+            generation: 0,
         };
         let root = RootFile {
             format: FORMAT_NAME.into(),
@@ -201,7 +202,11 @@ impl Vault<'_> {
         };
         let bytes = serde_json::to_vec_pretty(&root)
             .map_err(|e| Error::Internal(format!("cannot serialize the root: {e}")))?;
-        fsio::write_atomic(&paths.root, &bytes)
+        fsio::write_atomic(&paths.root, &bytes)?;
+        // A new vault: whatever was seen of an earlier one at this path is gone.
+        self.seen_store()
+            .save(&master, &super::rollback::Seen::default());
+        Ok(())
     }
 
     /// Opens a new intervention.
@@ -450,7 +455,7 @@ impl Vault<'_> {
         };
         let completed = session::open_master(&h.paths.root, &h.root, &passphrase)
             .inspect_err(|e| self.note_failed_passphrase(e))
-            .and_then(|master| session::unlock(h, master).map_err(|(_, e)| e))
+            .and_then(|master| session::unlock(h, master, self.seen_store()).map_err(|(_, e)| e))
             .and_then(|(mut u, completed)| {
                 u.collect_stale_generations()?;
                 u.record(Vec::new())?;

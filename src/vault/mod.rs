@@ -15,6 +15,7 @@ mod interventions;
 pub mod keystore;
 mod recording;
 mod retention;
+mod rollback;
 mod session;
 mod status;
 mod trail;
@@ -117,6 +118,10 @@ pub struct Vault<'c> {
     expired_session: std::cell::Cell<Option<DateTime<Utc>>>,
     /// Set while `audit restart` opens the vault: a damaged trail must not stop it.
     restarting_trail: std::cell::Cell<bool>,
+    /// Where the last generation seen of each vault is kept (rollback detection).
+    state_dir: Option<PathBuf>,
+    /// Whether an older copy of the vault is accepted (`--accept-rollback`).
+    accept_rollback: bool,
 }
 
 impl<'c> Vault<'c> {
@@ -130,12 +135,28 @@ impl<'c> Vault<'c> {
             ignore_sessions: std::cell::Cell::new(false),
             expired_session: std::cell::Cell::new(None),
             restarting_trail: std::cell::Cell::new(false),
+            state_dir: None,
+            accept_rollback: false,
         }
     }
 
     /// Lets commands use (and `unlock` create) sessions kept in `store`.
     pub fn with_sessions(mut self, store: &'c dyn crate::session_store::SessionStore) -> Self {
         self.sessions = Some(store);
+        self
+    }
+
+    /// Keeps the last generation seen of this vault under `dir` (and in the
+    /// session store, when there is one), and refuses an older copy of the vault.
+    pub fn with_state_dir(mut self, dir: PathBuf) -> Self {
+        self.state_dir = Some(dir);
+        self
+    }
+
+    /// Accepts an older copy of the vault once: the interventions wiped since
+    /// are wiped again first (`--accept-rollback`).
+    pub fn accepting_rollback(mut self) -> Self {
+        self.accept_rollback = true;
         self
     }
 

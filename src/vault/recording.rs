@@ -213,7 +213,7 @@ fn expired_event(index: &Index, r: &str, mut e: Event) -> Event {
     e
 }
 
-impl Unlocked {
+impl Unlocked<'_> {
     /// The event as the trail keeps it: the client as a pseudonym (found from
     /// the intervention when not given), client names scrubbed from the reason.
     fn for_trail(&self, mut e: Event) -> Result<Event> {

@@ -21,7 +21,7 @@ pub struct RetentionChange {
     pub beyond_policy: bool,
 }
 
-impl Unlocked {
+impl Unlocked<'_> {
     /// Drops tombstones wiped longer ago than the retention, and the pseudonym
     /// keys of clients nothing refers to any more; says whether any went. The
     /// unlock's caller commits, and the trail records it.

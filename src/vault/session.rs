@@ -18,6 +18,7 @@ use super::format::{
 };
 use super::fsio::{self, LockMode, VaultLock};
 use super::keystore::{FileKeyStore, KeyStore};
+use super::rollback::{Seen, SeenStore};
 use super::trail::line::Pending;
 use super::trail::{Trail, TrailKeys};
 use super::{Interaction, Notice, PassphrasePurpose, Vault};
@@ -86,7 +87,7 @@ struct Txn {
 }
 
 /// The vault unlocked: master key and index in memory, changes pending.
-pub(super) struct Unlocked {
+pub(super) struct Unlocked<'v> {
     pub h: Handle,
     pub master: SealKey,
     pub index: Index,
@@ -105,9 +106,14 @@ pub(super) struct Unlocked {
     pub changed_at_unlock: bool,
     /// The last audit record this command wrote.
     pub last_seq: u64,
+    /// Where the last generation seen is kept, what it said, and the wipes of
+    /// this change (kept there at commit).
+    pub seen_store: SeenStore<'v>,
+    pub seen: Seen,
+    pub new_wipes: Vec<(Ref, WipeReason)>,
 }
 
-impl Drop for Unlocked {
+impl Drop for Unlocked<'_> {
     fn drop(&mut self) {
         // A change that did not commit must leave the vault as it was: remove the
         // files it wrote (they hold ciphertext only, but they are not the old state).
@@ -190,7 +196,7 @@ impl Vault<'_> {
     /// wipe what has ended and to read the KDF header, released during the prompt
     /// and the key derivation, then opened again. The unwrapped master key is kept
     /// for the rest of the command, so a second session does not prompt again.
-    pub(super) fn session(&self, ui: &mut dyn Interaction, access: Access) -> Result<Unlocked> {
+    pub(super) fn session(&self, ui: &mut dyn Interaction, access: Access) -> Result<Unlocked<'_>> {
         let mode = match access {
             Access::Read => LockMode::Shared,
             Access::Write => LockMode::Exclusive,
@@ -203,7 +209,7 @@ impl Vault<'_> {
         ui: &mut dyn Interaction,
         access: Access,
         mode: LockMode,
-    ) -> Result<Unlocked> {
+    ) -> Result<Unlocked<'_>> {
         let mut h = self.handle(mode, true)?;
         let master = match self.known_master(&h.root, h.now) {
             Some(master) => master,
@@ -253,7 +259,7 @@ impl Vault<'_> {
                 }
             }
         };
-        let (mut u, completed) = match unlock(h, master) {
+        let (mut u, completed) = match unlock(h, master, self.seen_store()) {
             Ok(done) => done,
             Err((h, e)) => {
                 notify_keyless(ui, &h.swept_now);
@@ -326,7 +332,7 @@ impl Vault<'_> {
     /// it is stale, if the exclusive lock is free right now and nobody wrote since.
     /// Best effort by design: the read has succeeded, and a busy vault must not
     /// make it wait.
-    pub(super) fn after_read(&self, u: Unlocked) {
+    pub(super) fn after_read(&self, u: Unlocked<'_>) {
         if u.h.lock.mode == LockMode::Exclusive
             || u.index.high_water + HIGH_WATER_REFRESH >= u.h.now
         {
@@ -354,7 +360,7 @@ impl Vault<'_> {
             now: self.clock.now(),
             swept_now: Vec::new(),
         };
-        if let Ok((mut u, _)) = unlock(h, master) {
+        if let Ok((mut u, _)) = unlock(h, master, self.seen_store()) {
             if u.record(Vec::new()).is_ok() {
                 let _ = u.commit();
             }
@@ -451,15 +457,24 @@ pub(super) fn open_master(
 /// Opens the index with the master key; also folds keyless wipes into tombstones.
 /// On failure the handle comes back so the caller can still report its wipes.
 #[allow(clippy::result_large_err)]
-pub(super) fn unlock(
+pub(super) fn unlock<'v>(
     h: Handle,
     master: SealKey,
-) -> std::result::Result<(Unlocked, Vec<Tombstone>), (Handle, Error)> {
-    let index = match open_index(&h, &master).and_then(|index| {
+    seen_store: SeenStore<'v>,
+) -> std::result::Result<(Unlocked<'v>, Vec<Tombstone>), (Handle, Error)> {
+    let checked = open_index(&h, &master).and_then(|index| {
         check_consistency(&h, &index)?;
-        Ok(index)
-    }) {
-        Ok(index) => index,
+        let seen = seen_store.load(&master)?;
+        if index.generation < seen.generation && !seen_store.accept_rollback {
+            return Err(Error::RolledBack {
+                found: index.generation,
+                seen: seen.generation,
+            });
+        }
+        Ok((index, seen))
+    });
+    let (index, seen) = match checked {
+        Ok(done) => done,
         Err(e) => return Err((h, e)),
     };
     let keys = h.paths.key_store();
@@ -478,12 +493,16 @@ pub(super) fn unlock(
         unrecorded_wipes: Vec::new(),
         changed_at_unlock: false,
         last_seq: 0,
+        seen_store,
+        seen,
+        new_wipes: Vec::new(),
     };
     let completed = u.complete_keyless_wipes();
+    let rolled_back = u.accept_rollback();
     u.unrecorded_wipes = completed.iter().map(|t| t.reference.clone()).collect();
     let keyed = u.index.ensure_client_keys();
     let pruned = u.prune_tombstones();
-    u.changed_at_unlock = !completed.is_empty() || keyed || pruned;
+    u.changed_at_unlock = !completed.is_empty() || keyed || pruned || rolled_back;
     Ok((u, completed))
 }
 
@@ -616,7 +635,7 @@ impl Handle {
     }
 }
 
-impl Unlocked {
+impl Unlocked<'_> {
     /// Turns interventions wiped by a keyless sweep into full tombstones.
     fn complete_keyless_wipes(&mut self) -> Vec<Tombstone> {
         let mut done = Vec::new();
@@ -639,6 +658,8 @@ impl Unlocked {
                 self.early_wipes.push(m.id.clone());
             }
             let t = tombstone_of(&m, wiped_at, WipeReason::Expired);
+            self.new_wipes
+                .push((t.reference.clone(), WipeReason::Expired));
             self.index.tombstones.push(t.clone());
             done.push(t);
         }
@@ -794,6 +815,7 @@ impl Unlocked {
             self.txn.obsolete_files.push(path);
         }
         self.txn.obsolete_keys.push(m.reference);
+        self.new_wipes.push((t.reference.clone(), reason));
         self.index.tombstones.push(t.clone());
         t
     }
@@ -803,6 +825,7 @@ impl Unlocked {
     pub fn commit(&mut self) -> Result<()> {
         self.index.high_water = self.index.high_water.max(self.h.now);
         self.index.audit_seq = self.index.audit_seq.max(self.last_seq);
+        self.index.generation += 1;
         self.h.root.index = seal_index(&self.master, &self.index)?;
         self.h.root.expiry = self
             .index
@@ -814,9 +837,13 @@ impl Unlocked {
             })
             .collect();
         self.h.root.swept.clear();
-        self.h.write_root()?;
+        if let Err(e) = self.h.write_root() {
+            self.index.generation -= 1;
+            return Err(e);
+        }
         self.txn.written.clear();
         self.txn.written_keys.clear();
+        self.remember_generation();
         // The commit has happened; a shred that fails now leaves a file that the
         // next command collects, because the root no longer names it.
         for path in std::mem::take(&mut self.txn.obsolete_files) {

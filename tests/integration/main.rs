@@ -11,6 +11,7 @@ mod helpers;
 
 mod at_rest;
 mod audit;
+mod backups;
 mod client_rights;
 mod clip;
 mod concurrency;

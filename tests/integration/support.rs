@@ -23,6 +23,14 @@ impl TestVault {
         TestVault { _tmp: tmp, dir }
     }
 
+    /// A copy of this vault in a directory of its own: a vault this machine has
+    /// never seen (so nothing it did to the original counts as its history).
+    pub fn duplicate(&self) -> Self {
+        let copy = Self::empty();
+        copy_tree(&self.dir, &copy.dir);
+        copy
+    }
+
     /// An initialised vault with cheap KDF costs (tests run hundreds of unlocks).
     pub fn new() -> Self {
         let v = Self::empty();
@@ -196,5 +204,21 @@ impl Run {
     }
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.0.stdout).expect("stdout is JSON")
+    }
+}
+
+/// Copies a directory tree, keeping permissions.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    let mode = std::fs::metadata(from).expect("stat").permissions();
+    std::fs::set_permissions(to, mode).expect("chmod");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let p = e.expect("entry").path();
+        let target = to.join(p.file_name().expect("a name"));
+        if p.is_dir() {
+            copy_tree(&p, &target);
+        } else {
+            std::fs::copy(&p, &target).expect("copy");
+        }
     }
 }

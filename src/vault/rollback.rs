@@ -1,0 +1,241 @@
+//! Rollback detection: the sealed index carries a generation, one more at every
+//! commit, and the highest generation this machine has seen of a vault is kept
+//! outside its directory: in a state file (`$XDG_STATE_HOME/intervault/`) and, when
+//! there is one, in the OS keyring. A vault older than what was seen is an older
+//! copy put back (a backup, a snapshot, a sync folder): it would bring back
+//! interventions wiped since, so it is refused unless the user accepts it, and
+//! then those interventions are wiped again first.
+//!
+//! Both copies carry an HMAC under a key derived from the master key, so nobody
+//! without it can raise the generation (to lock the user out) or shorten the list
+//! of what was wiped. Deleting both copies is possible for whoever can write them;
+//! the first command after that starts again from the vault's own generation.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::{MacKey, SealKey, SecretText};
+use crate::error::{Error, Result};
+use crate::intervention::WipeReason;
+use crate::session_store::SessionStore;
+
+use super::format::Ref;
+use super::fsio;
+use super::session::Unlocked;
+use super::Vault;
+use crate::audit::{Action, Event, Outcome};
+
+/// How long the keyring copy lives, where the keyring can make it vanish.
+const KEYRING_TTL: Duration = Duration::from_secs(400 * 24 * 3600);
+
+/// An intervention wiped at some generation: what `--accept-rollback` wipes again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WipedRef {
+    /// Its opaque reference.
+    #[serde(rename = "ref")]
+    pub reference: Ref,
+    /// The generation that recorded the wipe.
+    pub generation: u64,
+    /// Why it was wiped.
+    pub reason: WipeReason,
+}
+
+/// What was seen of a vault, as kept outside it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seen {
+    /// The highest generation seen.
+    pub generation: u64,
+    /// The interventions wiped, by reference.
+    pub wiped: Vec<WipedRef>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stored {
+    version: u32,
+    generation: u64,
+    wiped: Vec<WipedRef>,
+    mac: String,
+}
+
+fn mac_key(master: &SealKey) -> MacKey {
+    MacKey::derive(master, "intervault rollback state v1")
+}
+
+fn message(seen: &Seen) -> Vec<u8> {
+    // Plain structs of strings and numbers always serialize.
+    serde_json::to_vec(seen).unwrap_or_default()
+}
+
+/// Where a vault's last seen generation is kept: the state file and the keyring
+/// account, either of which may be absent; and whether an older vault is accepted.
+#[derive(Clone)]
+pub(super) struct SeenStore<'a> {
+    pub file: Option<std::path::PathBuf>,
+    pub keyring: Option<(&'a dyn SessionStore, String)>,
+    pub accept_rollback: bool,
+}
+
+impl SeenStore<'_> {
+    /// The most that was seen, from both copies (an altered copy is an error).
+    pub fn load(&self, master: &SealKey) -> Result<Seen> {
+        let key = mac_key(master);
+        let mut best = Seen::default();
+        let mut take = |text: &[u8], whence: &str| -> Result<()> {
+            let stored: Stored =
+                serde_json::from_slice(text).map_err(|_| altered(whence, "it is malformed"))?;
+            let seen = Seen {
+                generation: stored.generation,
+                wiped: stored.wiped,
+            };
+            if stored.version != 1 || !key.verify(&message(&seen), &stored.mac) {
+                return Err(altered(whence, "its MAC does not match this vault"));
+            }
+            if seen.generation >= best.generation {
+                let mut wiped = seen.wiped;
+                for w in std::mem::take(&mut best.wiped) {
+                    if !wiped.iter().any(|x| x.reference == w.reference) {
+                        wiped.push(w);
+                    }
+                }
+                best = Seen {
+                    generation: seen.generation,
+                    wiped,
+                };
+            }
+            Ok(())
+        };
+        if let Some(path) = &self.file {
+            match fsio::read_checked(path) {
+                Ok(bytes) => take(&bytes, &path.display().to_string())?,
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some((store, account)) = &self.keyring {
+            if let Ok(Some(text)) = store.load(account) {
+                take(text.expose().as_bytes(), "the OS keyring's copy")?;
+            }
+        }
+        Ok(best)
+    }
+
+    /// Keeps `seen` in both places. Best effort: the command has succeeded, and
+    /// a copy that cannot be written only weakens the next check.
+    pub fn save(&self, master: &SealKey, seen: &Seen) {
+        let stored = Stored {
+            version: 1,
+            generation: seen.generation,
+            wiped: seen.wiped.clone(),
+            mac: mac_key(master).tag(&message(seen)),
+        };
+        let Ok(text) = serde_json::to_string(&stored) else {
+            return;
+        };
+        if let Some(path) = &self.file {
+            if let Some(dir) = path.parent() {
+                if fsio::create_private_dir(dir).is_ok() {
+                    let _ = fsio::write_atomic(path, text.as_bytes());
+                }
+            }
+        }
+        if let Some((store, account)) = &self.keyring {
+            let _ = store.save(account, &SecretText::new(text), KEYRING_TTL);
+        }
+    }
+}
+
+fn altered(whence: &str, what: &str) -> Error {
+    Error::Input {
+        what: format!(
+            "the record of the last vault generation seen, {whence}, was altered ({what})"
+        ),
+        fix: "if you trust this vault, delete that record and run the command again".into(),
+        code: 6,
+    }
+}
+
+/// The most wiped references kept (the oldest go first).
+const MAX_WIPED: usize = 10_000;
+
+impl<'c> Vault<'c> {
+    /// Where this vault's last seen generation is kept.
+    pub(super) fn seen_store(&self) -> SeenStore<'c> {
+        let account = self.session_account();
+        SeenStore {
+            file: self
+                .state_dir
+                .as_ref()
+                .map(|dir| dir.join(format!("{account}.json"))),
+            keyring: self
+                .sessions
+                .map(|store| (store, format!("{account}-seen"))),
+            accept_rollback: self.accept_rollback,
+        }
+    }
+}
+
+impl Unlocked<'_> {
+    /// On an older copy accepted with `--accept-rollback`: wipes again every live
+    /// intervention that was wiped since, and takes the generation up to what
+    /// was seen; says whether it did anything. The caller commits.
+    pub(super) fn accept_rollback(&mut self) -> bool {
+        if self.index.generation >= self.seen.generation {
+            return false;
+        }
+        let again: Vec<(String, WipeReason)> = self
+            .index
+            .interventions
+            .iter()
+            .filter_map(|m| {
+                let w = self
+                    .seen
+                    .wiped
+                    .iter()
+                    .find(|w| w.reference == m.reference)?;
+                Some((m.id.clone(), w.reason))
+            })
+            .collect();
+        for (id, reason) in &again {
+            if let Ok(pos) = self.live(id) {
+                self.wipe(pos, *reason);
+            }
+        }
+        let mut e = Event::new(Action::RollbackAccepted, Outcome::Done);
+        e.count = Some(again.len() as u64);
+        e.reason = Some(format!(
+            "generation {} accepted where {} was seen",
+            self.index.generation, self.seen.generation
+        ));
+        self.owed.push(e);
+        self.index.generation = self.seen.generation;
+        true
+    }
+
+    /// After a commit: keeps the new generation, and what it wiped, outside the
+    /// vault.
+    pub(super) fn remember_generation(&mut self) {
+        let generation = self.index.generation;
+        let mut wiped = std::mem::take(&mut self.seen.wiped);
+        for (reference, reason) in self.new_wipes.drain(..) {
+            if !wiped.iter().any(|w| w.reference == reference) {
+                wiped.push(WipedRef {
+                    reference,
+                    generation,
+                    reason,
+                });
+            }
+        }
+        if wiped.len() > MAX_WIPED {
+            wiped.drain(..wiped.len() - MAX_WIPED);
+        }
+        self.seen = Seen {
+            generation: generation.max(self.seen.generation),
+            wiped,
+        };
+        self.seen_store.save(&self.master, &self.seen);
+    }
+}
