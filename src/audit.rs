@@ -66,6 +66,10 @@ pub enum Action {
     /// An older copy of the vault was accepted (`--accept-rollback`); the
     /// interventions wiped since were wiped again.
     RollbackAccepted,
+    /// A backup was made.
+    Backup,
+    /// This vault was restored from a backup.
+    Restore,
 }
 
 impl Action {
@@ -98,6 +102,8 @@ impl Action {
             Action::PruneTombstones => "prune_tombstones",
             Action::AuditRestart => "audit_restart",
             Action::RollbackAccepted => "rollback_accepted",
+            Action::Backup => "backup",
+            Action::Restore => "restore",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the library and back to rendering.
 
 mod audit_cmds;
+mod backup_cmds;
 mod clip;
 mod credential_cmds;
 mod exec;
@@ -262,6 +263,23 @@ enum Command {
         #[command(subcommand)]
         action: ClientAction,
     },
+    /// Write an encrypted backup into the managed backup directories, or check one
+    #[command(args_conflicts_with_subcommands = true)]
+    Backup {
+        #[command(subcommand)]
+        check: Option<BackupCheckCmd>,
+        /// Write it into DIR only, and add DIR to the managed backup directories
+        #[arg(long, value_name = "DIR")]
+        to: Option<PathBuf>,
+    },
+    /// Restore a backup into a new or empty directory (never bringing back what is wiped)
+    Restore {
+        /// The backup file
+        file: PathBuf,
+        /// The new vault's directory (new or empty)
+        #[arg(long, value_name = "DIR")]
+        into: PathBuf,
+    },
     /// Show, or change, how long audit records and tombstones are kept
     Retention {
         /// Keep audit records N months [policy and default: 13]
@@ -282,6 +300,15 @@ enum AuditCheck {
     Verify,
     /// Start a new trail after a damaged one (kept in audit/ as evidence)
     Restart,
+}
+
+#[derive(Subcommand, Debug)]
+enum BackupCheckCmd {
+    /// Restore a backup into a temporary place and check it against its manifest
+    Verify {
+        /// The backup file
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -520,6 +547,14 @@ pub fn run(cli: Cli) -> Result<()> {
             client,
             json,
         ),
+        Command::Backup {
+            check: Some(BackupCheckCmd::Verify { file }),
+            ..
+        } => backup_cmds::verify(&vault, &mut ui, &file, json),
+        Command::Backup { check: None, to } => backup_cmds::backup(&vault, &mut ui, to, json),
+        Command::Restore { file, into } => {
+            backup_cmds::restore(&vault, &mut ui, &file, &into, json)
+        }
         Command::Client { action } => match action {
             ClientAction::List => audit_cmds::client_list(&vault, &mut ui, json),
             ClientAction::Report { name } => {

@@ -128,6 +128,10 @@ pub struct RootFile {
     pub expiry: Vec<ExpiryEntry>,
     /// Wipes done without the passphrase, not yet folded into tombstones.
     pub swept: Vec<SweptEntry>,
+    /// The managed backup directories, for the keyless sweep (a sealed copy is
+    /// in the index, and the two must agree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backups: Option<super::backup::BackupConfig>,
 }
 
 /// Just enough of `vault.json` to say which version wrote it.
@@ -259,6 +263,9 @@ pub struct Index {
     /// One more at every commit: an older copy of the vault has a lower one.
     #[serde(default)]
     pub generation: u64,
+    /// The managed backup directories (the clear copy in `vault.json` must agree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backups: Option<super::backup::BackupConfig>,
 }
 
 /// A client's name and the key of its pseudonym.

@@ -220,6 +220,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Replaces `path` atomically with `bytes` (as [`write_atomic`]), then overwrites
+/// the old file's bytes, through a descriptor opened before the rename, with
+/// random bytes: what it held (a key taken out of a backup) is not left in its
+/// blocks. The overwrite is best effort, like [`shred`]'s.
+pub fn replace_and_scrub(path: &Path, bytes: &[u8]) -> Result<()> {
+    let old = OpenOptions::new()
+        .write(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .ok();
+    write_atomic(path, bytes)?;
+    if let Some(mut file) = old {
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut left = len;
+        let out = &mut seam::writer(Step::Overwrite, path, &mut file);
+        while left > 0 {
+            let chunk: [u8; 4096] = crate::crypto::random_bytes();
+            let n = left.min(chunk.len() as u64) as usize;
+            if out.write_all(&chunk[..n]).is_err() {
+                break;
+            }
+            left -= n as u64;
+        }
+        let _ = file.sync_all();
+    }
+    Ok(())
+}
+
 /// Fsyncs a directory so that renames and unlinks in it are durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     seam::check(Step::SyncDir, dir)

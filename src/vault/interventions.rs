@@ -190,6 +190,7 @@ impl Vault<'_> {
             retention: Retention::DEFAULT,
             audit_seq: first.unwrap_or(0),
             generation: 0,
+            backups: None,
         };
         let root = RootFile {
             format: FORMAT_NAME.into(),
@@ -199,6 +200,7 @@ impl Vault<'_> {
             index: session::seal_index(&master, &index)?,
             expiry: Vec::new(),
             swept: Vec::new(),
+            backups: None,
         };
         let bytes = serde_json::to_vec_pretty(&root)
             .map_err(|e| Error::Internal(format!("cannot serialize the root: {e}")))?;
@@ -434,6 +436,10 @@ impl Vault<'_> {
     /// wipes stand and are reported all the same, with the error beside them.
     pub fn sweep(&self, ui: &mut dyn Interaction) -> Result<SweepReport> {
         let h = self.handle(LockMode::Exclusive, false)?;
+        // Managed backups past their retention go, and what has ended leaves them.
+        if let Some(config) = h.root.backups.as_ref().filter(|_| self.upkeep_backups) {
+            let _ = super::backup::upkeep(config, &[], h.now);
+        }
         if !h.swept_now.is_empty() {
             let count = h.swept_now.len() as u64;
             self.note_keyless(Action::Sweep, None, Some(count));

@@ -7,6 +7,8 @@
 //! the root, then the shredding of what the root no longer names.
 
 mod audit_view;
+pub mod backup;
+mod backup_cmds;
 mod clients;
 mod credentials;
 pub mod format;
@@ -32,6 +34,7 @@ use crate::intervention::{Status, Window};
 use crate::wipe::WipeRecord;
 
 pub use audit_view::AuditView;
+pub use backup_cmds::{BackupCheck, BackupReport, Dropped, RestoreReport};
 pub use clients::{ClientReport, ClientSummary, Erasure, ReportedEntry, ReportedIntervention};
 pub use credentials::{Fetched, NewCredential, StoredCredential};
 pub use format::Retention;
@@ -122,6 +125,8 @@ pub struct Vault<'c> {
     state_dir: Option<PathBuf>,
     /// Whether an older copy of the vault is accepted (`--accept-rollback`).
     accept_rollback: bool,
+    /// Whether wipes reach the managed backups (off for a copy being checked).
+    upkeep_backups: bool,
 }
 
 impl<'c> Vault<'c> {
@@ -137,6 +142,7 @@ impl<'c> Vault<'c> {
             restarting_trail: std::cell::Cell::new(false),
             state_dir: None,
             accept_rollback: false,
+            upkeep_backups: true,
         }
     }
 
@@ -182,6 +188,8 @@ fn live_status(window: &Window, now: DateTime<Utc>) -> Status {
 
 #[cfg(test)]
 mod audit_tests;
+#[cfg(test)]
+mod backup_tests;
 #[cfg(test)]
 mod fault_tests;
 #[cfg(test)]

@@ -75,6 +75,8 @@ pub(super) struct Handle {
     pub now: DateTime<Utc>,
     /// Wipes done by this command, before unlocking.
     pub swept_now: Vec<SweptEntry>,
+    /// Whether wipes reach the managed backups (not in a copy being checked).
+    pub upkeep_backups: bool,
 }
 
 /// Files written or made obsolete by the change in progress.
@@ -176,6 +178,7 @@ impl Vault<'_> {
                 root_bytes,
                 now,
                 swept_now: Vec::new(),
+                upkeep_backups: self.upkeep_backups,
             };
             if mode == LockMode::Exclusive {
                 h.expire_without_key()?;
@@ -359,6 +362,7 @@ impl Vault<'_> {
             root_bytes,
             now: self.clock.now(),
             swept_now: Vec::new(),
+            upkeep_backups: self.upkeep_backups,
         };
         if let Ok((mut u, _)) = unlock(h, master, self.seen_store()) {
             if u.record(Vec::new()).is_ok() {
@@ -518,8 +522,15 @@ fn open_index(h: &Handle, master: &SealKey) -> Result<Index> {
     parse_index(&plain).map_err(|what| Error::damaged(path, what))
 }
 
-/// The clear expiry table must describe exactly the live interventions.
+/// The clear expiry table must describe exactly the live interventions, and the
+/// clear list of backup directories must be the sealed one.
 fn check_consistency(h: &Handle, index: &Index) -> Result<()> {
+    if h.root.backups != index.backups {
+        return Err(Error::damaged(
+            &h.paths.root,
+            "the backup directories do not match the sealed index",
+        ));
+    }
     let disagree = || {
         Error::damaged(
             &h.paths.root,
@@ -571,6 +582,13 @@ impl Handle {
         // commit), and must not turn the wipe into a failure that nobody hears of.
         for s in &swept {
             let _ = self.destroy_intervention_files(&s.reference);
+        }
+        // The wipe reaches the managed backups too. Best effort: a backup that
+        // cannot be rewritten now is by every later sweep (its window has ended).
+        if let Some(config) = &self.root.backups {
+            if self.upkeep_backups {
+                let _ = super::backup::upkeep(config, &[], now);
+            }
         }
         // Recorded without the key, folded into sealed records at the next unlock
         // (which also records any wipe whose keyless record could not be written).
@@ -636,6 +654,26 @@ impl Handle {
 }
 
 impl Unlocked<'_> {
+    /// Takes every wiped intervention out of the managed backups (all tombstones,
+    /// so that one a failed upkeep missed is taken out by the next), and what has
+    /// ended. Best effort, like the shredding after a commit.
+    pub(super) fn backup_upkeep(&self) {
+        let Some(config) = &self.index.backups else {
+            return;
+        };
+        if !self.h.upkeep_backups {
+            return;
+        }
+        let wiped: Vec<(Ref, WipeReason)> = self
+            .index
+            .tombstones
+            .iter()
+            .map(|t| (t.reference.clone(), t.reason))
+            .chain(self.new_wipes.iter().cloned())
+            .collect();
+        let _ = super::backup::upkeep(config, &wiped, self.h.now);
+    }
+
     /// Turns interventions wiped by a keyless sweep into full tombstones.
     fn complete_keyless_wipes(&mut self) -> Vec<Tombstone> {
         let mut done = Vec::new();
@@ -837,12 +875,16 @@ impl Unlocked<'_> {
             })
             .collect();
         self.h.root.swept.clear();
+        self.h.root.backups = self.index.backups.clone();
         if let Err(e) = self.h.write_root() {
             self.index.generation -= 1;
             return Err(e);
         }
         self.txn.written.clear();
         self.txn.written_keys.clear();
+        if !self.new_wipes.is_empty() {
+            self.backup_upkeep();
+        }
         self.remember_generation();
         // The commit has happened; a shred that fails now leaves a file that the
         // next command collects, because the root no longer names it.

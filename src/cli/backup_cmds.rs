@@ -1,0 +1,94 @@
+//! `backup`, `backup verify`, `restore`.
+
+use std::path::{Path, PathBuf};
+
+use intervault::timefmt::{format_local, format_utc};
+use intervault::vault::Vault;
+use intervault::Result;
+use serde_json::json;
+
+use super::render;
+use super::ui::TerminalUi;
+
+pub fn backup(vault: &Vault, ui: &mut TerminalUi, to: Option<PathBuf>, json: bool) -> Result<()> {
+    let report = vault.backup(to, ui)?;
+    if json {
+        render::print_json(&json!({
+            "written": report.written,
+            "generation": report.generation,
+            "interventions": report.interventions,
+        }));
+        return Ok(());
+    }
+    for path in &report.written {
+        println!(
+            "backup written: {} (generation {}, {} live intervention(s))",
+            path.display(),
+            report.generation,
+            report.interventions
+        );
+    }
+    Ok(())
+}
+
+pub fn verify(vault: &Vault, ui: &mut TerminalUi, file: &Path, json: bool) -> Result<()> {
+    let check = vault.backup_verify(file, ui)?;
+    if json {
+        render::print_json(&json!({
+            "intact": true,
+            "created_at": format_utc(check.created_at),
+            "generation": check.generation,
+            "interventions": check.interventions,
+            "taken_out": check.taken_out,
+        }));
+        return Ok(());
+    }
+    println!(
+        "backup {} is intact: made {}, generation {}; restored into a temporary place, {} intervention(s) opened and checked against its manifest, {} taken out since (wiped)",
+        file.display(),
+        format_local(check.created_at),
+        check.generation,
+        check.interventions,
+        check.taken_out
+    );
+    Ok(())
+}
+
+pub fn restore(
+    vault: &Vault,
+    ui: &mut TerminalUi,
+    file: &Path,
+    into: &Path,
+    json: bool,
+) -> Result<()> {
+    let report = vault.restore(file, into, ui)?;
+    if json {
+        let dropped: Vec<_> = report
+            .dropped
+            .iter()
+            .map(|d| {
+                let t = &d.tombstone;
+                json!({"id": t.id, "client": t.client, "reason": t.reason.to_string(),
+                       "why": d.why, "wiped_at": format_utc(t.wiped_at), "receipt": t.receipt})
+            })
+            .collect();
+        render::print_json(&json!({"restored": report.restored, "dropped": dropped}));
+        return Ok(());
+    }
+    println!(
+        "restored into {}: {}",
+        into.display(),
+        if report.restored.is_empty() {
+            "no live intervention".to_owned()
+        } else {
+            report.restored.join(", ")
+        }
+    );
+    for d in &report.dropped {
+        println!("not brought back: {} ({})", d.tombstone.id, d.why);
+        for line in render::receipt_text(&d.tombstone).lines() {
+            println!("  {line}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,322 @@
+//! `backup`, `backup verify` and `restore`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use crate::audit::{Action, Event, Outcome};
+use crate::error::{Error, Result};
+use crate::wipe::Tombstone;
+
+use super::backup::{self, BackupConfig, BackupFile, DEFAULT_RETENTION_DAYS};
+use super::format::Ref;
+use super::fsio;
+use super::session::Access;
+use super::{Interaction, Vault};
+
+/// What `backup` did.
+#[derive(Debug, Clone)]
+pub struct BackupReport {
+    /// The backup files written.
+    pub written: Vec<PathBuf>,
+    /// The vault's generation they hold.
+    pub generation: u64,
+    /// How many live interventions they hold.
+    pub interventions: usize,
+}
+
+/// What `backup verify` found.
+#[derive(Debug, Clone)]
+pub struct BackupCheck {
+    /// When the backup was made.
+    pub created_at: DateTime<Utc>,
+    /// The vault's generation it holds.
+    pub generation: u64,
+    /// Live interventions whose credentials were opened and checked.
+    pub interventions: usize,
+    /// Interventions taken out of it since (wiped in the vault).
+    pub taken_out: usize,
+}
+
+/// An intervention a restore did not bring back, and why.
+#[derive(Debug, Clone)]
+pub struct Dropped {
+    /// Its tombstone (the current vault's, when it was wiped there).
+    pub tombstone: Tombstone,
+    /// Why it was not restored.
+    pub why: &'static str,
+}
+
+/// What `restore` did.
+#[derive(Debug, Clone)]
+pub struct RestoreReport {
+    /// The live interventions restored.
+    pub restored: Vec<String>,
+    /// Those not brought back, with their receipts.
+    pub dropped: Vec<Dropped>,
+}
+
+impl<'c> Vault<'c> {
+    /// The vault in `dir`, set up like this one.
+    fn sibling(&self, dir: PathBuf) -> Vault<'c> {
+        Vault {
+            dir,
+            clock: self.clock,
+            master_cache: std::cell::RefCell::new(None),
+            sessions: self.sessions,
+            ignore_sessions: std::cell::Cell::new(false),
+            expired_session: std::cell::Cell::new(None),
+            restarting_trail: std::cell::Cell::new(false),
+            state_dir: self.state_dir.clone(),
+            accept_rollback: false,
+            upkeep_backups: self.upkeep_backups,
+        }
+    }
+
+    /// The default managed backup directory: beside the vault, `<name>-backups`.
+    fn default_backup_dir(&self) -> Result<PathBuf> {
+        let dir =
+            std::fs::canonicalize(&self.dir).map_err(|e| Error::io("resolve", &self.dir, e))?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "intervault".into());
+        Ok(dir.with_file_name(format!("{name}-backups")))
+    }
+
+    /// Writes a backup into every managed backup directory, or only into `to`,
+    /// which then becomes one of them (so that later wipes reach it).
+    pub fn backup(&self, to: Option<PathBuf>, ui: &mut dyn Interaction) -> Result<BackupReport> {
+        let to = match to {
+            Some(dir) if dir.is_relative() => Some(
+                std::env::current_dir()
+                    .map_err(|e| Error::io("resolve", &dir, e))?
+                    .join(dir),
+            ),
+            other => other,
+        };
+        let default_dir = self.default_backup_dir()?;
+        let mut u = self.session(ui, Access::Write)?;
+        let needs_config = match (&u.index.backups, &to) {
+            (None, _) => true,
+            (Some(c), Some(dir)) => !c.dirs.contains(dir),
+            (Some(_), None) => false,
+        };
+        if needs_config {
+            let template = Event::new(Action::Backup, Outcome::Done);
+            let to = to.clone();
+            u.audited(template, |u| {
+                let config = u.index.backups.get_or_insert_with(|| BackupConfig {
+                    id: Ref::random(),
+                    dirs: vec![default_dir],
+                    retention_days: DEFAULT_RETENTION_DAYS,
+                });
+                if let Some(dir) = to {
+                    if !config.dirs.contains(&dir) {
+                        config.dirs.push(dir);
+                    }
+                }
+                let e = Event::new(Action::Backup, Outcome::Done).reason(format!(
+                    "managed backup directories: {}",
+                    shown(&config.dirs)
+                ));
+                Ok(((), vec![e]))
+            })?;
+        }
+        let config =
+            u.index.backups.clone().ok_or_else(|| {
+                Error::Internal("no backup configuration after setting one".into())
+            })?;
+        let targets = match &to {
+            Some(dir) => vec![dir.clone()],
+            None => config.dirs.clone(),
+        };
+        let mut made =
+            Event::new(Action::Backup, Outcome::Done).reason(format!("into {}", shown(&targets)));
+        made.count = Some(u.index.interventions.len() as u64);
+        u.record(vec![made])?;
+        // The vault as it is now, under the exclusive lock.
+        let mut files = BTreeMap::new();
+        let dir = &u.h.paths.dir;
+        files.insert(
+            "vault.json".to_owned(),
+            fsio::read_checked(&u.h.paths.root)?,
+        );
+        for m in &u.index.interventions {
+            let key = format!("keys/{}.age", m.reference);
+            files.insert(key.clone(), fsio::read_checked(&dir.join(&key))?);
+            if let Some(g) = m.creds_gen {
+                let creds = format!("creds/{}.{g}.age", m.reference);
+                files.insert(creds.clone(), fsio::read_checked(&dir.join(&creds))?);
+            }
+        }
+        for name in ["audit/audit.log", "audit/audit.head"] {
+            match fsio::read_checked_up_to(&dir.join(name), 256 << 20) {
+                Ok(bytes) => {
+                    files.insert(name.to_owned(), bytes);
+                }
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let (name, bytes) = backup::make(&config, &u.master, u.h.now, u.index.generation, files)?;
+        let mut written = Vec::new();
+        for target in targets {
+            fsio::create_private_dir(&target)?;
+            let path = target.join(&name);
+            fsio::write_atomic(&path, &bytes)?;
+            written.push(path);
+        }
+        Ok(BackupReport {
+            written,
+            generation: u.index.generation,
+            interventions: u.index.interventions.len(),
+        })
+    }
+
+    /// Checks a backup as a restore would use it: restores it into a temporary
+    /// directory, opens it with the passphrase, checks every file against the
+    /// sealed manifest, opens every live intervention's credentials, and checks
+    /// its audit trail. Exit 6 when anything does not hold.
+    pub fn backup_verify(&self, file: &Path, ui: &mut dyn Interaction) -> Result<BackupCheck> {
+        let b = backup::read(file)?;
+        let tmp = tempfile::Builder::new()
+            .prefix("intervault-verify-")
+            .tempdir()
+            .map_err(|e| Error::io("create a temporary directory in", std::env::temp_dir(), e))?;
+        let copy = tmp.path().join("vault");
+        write_vault(&copy, file, &b)?;
+        let mut v = Vault::new(copy, self.clock);
+        v.upkeep_backups = false;
+        let u = v.session(ui, Access::Read)?;
+        let manifest = backup::open_manifest(file, &b, &u.master)?;
+        backup::check_against(file, &b, &manifest)?;
+        let mut interventions = 0;
+        for m in &u.index.interventions {
+            if b.removed.iter().any(|r| r.reference == m.reference) {
+                continue;
+            }
+            u.load_credentials(m)
+                .map_err(|e| Error::damaged(file, format!("intervention '{}': {e}", m.id)))?;
+            interventions += 1;
+        }
+        if b.files.contains_key("audit/audit.log") {
+            u.walk_trail(false)
+                .map_err(|e| Error::damaged(file, format!("its audit trail: {e}")))?;
+        }
+        Ok(BackupCheck {
+            created_at: b.created_at,
+            generation: b.generation,
+            interventions,
+            taken_out: b.removed.len(),
+        })
+    }
+
+    /// Restores a backup into `into` (a new or empty directory), never bringing
+    /// back an intervention that is wiped in this vault (if it exists), was taken
+    /// out of the backup, or whose window has ended: each is reported with its
+    /// receipt.
+    pub fn restore(
+        &self,
+        file: &Path,
+        into: &Path,
+        ui: &mut dyn Interaction,
+    ) -> Result<RestoreReport> {
+        let b = backup::read(file)?;
+        match std::fs::read_dir(into) {
+            Ok(mut entries) => {
+                if entries.next().is_some() {
+                    return Err(Error::usage(
+                        format!("{} is not empty", into.display()),
+                        "restore into a new or empty directory",
+                    ));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("read", into, e)),
+        }
+        // What the current vault has wiped (by reference), when there is one.
+        let current: Vec<Tombstone> = match self.session(ui, Access::Read) {
+            Ok(u) => u.index.tombstones.clone(),
+            Err(Error::NoVault { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let ended: Vec<Ref> = b
+            .root(file)?
+            .expiry
+            .into_iter()
+            .filter(|e| e.until <= self.clock.now())
+            .map(|e| e.reference)
+            .collect();
+        write_vault(into, file, &b)?;
+        let restored = self.sibling(into.to_owned());
+        let mut u = restored.session(ui, Access::Write)?;
+        let template = Event::new(Action::Restore, Outcome::Done);
+        let from = file.display().to_string();
+        let report = u.audited(template, |u| {
+            let mut dropped = Vec::new();
+            // Ended windows were wiped as the restored vault opened.
+            for t in u
+                .index
+                .tombstones
+                .iter()
+                .filter(|t| ended.contains(&t.reference))
+            {
+                dropped.push(Dropped {
+                    tombstone: t.clone(),
+                    why: "its window has ended",
+                });
+            }
+            let live: Vec<(String, Ref)> = u
+                .index
+                .interventions
+                .iter()
+                .map(|m| (m.id.clone(), m.reference.clone()))
+                .collect();
+            for (id, reference) in live {
+                let wiped_here = current.iter().find(|t| t.reference == reference);
+                let taken_out = b.removed.iter().find(|r| r.reference == reference);
+                let (reason, why) = match (wiped_here, taken_out) {
+                    (Some(t), _) => (t.reason, "it is wiped in the current vault"),
+                    (None, Some(r)) => (r.reason, "it was wiped after this backup was made"),
+                    (None, None) => continue,
+                };
+                let pos = u.live(&id)?;
+                let t = u.wipe(pos, reason);
+                dropped.push(Dropped {
+                    // The client holds the receipt of the real wipe.
+                    tombstone: wiped_here.cloned().unwrap_or(t),
+                    why,
+                });
+            }
+            let restored: Vec<String> =
+                u.index.interventions.iter().map(|m| m.id.clone()).collect();
+            let mut e = Event::new(Action::Restore, Outcome::Done)
+                .reason(format!("from {from}; {} not brought back", dropped.len()));
+            e.count = Some(restored.len() as u64);
+            Ok((RestoreReport { restored, dropped }, vec![e]))
+        })?;
+        Ok(report)
+    }
+}
+
+/// Writes a backup's files as a vault in `dir` (created 0700, files 0600).
+fn write_vault(dir: &Path, file: &Path, b: &BackupFile) -> Result<()> {
+    for sub in ["", "keys", "creds", "audit"] {
+        fsio::create_private_dir(&dir.join(sub))?;
+    }
+    for name in b.files.keys() {
+        let bytes = b.file(file, name)?.unwrap_or_default();
+        fsio::write_atomic(&dir.join(name), &bytes)?;
+    }
+    Ok(())
+}
+
+/// A list of directories, for a record or a message.
+fn shown(dirs: &[PathBuf]) -> String {
+    dirs.iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
