@@ -221,6 +221,13 @@ pub enum Error {
         code: u8,
     },
 
+    /// An intervention's key is not in the OS keyring any more (exit 6).
+    #[error("the key of intervention {reference} is not in the OS keyring (the Linux kernel keyring forgets its keys at logout and reboot): its credentials cannot be opened any more; close it (its tombstone and receipt stay) and ask the client for the credentials again")]
+    KeyNotInKeyring {
+        /// The intervention's opaque reference.
+        reference: String,
+    },
+
     /// The vault is older than what this machine has seen of it (exit 6).
     #[error("the vault was rolled back: it is at generation {found}, but this machine has seen generation {seen}; an older copy was put back, which would bring back interventions wiped since; if you restored it on purpose, run the command again with --accept-rollback (it wipes those interventions again first)")]
     RolledBack {
@@ -271,7 +278,8 @@ impl Error {
             | Error::UnsafeFile { .. }
             | Error::UnsupportedVersion { .. }
             | Error::AuditBroken { .. }
-            | Error::RolledBack { .. } => 6,
+            | Error::RolledBack { .. }
+            | Error::KeyNotInKeyring { .. } => 6,
             Error::NotRecorded(cause) => cause.exit_code(),
             Error::Input { code, .. } => *code,
             Error::Busy { .. } | Error::Io { .. } | Error::Keyring { .. } | Error::Internal(_) => 1,

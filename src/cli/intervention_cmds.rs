@@ -14,9 +14,8 @@ use super::ui::TerminalUi;
 pub fn init(
     vault: &Vault,
     ui: &mut TerminalUi,
-    memory_mib: Option<u32>,
-    iterations: Option<u32>,
-    parallelism: Option<u32>,
+    [memory_mib, iterations, parallelism]: [Option<u32>; 3],
+    keyring: bool,
 ) -> Result<()> {
     let d = KdfParams::DEFAULT;
     let kdf = KdfParams {
@@ -24,8 +23,13 @@ pub fn init(
         iterations: iterations.unwrap_or(d.iterations),
         parallelism: parallelism.unwrap_or(d.parallelism),
     };
-    vault.init(kdf, ui)?;
+    vault.init_with(kdf, keyring, ui)?;
     eprintln!("intervault: created a vault at {}", vault.dir().display());
+    if keyring {
+        eprintln!(
+            "intervault: intervention keys are kept only in the OS keyring: on Linux (the kernel keyring) they vanish at logout and reboot, and the credentials with them; with the Secret Service or the macOS Keychain they persist. See docs/wiped.md"
+        );
+    }
     Ok(())
 }
 

@@ -66,6 +66,10 @@ enum Command {
         /// argon2id lanes [default: 4]
         #[arg(long, value_name = "N")]
         kdf_parallelism: Option<u32>,
+        /// Where intervention keys live: files in the vault, or only the OS keyring
+        /// (then no copy of the vault directory holds a key once it is destroyed)
+        #[arg(long, value_enum, default_value_t = KeyStoreArg::File)]
+        key_store: KeyStoreArg,
     },
     /// Open an intervention for a client, with its time window
     #[command(group(clap::ArgGroup::new("window").required(true).args(["for_", "until"])))]
@@ -327,6 +331,15 @@ enum ClientAction {
     },
 }
 
+/// Where `init` keeps intervention keys.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyStoreArg {
+    /// `keys/REF.age` files in the vault directory
+    File,
+    /// The OS keyring only
+    Keyring,
+}
+
 /// The fields `get` can print.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -434,7 +447,13 @@ pub fn run(cli: Cli) -> Result<()> {
             kdf_memory,
             kdf_iterations,
             kdf_parallelism,
-        } => intervention_cmds::init(&vault, &mut ui, kdf_memory, kdf_iterations, kdf_parallelism),
+            key_store,
+        } => intervention_cmds::init(
+            &vault,
+            &mut ui,
+            [kdf_memory, kdf_iterations, kdf_parallelism],
+            key_store == KeyStoreArg::Keyring,
+        ),
         Command::Open {
             id,
             client,

@@ -132,6 +132,10 @@ pub struct RootFile {
     /// in the index, and the two must agree).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backups: Option<super::backup::BackupConfig>,
+    /// Set when intervention keys live in the OS keyring (`init --key-store
+    /// keyring`); a sealed copy is in the index, and the two must agree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_store: Option<super::keystore::KeyringConfig>,
 }
 
 /// Just enough of `vault.json` to say which version wrote it.
@@ -266,6 +270,9 @@ pub struct Index {
     /// The managed backup directories (the clear copy in `vault.json` must agree).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backups: Option<super::backup::BackupConfig>,
+    /// The OS keyring key store, if keys live there (the clear copy must agree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_store: Option<super::keystore::KeyringConfig>,
 }
 
 /// A client's name and the key of its pseudonym.

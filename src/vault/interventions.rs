@@ -146,6 +146,16 @@ impl Vault<'_> {
     /// Creates a new vault. Warns (through `ui`) when the KDF costs are below the
     /// OWASP floor.
     pub fn init(&self, kdf: KdfParams, ui: &mut dyn Interaction) -> Result<()> {
+        self.init_with(kdf, false, ui)
+    }
+
+    /// [`Vault::init`], with the intervention keys kept only in the OS keyring
+    /// when `keyring` is set (checked to work first).
+    pub fn init_with(&self, kdf: KdfParams, keyring: bool, ui: &mut dyn Interaction) -> Result<()> {
+        let key_store = match keyring {
+            true => Some(super::keystore::probe_keyring()?),
+            false => None,
+        };
         kdf.check().map_err(|e| {
             Error::usage(
                 e.0,
@@ -191,6 +201,7 @@ impl Vault<'_> {
             audit_seq: first.unwrap_or(0),
             generation: 0,
             backups: None,
+            key_store: key_store.clone(),
         };
         let root = RootFile {
             format: FORMAT_NAME.into(),
@@ -201,6 +212,7 @@ impl Vault<'_> {
             expiry: Vec::new(),
             swept: Vec::new(),
             backups: None,
+            key_store,
         };
         let bytes = serde_json::to_vec_pretty(&root)
             .map_err(|e| Error::Internal(format!("cannot serialize the root: {e}")))?;

@@ -17,7 +17,7 @@ use super::format::{
     SweptEntry, FORMAT_VERSION, SALT_BYTES,
 };
 use super::fsio::{self, LockMode, VaultLock};
-use super::keystore::{FileKeyStore, KeyStore};
+use super::keystore::{FileKeyStore, KeyStore, KeyringKeyStore};
 use super::rollback::{Seen, SeenStore};
 use super::trail::line::Pending;
 use super::trail::{Trail, TrailKeys};
@@ -48,9 +48,12 @@ impl Paths {
         }
     }
 
-    /// Where intervention keys live: the one place to change for another store.
-    pub fn key_store(&self) -> Box<dyn KeyStore> {
-        Box::new(FileKeyStore::new(&self.keys))
+    /// Where intervention keys live: files, or the OS keyring when `root` says so.
+    pub fn key_store(&self, root: &RootFile) -> Box<dyn KeyStore> {
+        match &root.key_store {
+            Some(config) => Box::new(KeyringKeyStore::new(config)),
+            None => Box::new(FileKeyStore::new(&self.keys)),
+        }
     }
 
     pub fn creds_file(&self, reference: &Ref, generation: u64) -> PathBuf {
@@ -481,7 +484,7 @@ pub(super) fn unlock<'v>(
         Ok(done) => done,
         Err(e) => return Err((h, e)),
     };
-    let keys = h.paths.key_store();
+    let keys = h.paths.key_store(&h.root);
     let trail = Trail::new(&h.paths.dir);
     let trail_keys = TrailKeys::new(&master);
     let mut u = Unlocked {
@@ -525,6 +528,12 @@ fn open_index(h: &Handle, master: &SealKey) -> Result<Index> {
 /// The clear expiry table must describe exactly the live interventions, and the
 /// clear list of backup directories must be the sealed one.
 fn check_consistency(h: &Handle, index: &Index) -> Result<()> {
+    if h.root.key_store != index.key_store {
+        return Err(Error::damaged(
+            &h.paths.root,
+            "the key store does not match the sealed index",
+        ));
+    }
     if h.root.backups != index.backups {
         return Err(Error::damaged(
             &h.paths.root,
@@ -607,7 +616,7 @@ impl Handle {
 
     /// Shreds an intervention's key and every generation of its credentials.
     fn destroy_intervention_files(&self, reference: &Ref) -> Result<()> {
-        self.paths.key_store().destroy(reference)?;
+        self.paths.key_store(&self.root).destroy(reference)?;
         let prefix = format!("{reference}.");
         for name in fsio::list_dir(&self.paths.creds)? {
             if name.starts_with(&prefix) {
@@ -628,7 +637,7 @@ impl Handle {
             }
         }
         let is_live = |r: &Ref| self.root.expiry.iter().any(|e| &e.reference == r);
-        let keys = self.paths.key_store();
+        let keys = self.paths.key_store(&self.root);
         for r in keys.stored()? {
             if !is_live(&r) {
                 keys.destroy(&r)?;
@@ -876,6 +885,7 @@ impl Unlocked<'_> {
             .collect();
         self.h.root.swept.clear();
         self.h.root.backups = self.index.backups.clone();
+        self.h.root.key_store = self.index.key_store.clone();
         if let Err(e) = self.h.write_root() {
             self.index.generation -= 1;
             return Err(e);

@@ -299,3 +299,53 @@ fn backup_verify_passes_an_intact_backup_and_names_a_damaged_one() {
         );
     }
 }
+
+/// With `init --key-store keyring` (the tests run inside `keyctl session -`), no
+/// key is ever in the vault directory, so a raw copy of it taken before a close
+/// is useless after the close, even with the passphrase.
+#[test]
+fn with_the_keyring_key_store_a_raw_copy_taken_before_a_close_is_useless_after_it() {
+    let v = TestVault::empty();
+    v.run(&[
+        "init",
+        "--key-store",
+        "keyring",
+        "--kdf-memory",
+        "8",
+        "--kdf-iterations",
+        "1",
+        "--kdf-parallelism",
+        "1",
+    ])
+    .success();
+    v.open_with_credential("acme", "ftp", SECRET);
+    assert_eq!(
+        v.run(&["get", "acme", "ftp"]).success().stdout(),
+        format!("{SECRET}\n")
+    );
+    assert!(
+        fs::read_dir(v.dir.join("keys")).unwrap().next().is_none(),
+        "no key file"
+    );
+    let copy = v.dir.with_file_name("raw-copy");
+    copy_dir(&v.dir, &copy);
+    let from_copy = |args: &[&str]| {
+        let mut c = v.cmd(args);
+        c.env("INTERVAULT_DIR", &copy);
+        crate::support::Run(c.output().unwrap())
+    };
+    // Before the close the copy still reaches the key in the keyring...
+    assert_eq!(
+        from_copy(&["get", "acme", "ftp"]).success().stdout(),
+        format!("{SECRET}\n")
+    );
+    v.run(&["close", "acme"]).success();
+    // ...after it, nothing does.
+    let out = one_line(from_copy(&["get", "acme", "ftp"]).fails(6));
+    assert!(
+        out.stderr().contains("is not in the OS keyring"),
+        "{}",
+        out.stderr()
+    );
+    assert!(!out.stdout().contains(SECRET));
+}
