@@ -345,13 +345,15 @@ pub fn retention(
 ) -> Result<()> {
     let r = vault.retention(change, ui)?;
     if json {
-        render::print_json(
-            &json!({"audit_months": r.audit_months, "tombstone_months": r.tombstone_months}),
-        );
+        render::print_json(&json!({
+            "audit_months": r.periods.audit_months,
+            "tombstone_months": r.periods.tombstone_months,
+            "backup_days": r.backup_days,
+        }));
     } else {
         println!(
-            "audit records are kept {} months; tombstones {} months after their wipe",
-            r.audit_months, r.tombstone_months
+            "audit records are kept {} months; tombstones {} months after their wipe; managed backups {} days",
+            r.periods.audit_months, r.periods.tombstone_months, r.backup_days
         );
     }
     Ok(())

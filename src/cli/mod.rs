@@ -292,6 +292,9 @@ enum Command {
         /// Keep tombstones N months after their wipe [policy and default: 36]
         #[arg(long, value_name = "N")]
         tombstone_months: Option<u32>,
+        /// Keep managed backups N days [default: 30]
+        #[arg(long, value_name = "N")]
+        backup_days: Option<u32>,
         /// Allow periods longer than the policy's
         #[arg(long)]
         beyond_policy: bool,
@@ -584,11 +587,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Retention {
             audit_months,
             tombstone_months,
+            backup_days,
             beyond_policy,
         } => {
             let change = intervault::vault::RetentionChange {
                 audit_months,
                 tombstone_months,
+                backup_days,
                 beyond_policy,
             };
             audit_cmds::retention(&vault, &mut ui, change, json)

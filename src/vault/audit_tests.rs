@@ -393,12 +393,14 @@ fn retention_is_never_longer_than_the_policy_without_the_explicit_flag() {
     let change = |audit, tombstone, beyond_policy| RetentionChange {
         audit_months: audit,
         tombstone_months: tombstone,
+        backup_days: None,
         beyond_policy,
     };
     let shown = v
         .retention(change(None, None, false), &mut TestUi::new())
         .unwrap();
-    assert_eq!(shown, Retention::DEFAULT);
+    assert_eq!(shown.periods, Retention::DEFAULT);
+    assert_eq!(shown.backup_days, 30);
     for refused in [
         change(Some(14), None, false),
         change(None, Some(37), false),
@@ -411,13 +413,28 @@ fn retention_is_never_longer_than_the_policy_without_the_explicit_flag() {
     }
     assert_eq!(
         v.retention(change(None, None, false), &mut TestUi::new())
-            .unwrap(),
+            .unwrap()
+            .periods,
         Retention::DEFAULT
     );
     let longer = v
         .retention(change(Some(24), Some(12), true), &mut TestUi::new())
         .unwrap();
-    assert_eq!((longer.audit_months, longer.tombstone_months), (24, 12));
+    assert_eq!(
+        (longer.periods.audit_months, longer.periods.tombstone_months),
+        (24, 12)
+    );
+    let days = |d, beyond_policy| RetentionChange {
+        backup_days: Some(d),
+        beyond_policy,
+        ..RetentionChange::default()
+    };
+    for refused in [days(0, true), days(31, false), days(36_501, true)] {
+        let e = v.retention(refused, &mut TestUi::new()).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{refused:?}: {e}");
+    }
+    let shorter = v.retention(days(7, false), &mut TestUi::new()).unwrap();
+    assert_eq!(shorter.backup_days, 7);
 }
 
 #[test]

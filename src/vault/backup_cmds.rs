@@ -59,7 +59,7 @@ pub struct RestoreReport {
 
 impl<'c> Vault<'c> {
     /// The vault in `dir`, set up like this one.
-    fn sibling(&self, dir: PathBuf) -> Vault<'c> {
+    pub(super) fn sibling(&self, dir: PathBuf) -> Vault<'c> {
         Vault {
             dir,
             clock: self.clock,
@@ -69,13 +69,13 @@ impl<'c> Vault<'c> {
             expired_session: std::cell::Cell::new(None),
             restarting_trail: std::cell::Cell::new(false),
             state_dir: self.state_dir.clone(),
-            accept_rollback: false,
+            accept_rollback: self.accept_rollback,
             upkeep_backups: self.upkeep_backups,
         }
     }
 
     /// The default managed backup directory: beside the vault, `<name>-backups`.
-    fn default_backup_dir(&self) -> Result<PathBuf> {
+    pub(super) fn default_backup_dir(&self) -> Result<PathBuf> {
         let dir =
             std::fs::canonicalize(&self.dir).map_err(|e| Error::io("resolve", &self.dir, e))?;
         let name = dir
@@ -224,7 +224,7 @@ impl<'c> Vault<'c> {
         ui: &mut dyn Interaction,
     ) -> Result<RestoreReport> {
         let b = backup::read(file)?;
-        match std::fs::read_dir(into) {
+        let existed = match std::fs::read_dir(into) {
             Ok(mut entries) => {
                 if entries.next().is_some() {
                     return Err(Error::usage(
@@ -232,10 +232,11 @@ impl<'c> Vault<'c> {
                         "restore into a new or empty directory",
                     ));
                 }
+                true
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
             Err(e) => return Err(Error::io("read", into, e)),
-        }
+        };
         // What the current vault has wiped (by reference), when there is one.
         let current: Vec<Tombstone> = match self.session(ui, Access::Read) {
             Ok(u) => u.index.tombstones.clone(),
@@ -249,8 +250,25 @@ impl<'c> Vault<'c> {
             .filter(|e| e.until <= self.clock.now())
             .map(|e| e.reference)
             .collect();
-        write_vault(into, file, &b)?;
         let restored = self.sibling(into.to_owned());
+        let result = write_vault(into, file, &b)
+            .and_then(|()| self.restore_into(&restored, &b, file, &current, &ended, ui));
+        if result.is_err() {
+            // Nothing half-restored stays behind: the directory is as it was.
+            clear_dir(into, existed);
+        }
+        result
+    }
+
+    fn restore_into(
+        &self,
+        restored: &Vault<'_>,
+        b: &BackupFile,
+        file: &Path,
+        current: &[Tombstone],
+        ended: &[Ref],
+        ui: &mut dyn Interaction,
+    ) -> Result<RestoreReport> {
         let mut u = restored.session(ui, Access::Write)?;
         let template = Event::new(Action::Restore, Outcome::Done);
         let from = file.display().to_string();
@@ -298,6 +316,24 @@ impl<'c> Vault<'c> {
             Ok((RestoreReport { restored, dropped }, vec![e]))
         })?;
         Ok(report)
+    }
+}
+
+/// Empties `dir` of what a failed restore wrote, and removes it if it was new.
+fn clear_dir(dir: &Path, existed: bool) {
+    if existed {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let p = e.path();
+                let _ = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
+            }
+        }
+    } else {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 

@@ -41,7 +41,7 @@ pub use format::Retention;
 pub use interventions::{
     EntryView, InterventionDetail, InterventionSummary, NewIntervention, SweepReport, WindowSpec,
 };
-pub use retention::RetentionChange;
+pub use retention::{RetentionChange, RetentionView};
 pub use status::StatusReport;
 pub use unlocked::{DEFAULT_UNLOCK, MAX_UNLOCK};
 

@@ -6,7 +6,8 @@ use chrono::Months;
 use crate::audit::{Action, Event, Outcome};
 use crate::error::{Error, Result};
 
-use super::format::Retention;
+use super::backup::{BackupConfig, DEFAULT_RETENTION_DAYS};
+use super::format::{Ref, Retention};
 use super::session::{Access, Unlocked};
 use super::{Interaction, Vault};
 
@@ -17,8 +18,19 @@ pub struct RetentionChange {
     pub audit_months: Option<u32>,
     /// Keep tombstones this many months after their wipe.
     pub tombstone_months: Option<u32>,
-    /// Allow periods longer than the policy's (13 months, 3 years).
+    /// Keep managed backups this many days.
+    pub backup_days: Option<u32>,
+    /// Allow periods longer than the policy's (13 months, 3 years, 30 days).
     pub beyond_policy: bool,
+}
+
+/// The retention periods of a vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionView {
+    /// Audit records and tombstones, in months.
+    pub periods: Retention,
+    /// Managed backups, in days.
+    pub backup_days: u32,
 }
 
 impl Unlocked<'_> {
@@ -62,7 +74,7 @@ impl Vault<'_> {
         &self,
         change: RetentionChange,
         ui: &mut dyn Interaction,
-    ) -> Result<Retention> {
+    ) -> Result<RetentionView> {
         let wanted = [
             (
                 change.audit_months,
@@ -96,7 +108,31 @@ impl Vault<'_> {
                 _ => {}
             }
         }
-        let changing = change.audit_months.is_some() || change.tombstone_months.is_some();
+        match change.backup_days {
+            Some(0) => {
+                return Err(Error::usage(
+                    "--backup-days 0 would keep no backup",
+                    "give at least 1 day",
+                ))
+            }
+            Some(d) if d > DEFAULT_RETENTION_DAYS && !change.beyond_policy => {
+                return Err(Error::usage(
+                    format!("--backup-days {d} is longer than the default {DEFAULT_RETENTION_DAYS} days"),
+                    "keep it shorter, or add --beyond-policy if a longer period is really agreed",
+                ))
+            }
+            Some(d) if d > 36_500 => {
+                return Err(Error::usage(
+                    format!("--backup-days {d} is more than a century"),
+                    "give at most 36500 days",
+                ))
+            }
+            _ => {}
+        }
+        let changing = change.audit_months.is_some()
+            || change.tombstone_months.is_some()
+            || change.backup_days.is_some();
+        let default_dir = self.default_backup_dir()?;
         let mut u = self.session(
             ui,
             if changing {
@@ -105,8 +141,16 @@ impl Vault<'_> {
                 Access::Read
             },
         )?;
+        let view = |u: &Unlocked<'_>| RetentionView {
+            periods: u.index.retention,
+            backup_days: u
+                .index
+                .backups
+                .as_ref()
+                .map_or(DEFAULT_RETENTION_DAYS, |b| b.retention_days),
+        };
         if !changing {
-            let current = u.index.retention;
+            let current = view(&u);
             self.after_read(u);
             return Ok(current);
         }
@@ -114,10 +158,18 @@ impl Vault<'_> {
             let r = &mut u.index.retention;
             r.audit_months = change.audit_months.unwrap_or(r.audit_months);
             r.tombstone_months = change.tombstone_months.unwrap_or(r.tombstone_months);
-            let now = *r;
+            if let Some(days) = change.backup_days {
+                let config = u.index.backups.get_or_insert_with(|| BackupConfig {
+                    id: Ref::random(),
+                    dirs: vec![default_dir],
+                    retention_days: DEFAULT_RETENTION_DAYS,
+                });
+                config.retention_days = days;
+            }
+            let now = view(u);
             let e = Event::new(Action::Retention, Outcome::Done).reason(format!(
-                "audit records {} months, tombstones {} months",
-                now.audit_months, now.tombstone_months
+                "audit records {} months, tombstones {} months, managed backups {} days",
+                now.periods.audit_months, now.periods.tombstone_months, now.backup_days
             ));
             Ok((now, vec![e]))
         })

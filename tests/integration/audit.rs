@@ -685,12 +685,11 @@ fn asking_about_an_erased_client_does_not_write_its_name_back() {
 #[test]
 fn retention_shows_lowers_and_raises_only_beyond_policy() {
     let v = TestVault::new();
-    let months =
-        |audit: u32, tombstone: u32| json!({"audit_months": audit, "tombstone_months": tombstone});
+    let months = |audit: u32, tombstone: u32| json!({"audit_months": audit, "tombstone_months": tombstone, "backup_days": 30});
     assert_eq!(json_of(&v, &["retention", "--json"]), months(13, 36));
     assert_eq!(
         ok(&v, &["retention"]).stdout(),
-        "audit records are kept 13 months; tombstones 36 months after their wipe\n"
+        "audit records are kept 13 months; tombstones 36 months after their wipe; managed backups 30 days\n"
     );
     let lower = words("retention --audit-months 6 --tombstone-months 24 --json");
     assert_eq!(json_of(&v, &lower), months(6, 24));
@@ -716,8 +715,14 @@ fn retention_shows_lowers_and_raises_only_beyond_policy() {
     assert_eq!(
         changes,
         [
-            json!(["done", "audit records 6 months, tombstones 24 months"]),
-            json!(["done", "audit records 14 months, tombstones 24 months"]),
+            json!([
+                "done",
+                "audit records 6 months, tombstones 24 months, managed backups 30 days"
+            ]),
+            json!([
+                "done",
+                "audit records 14 months, tombstones 24 months, managed backups 30 days"
+            ]),
         ]
     );
 }

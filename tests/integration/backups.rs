@@ -11,17 +11,7 @@ const SECRET: &str = "s3cr3t-rollback";
 
 /// A copy of the vault directory as it is now, kept beside it.
 fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    fs::set_permissions(to, fs::metadata(from).unwrap().permissions()).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let target = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &target);
-        } else {
-            fs::copy(&p, &target).unwrap();
-        }
-    }
+    crate::support::copy_tree(from, to);
 }
 
 /// Puts `copy` back in place of the vault directory.

@@ -208,7 +208,7 @@ impl Run {
 }
 
 /// Copies a directory tree, keeping permissions.
-fn copy_tree(from: &Path, to: &Path) {
+pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");
     let mode = std::fs::metadata(from).expect("stat").permissions();
     std::fs::set_permissions(to, mode).expect("chmod");
