@@ -132,6 +132,9 @@ impl<'c> Vault<'c> {
             Some(dir) => vec![dir.clone()],
             None => config.dirs.clone(),
         };
+        // A managed directory that was away (an unplugged disk) at a wipe is
+        // caught up now.
+        u.backup_upkeep();
         let mut made =
             Event::new(Action::Backup, Outcome::Done).reason(format!("into {}", shown(&targets)));
         made.count = Some(u.index.interventions.len() as u64);
@@ -143,9 +146,13 @@ impl<'c> Vault<'c> {
             "vault.json".to_owned(),
             fsio::read_checked(&u.h.paths.root)?,
         );
+        // Keys kept in the OS keyring stay there: the backup holds none.
+        let key_files = u.index.key_store.is_none();
         for m in &u.index.interventions {
             let key = format!("keys/{}.age", m.reference);
-            files.insert(key.clone(), fsio::read_checked(&dir.join(&key))?);
+            if key_files {
+                files.insert(key.clone(), fsio::read_checked(&dir.join(&key))?);
+            }
             if let Some(g) = m.creds_gen {
                 let creds = format!("creds/{}.{g}.age", m.reference);
                 files.insert(creds.clone(), fsio::read_checked(&dir.join(&creds))?);

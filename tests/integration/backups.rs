@@ -329,6 +329,15 @@ fn with_the_keyring_key_store_a_raw_copy_taken_before_a_close_is_useless_after_i
         from_copy(&["get", "acme", "ftp"]).success().stdout(),
         format!("{SECRET}\n")
     );
+    // A backup of such a vault holds no key either, and still verifies.
+    v.run(&["backup"]).success();
+    let file = only_backup(&backup_dir(&v));
+    assert!(
+        !fs::read_to_string(&file).unwrap().contains("\"keys/"),
+        "a key in the backup"
+    );
+    v.run(&["backup", "verify", file.to_str().unwrap()])
+        .success();
     v.run(&["close", "acme"]).success();
     // ...after it, nothing does.
     let out = one_line(from_copy(&["get", "acme", "ftp"]).fails(6));
@@ -338,4 +347,33 @@ fn with_the_keyring_key_store_a_raw_copy_taken_before_a_close_is_useless_after_i
         out.stderr()
     );
     assert!(!out.stdout().contains(SECRET));
+}
+
+#[test]
+fn a_backup_disk_away_at_a_close_is_caught_up_by_the_next_backup() {
+    let v = TestVault::new();
+    v.open_with_credential("acme", "ftp", SECRET);
+    v.open_with_credential("beta", "ftp", "beta-secret");
+    let disk = v.dir.with_file_name("disk2");
+    v.run(&["backup", "--to", disk.to_str().unwrap()]).success();
+    let on_disk = only_backup(&disk);
+    let keys_in = |path: &Path| {
+        let json: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+        json["files"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| k.starts_with("keys/"))
+            .count()
+    };
+    assert_eq!(keys_in(&on_disk), 2);
+    // The disk is unplugged while acme is closed: the close still succeeds.
+    let away = v.dir.with_file_name("disk2-away");
+    fs::rename(&disk, &away).unwrap();
+    v.run(&["close", "acme"]).success();
+    fs::rename(&away, &disk).unwrap();
+    assert_eq!(keys_in(&on_disk), 2, "it was away");
+    v.run(&["backup"]).success();
+    assert_eq!(keys_in(&on_disk), 1, "caught up");
 }
