@@ -23,7 +23,15 @@ pub fn init(
         iterations: iterations.unwrap_or(d.iterations),
         parallelism: parallelism.unwrap_or(d.parallelism),
     };
-    vault.init_with(kdf, keyring, ui)?;
+    vault.init_with(
+        intervault::vault::InitOptions {
+            kdf,
+            // Given passes are kept; otherwise they are measured here.
+            calibrate: iterations.is_none(),
+            keyring_keys: keyring,
+        },
+        ui,
+    )?;
     eprintln!("intervault: created a vault at {}", vault.dir().display());
     if keyring {
         eprintln!(

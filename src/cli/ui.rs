@@ -154,6 +154,13 @@ impl Interaction for TerminalUi {
             Notice::UsedUp { id, name } => eprintln!(
                 "intervault: '{id}/{name}' reached its --max-uses and has been wiped"
             ),
+            Notice::KdfCalibrated { params, expected } => eprintln!(
+                "intervault: argon2id calibrated on this machine: {} MiB, {} lane(s), {} passes; one unlock takes about {:.2} s",
+                params.memory_kib / 1024,
+                params.parallelism,
+                params.iterations,
+                expected.as_secs_f64()
+            ),
             Notice::WeakKdf(p) => eprintln!(
                 "intervault: warning: argon2id with {} MiB and {} pass(es) is below the OWASP floor (19 MiB, 2 passes): use the defaults for a real vault",
                 p.memory_kib / 1024,

@@ -1,6 +1,8 @@
 //! The passphrase key-derivation function: argon2id with parameters kept in the
 //! vault header.
 
+use std::time::{Duration, Instant};
+
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -80,6 +82,44 @@ impl KdfParams {
         self.memory_kib < Self::FLOOR_MEMORY_KIB || self.iterations < Self::FLOOR_ITERATIONS
     }
 
+    /// How long `init` aims for one derivation to take: KeePassXC's way, between
+    /// half a second and a second on the machine that creates the vault.
+    pub const CALIBRATION_TARGET: Duration = Duration::from_millis(750);
+    /// Calibration never picks fewer passes (RFC 9106's second option).
+    pub const MIN_CALIBRATED_ITERATIONS: u32 = 3;
+
+    /// These parameters with the number of passes that makes one derivation take
+    /// about `target`, given that `passes` passes took `measured`: never below
+    /// [`KdfParams::MIN_CALIBRATED_ITERATIONS`], never above the cap.
+    pub fn with_iterations_for(self, measured: Duration, passes: u32, target: Duration) -> Self {
+        let per_pass = measured.as_secs_f64() / f64::from(passes.max(1));
+        let wanted = if per_pass > 0.0 {
+            (target.as_secs_f64() / per_pass).round()
+        } else {
+            f64::from(Self::MAX_ITERATIONS)
+        };
+        let iterations = (wanted.min(f64::from(Self::MAX_ITERATIONS)) as u32)
+            .max(Self::MIN_CALIBRATED_ITERATIONS);
+        KdfParams { iterations, ..self }
+    }
+
+    /// Measures one derivation with these parameters at the minimum passes on
+    /// this machine, and gives the parameters calibrated to `target` with the
+    /// time one derivation is then expected to take.
+    pub fn calibrate(self, target: Duration) -> Result<(Self, Duration), KdfParamsError> {
+        let probe = KdfParams {
+            iterations: Self::MIN_CALIBRATED_ITERATIONS,
+            ..self
+        };
+        let pass = SecretText::new("calibration".into());
+        let started = Instant::now();
+        probe.derive(&pass, b"intervault-calibration")?;
+        let took = started.elapsed();
+        let chosen = probe.with_iterations_for(took, probe.iterations, target);
+        let expected = took.mul_f64(f64::from(chosen.iterations) / f64::from(probe.iterations));
+        Ok((chosen, expected))
+    }
+
     /// Derives a 32-byte key from `passphrase` and `salt`.
     pub fn derive(
         &self,
@@ -127,6 +167,39 @@ mod tests {
         assert!(over(16, 1, 4));
         assert!(!over(KdfParams::MAX_MEMORY_KIB, 100, 64));
         assert!(KdfParams::DEFAULT.check().is_ok());
+    }
+
+    #[test]
+    fn calibration_aims_at_the_target_within_its_bounds() {
+        let at = |ms: u64| {
+            KdfParams::DEFAULT
+                .with_iterations_for(Duration::from_millis(ms), 3, KdfParams::CALIBRATION_TARGET)
+                .iterations
+        };
+        assert_eq!(at(135), 17); // 45 ms a pass: 17 passes, about 0.77 s
+        assert_eq!(at(750), 3); // exactly on target at the minimum
+        assert_eq!(at(3000), 3); // a slow machine never goes below 3
+        assert_eq!(at(1), KdfParams::MAX_ITERATIONS); // a fast one stops at the cap
+        assert_eq!(at(0), KdfParams::MAX_ITERATIONS);
+        let chosen = KdfParams::DEFAULT.with_iterations_for(
+            Duration::from_millis(135),
+            3,
+            KdfParams::CALIBRATION_TARGET,
+        );
+        assert_eq!((chosen.memory_kib, chosen.parallelism), (64 * 1024, 4));
+    }
+
+    #[test]
+    fn calibrating_measures_and_keeps_memory_and_lanes() {
+        let small = KdfParams {
+            memory_kib: 256,
+            iterations: 1,
+            parallelism: 2,
+        };
+        let (chosen, expected) = small.calibrate(Duration::from_millis(20)).unwrap();
+        assert_eq!((chosen.memory_kib, chosen.parallelism), (256, 2));
+        assert!(chosen.iterations >= 3 && chosen.iterations <= KdfParams::MAX_ITERATIONS);
+        assert!(expected > Duration::ZERO);
     }
 
     #[test]

@@ -44,6 +44,17 @@ impl SweepReport {
     }
 }
 
+/// How `init` makes a vault.
+#[derive(Debug, Clone, Copy)]
+pub struct InitOptions {
+    /// The KDF parameters (passes replaced when calibrating).
+    pub kdf: KdfParams,
+    /// Pick the passes so that one unlock takes about 0.75 s here (never < 3).
+    pub calibrate: bool,
+    /// Keep intervention keys only in the OS keyring.
+    pub keyring_keys: bool,
+}
+
 /// How `open` is given its window.
 #[derive(Debug, Clone, Copy)]
 pub enum WindowSpec {
@@ -146,12 +157,25 @@ impl Vault<'_> {
     /// Creates a new vault. Warns (through `ui`) when the KDF costs are below the
     /// OWASP floor.
     pub fn init(&self, kdf: KdfParams, ui: &mut dyn Interaction) -> Result<()> {
-        self.init_with(kdf, false, ui)
+        self.init_with(
+            InitOptions {
+                kdf,
+                calibrate: false,
+                keyring_keys: false,
+            },
+            ui,
+        )
     }
 
-    /// [`Vault::init`], with the intervention keys kept only in the OS keyring
-    /// when `keyring` is set (checked to work first).
-    pub fn init_with(&self, kdf: KdfParams, keyring: bool, ui: &mut dyn Interaction) -> Result<()> {
+    /// [`Vault::init`] with options: the KDF's passes calibrated on this machine
+    /// (once the passphrase is known, so nobody waits for nothing), and the
+    /// intervention keys kept only in the OS keyring (checked to work first).
+    pub fn init_with(&self, options: InitOptions, ui: &mut dyn Interaction) -> Result<()> {
+        let InitOptions {
+            mut kdf,
+            calibrate,
+            keyring_keys: keyring,
+        } = options;
         let key_store = match keyring {
             true => Some(super::keystore::probe_keyring()?),
             false => None,
@@ -170,6 +194,19 @@ impl Vault<'_> {
             ui.notice(Notice::WeakKdf(kdf));
         }
         let passphrase = ui.passphrase(PassphrasePurpose::NewVault)?;
+        if calibrate {
+            let (chosen, expected) = kdf.calibrate(KdfParams::CALIBRATION_TARGET).map_err(|e| {
+                Error::usage(
+                    e.0,
+                    "choose --kdf-memory and --kdf-parallelism within the limits",
+                )
+            })?;
+            kdf = chosen;
+            ui.notice(Notice::KdfCalibrated {
+                params: kdf,
+                expected,
+            });
+        }
         fsio::create_private_dir(&paths.dir)?;
         let _lock = fsio::lock(&paths.lock, LockMode::Exclusive)?;
         if std::fs::symlink_metadata(&paths.root).is_ok() {

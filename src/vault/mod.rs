@@ -39,7 +39,8 @@ pub use clients::{ClientReport, ClientSummary, Erasure, ReportedEntry, ReportedI
 pub use credentials::{Fetched, NewCredential, StoredCredential};
 pub use format::Retention;
 pub use interventions::{
-    EntryView, InterventionDetail, InterventionSummary, NewIntervention, SweepReport, WindowSpec,
+    EntryView, InitOptions, InterventionDetail, InterventionSummary, NewIntervention, SweepReport,
+    WindowSpec,
 };
 pub use retention::{RetentionChange, RetentionView};
 pub use status::StatusReport;
@@ -78,6 +79,13 @@ pub enum Notice {
     Expired(WipeRecord),
     /// The KDF parameters chosen at `init` are below the OWASP floor.
     WeakKdf(KdfParams),
+    /// `init` calibrated the KDF's passes on this machine.
+    KdfCalibrated {
+        /// The parameters chosen.
+        params: KdfParams,
+        /// How long one derivation is expected to take with them.
+        expected: std::time::Duration,
+    },
     /// Less than [`ENDING_SOON`] is left in the window of a fetched credential.
     EndingSoon {
         /// The intervention.

@@ -32,3 +32,46 @@ fn close_wipes_and_prints_a_receipt() {
     assert!(!v.contains_bytes(b"s3cr3t-value"));
     assert!(!v.contains_bytes(b"Acme SARL"));
 }
+
+/// Without `--kdf-iterations`, `init` measures the KDF here and picks the passes
+/// (at least 3), keeping the memory and lanes it was given, and says so; given
+/// passes are kept as they are.
+#[test]
+fn init_calibrates_the_kdf_passes_unless_they_are_given() {
+    let kdf_of = |v: &TestVault| -> serde_json::Value {
+        let root = std::fs::read_to_string(v.dir.join("vault.json")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&root).unwrap()["kdf"].clone()
+    };
+    let v = TestVault::empty();
+    let out = v
+        .run(&["init", "--kdf-memory", "8", "--kdf-parallelism", "1"])
+        .success();
+    let kdf = kdf_of(&v);
+    let passes = kdf["iterations"].as_u64().unwrap();
+    assert!((3..=100).contains(&passes), "{kdf}");
+    assert_eq!(
+        (kdf["memory_kib"].as_u64(), kdf["parallelism"].as_u64()),
+        (Some(8192), Some(1))
+    );
+    assert!(
+        out.stderr().contains(&format!(
+            "argon2id calibrated on this machine: 8 MiB, 1 lane(s), {passes} passes; one unlock takes about "
+        )),
+        "{}",
+        out.stderr()
+    );
+    let given = TestVault::empty();
+    let out = given
+        .run(&[
+            "init",
+            "--kdf-memory",
+            "8",
+            "--kdf-iterations",
+            "1",
+            "--kdf-parallelism",
+            "1",
+        ])
+        .success();
+    assert_eq!(kdf_of(&given)["iterations"], 1);
+    assert!(!out.stderr().contains("calibrated"), "{}", out.stderr());
+}
