@@ -33,6 +33,19 @@ impl Fixture {
         f
     }
 
+    /// At 10:00 on 2026-12-01, `acme` (client Acme) open 09:00-18:00 with `ftp`.
+    fn with_acme_for_the_day() -> Self {
+        let f = Fixture::new("2026-12-01T10:00:00Z");
+        f.open(
+            "acme",
+            "Acme",
+            "2026-12-01T09:00:00Z",
+            "2026-12-01T18:00:00Z",
+        );
+        f.add("acme", "ftp", None);
+        f
+    }
+
     fn vault(&self) -> Vault<'_> {
         Vault::new(self.dir.clone(), &self.clock).with_sessions(&self.store)
     }
@@ -513,14 +526,7 @@ fn client_erase_leaves_no_trace_of_the_name_in_any_decrypted_byte_and_the_trail_
 
 #[test]
 fn a_fetch_whose_record_cannot_be_written_is_refused() {
-    let f = Fixture::new("2026-12-01T10:00:00Z");
-    f.open(
-        "acme",
-        "Acme",
-        "2026-12-01T09:00:00Z",
-        "2026-12-01T18:00:00Z",
-    );
-    f.add("acme", "ftp", None);
+    let f = Fixture::with_acme_for_the_day();
     // The steps of a clean get, to find the append of its record.
     let armed = fault::arm(None);
     f.get("acme", "ftp").unwrap();
@@ -552,14 +558,7 @@ fn a_fetch_whose_record_cannot_be_written_is_refused() {
 
 #[test]
 fn a_damaged_trail_is_named_by_verify_then_restarted_with_the_damaged_one_kept() {
-    let f = Fixture::new("2026-12-01T10:00:00Z");
-    f.open(
-        "acme",
-        "Acme",
-        "2026-12-01T09:00:00Z",
-        "2026-12-01T18:00:00Z",
-    );
-    f.add("acme", "ftp", None);
+    let f = Fixture::with_acme_for_the_day();
     f.get("acme", "ftp").unwrap();
     let log = f.dir.join("audit/audit.log");
     let text = std::fs::read_to_string(&log).unwrap();

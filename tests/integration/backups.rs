@@ -108,16 +108,7 @@ fn an_altered_record_of_what_was_seen_is_refused_and_a_new_vault_starts_afresh()
     assert!(out.stderr().contains("was altered"), "{}", out.stderr());
     // A new vault at the same place forgets what was seen of the old one.
     fs::remove_dir_all(&v.dir).unwrap();
-    v.run(&[
-        "init",
-        "--kdf-memory",
-        "8",
-        "--kdf-iterations",
-        "1",
-        "--kdf-parallelism",
-        "1",
-    ])
-    .success();
+    v.init_cheap(&[]).success();
     v.run(&["list"]).success();
 }
 
@@ -296,18 +287,7 @@ fn backup_verify_passes_an_intact_backup_and_names_a_damaged_one() {
 #[test]
 fn with_the_keyring_key_store_a_raw_copy_taken_before_a_close_is_useless_after_it() {
     let v = TestVault::empty();
-    v.run(&[
-        "init",
-        "--key-store",
-        "keyring",
-        "--kdf-memory",
-        "8",
-        "--kdf-iterations",
-        "1",
-        "--kdf-parallelism",
-        "1",
-    ])
-    .success();
+    v.init_cheap(&["--key-store", "keyring"]).success();
     v.open_with_credential("acme", "ftp", SECRET);
     assert_eq!(
         v.run(&["get", "acme", "ftp"]).success().stdout(),
@@ -376,4 +356,21 @@ fn a_backup_disk_away_at_a_close_is_caught_up_by_the_next_backup() {
     assert_eq!(keys_in(&on_disk), 2, "it was away");
     v.run(&["backup"]).success();
     assert_eq!(keys_in(&on_disk), 1, "caught up");
+}
+
+/// The keyring keeps a second record of what was seen (the tests run inside
+/// `keyctl session -`): deleting the state file is not enough to pass a rollback.
+#[test]
+fn a_rollback_is_still_refused_when_the_state_file_is_deleted() {
+    let v = TestVault::new();
+    v.open_with_credential("acme", "ftp", SECRET);
+    let copy = v.dir.with_file_name("copy");
+    copy_dir(&v.dir, &copy);
+    v.run(&["close", "acme"]).success();
+    put_back(&v, &copy);
+    let state_dir = v.dir.parent().unwrap().join(".local/state/intervault");
+    fs::remove_dir_all(&state_dir).unwrap();
+    let out = one_line(v.run(&["get", "acme", "ftp"]).fails(6));
+    assert!(out.stderr().contains("rolled back"), "{}", out.stderr());
+    assert!(!out.stdout().contains(SECRET));
 }

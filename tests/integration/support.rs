@@ -34,7 +34,13 @@ impl TestVault {
     /// An initialised vault with cheap KDF costs (tests run hundreds of unlocks).
     pub fn new() -> Self {
         let v = Self::empty();
-        v.run(&[
+        v.init_cheap(&[]).success();
+        v
+    }
+
+    /// `init` with cheap KDF costs, and `extra` arguments.
+    pub fn init_cheap(&self, extra: &[&str]) -> Run {
+        let cheap = [
             "init",
             "--kdf-memory",
             "8",
@@ -42,9 +48,8 @@ impl TestVault {
             "1",
             "--kdf-parallelism",
             "1",
-        ])
-        .success();
-        v
+        ];
+        self.run(&[&cheap[..], extra].concat())
     }
 
     /// A command against this vault, with the passphrase in the environment and
