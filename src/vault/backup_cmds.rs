@@ -170,7 +170,11 @@ impl<'c> Vault<'c> {
         let (name, bytes) = backup::make(&config, &u.master, u.h.now, u.index.generation, files)?;
         let mut written = Vec::new();
         for target in targets {
-            fsio::create_private_dir(&target)?;
+            // A directory that exists (a mounted disk, a shared folder) keeps
+            // its permissions: the backup file itself is 0600. A new one is 0700.
+            if !target.is_dir() {
+                fsio::create_private_dir(&target)?;
+            }
             let path = target.join(&name);
             fsio::write_atomic(&path, &bytes)?;
             written.push(path);

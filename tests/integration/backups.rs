@@ -374,3 +374,23 @@ fn a_rollback_is_still_refused_when_the_state_file_is_deleted() {
     assert!(out.stderr().contains("rolled back"), "{}", out.stderr());
     assert!(!out.stdout().contains(SECRET));
 }
+
+#[test]
+fn backup_into_an_existing_directory_keeps_its_mode_and_writes_a_private_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let v = TestVault::new();
+    v.open_with_credential("acme", "ftp", SECRET);
+    let shared = v.dir.with_file_name("shared");
+    fs::create_dir(&shared).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)).unwrap();
+    v.run(&["backup", "--to", shared.to_str().unwrap()])
+        .success();
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&shared), 0o755);
+    assert_eq!(mode(&only_backup(&shared)), 0o600);
+    // A backup into every managed directory makes the default one, private, and
+    // leaves the existing one as it was.
+    v.run(&["backup"]).success();
+    assert_eq!(mode(&backup_dir(&v)), 0o700);
+    assert_eq!(mode(&shared), 0o755);
+}
