@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# intervault against pass, age and keepassxc-cli, measured with hyperfine in the
+# same run, for vaults of N credentials (10 per intervention).
+#
+# Usage: scripts/bench.sh [N ...]        (default: 100 1000 10000)
+#   RUNS=20      hyperfine runs per command
+#   OUT=DIR      where the JSON results and the table go (default: target/bench)
+# Needs: hyperfine, pass, gnupg, age, keepassxc-cli, python3 (installed with apt
+# when missing and run as root), keyutils (the session lives in the kernel keyring).
+#
+# Measured for each N: `intervault get` with an unlocked session and with the
+# passphrase (the vault's calibrated KDF), `add` (replacing one credential),
+# `close` of an intervention of 10 credentials; `pass show`, `pass insert` (gpg key
+# without passphrase); bare `age -d` of one small file; `keepassxc-cli show` (its
+# KDF calibrated like intervault's, to about 0.75 s). Commands run through a shell
+# (hyperfine subtracts the shell's start-up), so that stdin can be given.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=("${@:-100 1000 10000}")
+read -r -a sizes <<<"${sizes[*]}"
+runs=${RUNS:-20}
+
+missing=()
+for tool in hyperfine pass gpg age keepassxc-cli python3 keyctl; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+  echo "bench.sh: installing what is missing: ${missing[*]}" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    hyperfine pass gnupg age keepassxc python3 keyutils >/dev/null
+fi
+
+cargo build --release --locked --quiet
+iv=$PWD/target/release/intervault
+work=$(mktemp -d)
+out=${OUT:-$PWD/target/bench}
+mkdir -p "$out"
+cleanup() { gpgconf --homedir "$work/gnupg" --kill gpg-agent 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+unset INTERVAULT_DIR INTERVAULT_PASSPHRASE INTERVAULT_PASSPHRASE_FILE
+export TZ=UTC HOME=$work/home GNUPGHOME=$work/gnupg
+mkdir -p "$HOME" "$GNUPGHOME" && chmod 700 "$GNUPGHOME"
+printf 'bench-passphrase\n' >"$work/pass"
+gpg --batch --quiet --passphrase '' --quick-gen-key "bench <bench@example.org>" default default never 2>/dev/null
+fpr=$(gpg --list-keys --with-colons | awk -F: '/^fpr/ {print $10; exit}')
+age-keygen -o "$work/age.key" 2>/dev/null
+printf 'a-secret-value\n' | age -r "$(age-keygen -y "$work/age.key")" -o "$work/one.age"
+
+keyctl session - bash -s "$iv" "$work" "$out" "$runs" "$fpr" "${sizes[@]}" <<'INNER'
+set -euo pipefail
+iv=$1 work=$2 out=$3 runs=$4 fpr=$5
+shift 5
+for n in "$@"; do
+  groups=$((n / 10)) mid=$((n / 20))
+  v=$work/iv-$n store=$work/pass-$n kdbx=$work/kp-$n.kdbx
+  export INTERVAULT_DIR=$v INTERVAULT_PASSPHRASE_FILE=$work/pass
+  echo "bench.sh: N = $n: filling intervault, pass and keepassxc" >&2
+  "$iv" init 2>/dev/null
+  "$iv" unlock --for 12h 2>/dev/null
+  for ((g = 0; g < groups; g++)); do
+    "$iv" open "i$g" --client "Client $g" --for 7d >/dev/null
+    for c in 0 1 2 3 4 5 6 7 8 9; do
+      printf 'secret-%s-%s\n' "$g" "$c" | "$iv" add "i$g" "c$c" --kind hosting --user admin 2>/dev/null
+    done
+  done
+  PASSWORD_STORE_DIR=$store pass init "$fpr" >/dev/null
+  for ((g = 0; g < groups; g++)); do
+    for c in 0 1 2 3 4 5 6 7 8 9; do
+      printf 'secret-%s-%s\n' "$g" "$c" | PASSWORD_STORE_DIR=$store pass insert -e "i$g/c$c" >/dev/null
+    done
+  done
+  python3 - "$kdbx.xml" "$groups" <<'PY'
+import sys
+from xml.sax.saxutils import escape
+path, groups = sys.argv[1], int(sys.argv[2])
+with open(path, "w") as f:
+    f.write('<?xml version="1.0" encoding="utf-8"?><KeePassFile><Root><Group><Name>Root</Name>')
+    for g in range(groups):
+        f.write(f"<Group><Name>i{g}</Name>")
+        for c in range(10):
+            f.write("<Entry>")
+            for k, v in (("Title", f"c{c}"), ("UserName", "admin"), ("Password", f"secret-{g}-{c}")):
+                f.write(f"<String><Key>{k}</Key><Value>{escape(v)}</Value></String>")
+            f.write("</Entry>")
+        f.write("</Group>")
+    f.write("</Group></Root></KeePassFile>")
+PY
+  # Its argon2 calibrated to the same 0.75 s as intervault's.
+  printf 'bench-passphrase\nbench-passphrase\n' |
+    keepassxc-cli import -q -p -t 750 "$kdbx.xml" "$kdbx" >/dev/null 2>&1
+  # Prepare steps: `close` needs a fresh intervention each run.
+  cat >"$work/prepare-close" <<PREP
+read k < "$work/close-count" || k=0; k=\$((k + 1)); echo \$k > "$work/close-count"
+"$iv" unlock --for 12h 2>/dev/null
+"$iv" open "x\$k" --client X --for 1d >/dev/null
+for c in 0 1 2 3 4 5 6 7 8 9; do printf 's\n' | "$iv" add "x\$k" "c\$c" --kind other 2>/dev/null; done
+PREP
+  echo 0 >"$work/close-count"
+  printf 'replaced\n' >"$work/secret"
+  echo "bench.sh: N = $n: measuring" >&2
+  # hyperfine wants one --prepare per command, or one for all.
+  hyperfine --style none --warmup 3 --runs "$runs" --export-json "$out/n$n.json" \
+    -n "age -d (one file)" --prepare true "age -d -i $work/age.key $work/one.age" \
+    -n "intervault get (session)" --prepare "$iv unlock --for 12h" "$iv get i$mid c5" \
+    -n "intervault get (passphrase)" --prepare "$iv lock" "$iv get i$mid c5 --passphrase-file $work/pass" \
+    -n "intervault add (session)" --prepare "$iv unlock --for 12h" "$iv add i$mid c9 --kind hosting --replace < $work/secret" \
+    -n "intervault close (10 credentials, session)" --prepare "bash $work/prepare-close" "read k < $work/close-count; $iv close x\$k" \
+    -n "pass show" --prepare true "PASSWORD_STORE_DIR=$store pass show i$mid/c5" \
+    -n "pass insert" --prepare true "PASSWORD_STORE_DIR=$store pass insert -f -e i$mid/c9 < $work/secret" \
+    -n "keepassxc-cli show" --prepare true "keepassxc-cli show -q -s $kdbx i$mid/c5 < $work/pass" \
+    >/dev/null
+  "$iv" lock >/dev/null 2>&1 || true
+done
+INNER
+
+python3 - "$out" "${sizes[@]}" <<'PY' | tee "$out/table.md"
+import json, sys, os
+out, sizes = sys.argv[1], sys.argv[2:]
+rows = {}
+for n in sizes:
+    for r in json.load(open(os.path.join(out, f"n{n}.json")))["results"]:
+        rows.setdefault(r["command"], {})[n] = r["median"] * 1000
+print("| median (ms) | " + " | ".join(f"N = {n}" for n in sizes) + " |")
+print("|---|" + "--:|" * len(sizes))
+for cmd, by_n in rows.items():
+    print(f"| {cmd} | " + " | ".join(f"{by_n.get(n, float('nan')):.2f}" for n in sizes) + " |")
+PY
+echo "bench.sh: results in $out" >&2
