@@ -31,11 +31,11 @@ blocks=$(grep -c '^"' "$data")
 gnuplot <<GP
 set terminal svg size 900,560 dynamic font "sans,12"
 set output "$svg"
-set title "Median latency against the number of credentials (same hyperfine run per N)"
+set title "Median latency against N (one hyperfine run per N)"
 set xlabel "credentials in the store (N)"
 set ylabel "median latency (ms)"
 set logscale xy
-set key outside right top
+set key below
 set grid
 plot for [i=0:$((blocks - 1))] "$data" index i using 1:2 with linespoints title columnheader(1)
 GP
