@@ -589,8 +589,10 @@ impl Handle {
         // The root now records the wipe: it has happened. A file that cannot be
         // destroyed now is a leftover the next command collects (as after a
         // commit), and must not turn the wipe into a failure that nobody hears of.
+        // One listing of creds/ for all of them, not one per wipe.
+        let creds = fsio::list_dir(&self.paths.creds).unwrap_or_default();
         for s in &swept {
-            let _ = self.destroy_intervention_files(&s.reference);
+            let _ = self.destroy_intervention_files(&s.reference, &creds);
         }
         // The wipe reaches the managed backups too. Best effort: a backup that
         // cannot be rewritten now is by every later sweep (its window has ended).
@@ -601,27 +603,26 @@ impl Handle {
         }
         // Recorded without the key, folded into sealed records at the next unlock
         // (which also records any wipe whose keyless record could not be written).
-        let trail = Trail::new(&self.paths.dir);
-        for s in &swept {
-            let p = Pending {
+        let records = swept
+            .iter()
+            .map(|s| Pending {
                 action: Action::Expired,
                 reference: Some(s.reference.to_string()),
                 count: None,
-            };
-            let _ = trail.append_pending(now, p);
-        }
+            })
+            .collect();
+        let _ = Trail::new(&self.paths.dir).append_pending_all(now, records);
         self.swept_now = swept;
         Ok(())
     }
 
-    /// Shreds an intervention's key and every generation of its credentials.
-    fn destroy_intervention_files(&self, reference: &Ref) -> Result<()> {
+    /// Shreds an intervention's key and every generation of its credentials
+    /// (found among `creds`, the names in `creds/`).
+    fn destroy_intervention_files(&self, reference: &Ref, creds: &[String]) -> Result<()> {
         self.paths.key_store(&self.root).destroy(reference)?;
         let prefix = format!("{reference}.");
-        for name in fsio::list_dir(&self.paths.creds)? {
-            if name.starts_with(&prefix) {
-                fsio::shred(&self.paths.creds.join(name))?;
-            }
+        for name in creds.iter().filter(|n| n.starts_with(&prefix)) {
+            fsio::shred(&self.paths.creds.join(name))?;
         }
         Ok(())
     }

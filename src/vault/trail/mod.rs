@@ -207,17 +207,29 @@ impl Trail {
 
     /// Appends a keyless record; gives its number.
     pub fn append_pending(&self, at: DateTime<Utc>, p: Pending) -> Result<u64> {
+        self.append_pending_all(at, vec![p])
+    }
+
+    /// Appends keyless records at once (one read of the end, one write and one
+    /// fsync, however many); gives the last one's number.
+    pub fn append_pending_all(&self, at: DateTime<Utc>, records: Vec<Pending>) -> Result<u64> {
         let _lock = self.locked(LockMode::Exclusive)?;
         let (mut file, len) = fsio::open_for_append(&self.log)?;
         let tail = self.read_tail(&file, len)?;
         // Without the key the head's MAC cannot be checked, only what it names.
         tail.check_head(self.read_head_unchecked().as_ref())?;
         self.repair(&file, &tail)?;
-        let (seq, prev) = next_after(&tail);
-        let mut bytes = line::pending(seq, &prev, at, p);
-        bytes.push(b'\n');
+        let (mut seq, mut prev) = next_after(&tail);
+        let mut bytes = Vec::new();
+        for p in records {
+            let l = line::pending(seq, &prev, at, p);
+            prev = line::hash(&l);
+            bytes.extend_from_slice(&l);
+            bytes.push(b'\n');
+            seq += 1;
+        }
         self.append(&mut file, &tail, &bytes)?;
-        Ok(seq)
+        Ok(seq - 1)
     }
 
     /// Seals `events` into the trail, after the events `fold` makes of the pending
