@@ -232,20 +232,26 @@ pub fn replace_and_scrub(path: &Path, bytes: &[u8]) -> Result<()> {
         .ok();
     write_atomic(path, bytes)?;
     if let Some(mut file) = old {
-        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let mut left = len;
-        let out = &mut seam::writer(Step::Overwrite, path, &mut file);
-        while left > 0 {
-            let chunk: [u8; 4096] = crate::crypto::random_bytes();
-            let n = left.min(chunk.len() as u64) as usize;
-            if out.write_all(&chunk[..n]).is_err() {
-                break;
-            }
-            left -= n as u64;
-        }
+        overwrite_with_random(&mut file, path);
         let _ = file.sync_all();
     }
     Ok(())
+}
+
+/// Overwrites a file's bytes in place with random bytes; best effort (stops at
+/// the first failed write).
+fn overwrite_with_random(file: &mut File, path: &Path) {
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let out = &mut seam::writer(Step::Overwrite, path, file);
+    let mut left = len;
+    while left > 0 {
+        let chunk: [u8; 4096] = crate::crypto::random_bytes();
+        let n = left.min(chunk.len() as u64) as usize;
+        if out.write_all(&chunk[..n]).is_err() {
+            break;
+        }
+        left -= n as u64;
+    }
 }
 
 /// Fsyncs a directory so that renames and unlinks in it are durable.
@@ -279,18 +285,8 @@ pub fn shred(path: &Path) -> Result<()> {
     });
     match opened {
         Ok(mut file) => {
-            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-            if len > 0 {
-                let out = &mut seam::writer(Step::Overwrite, path, &mut file);
-                let mut left = len;
-                while left > 0 {
-                    let chunk: [u8; 4096] = crate::crypto::random_bytes();
-                    let n = left.min(chunk.len() as u64) as usize;
-                    if out.write_all(&chunk[..n]).is_err() {
-                        break;
-                    }
-                    left -= n as u64;
-                }
+            if file.metadata().map(|m| m.len()).unwrap_or(0) > 0 {
+                overwrite_with_random(&mut file, path);
             }
             let _ = seam::check(Step::SyncFile, path).and_then(|()| file.sync_all());
         }
