@@ -2,7 +2,7 @@
 //! scrubbed of client names, keyless records are completed ("folded"), and a
 //! change is recorded before it commits, so that nothing happens unrecorded.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::audit::{Action, Event, Outcome};
 use crate::crypto::MacKey;
@@ -35,26 +35,29 @@ impl Index {
     /// Gives a pseudonym key to every client that a live intervention or a
     /// tombstone names and that has none; says whether any was added.
     pub(super) fn ensure_client_keys(&mut self) -> bool {
-        let named: Vec<String> = self
+        // A set, not a scan per intervention: this runs at every unlock.
+        let keyed: HashSet<&str> = self.clients.iter().map(|c| c.name.as_str()).collect();
+        let mut missing: Vec<String> = self
             .interventions
             .iter()
-            .map(|m| m.client.clone())
+            .map(|m| m.client.as_str())
             .chain(
                 self.tombstones
                     .iter()
                     .filter(|t| !t.client_erased)
-                    .map(|t| t.client.clone()),
+                    .map(|t| t.client.as_str()),
             )
+            .filter(|name| !keyed.contains(name))
+            .map(str::to_owned)
             .collect();
-        let mut added = false;
-        for name in named {
-            if !self.clients.iter().any(|c| c.name == name) {
-                self.clients.push(ClientKey {
-                    name,
-                    key: MacKey::generate().to_hex(),
-                });
-                added = true;
-            }
+        missing.sort();
+        missing.dedup();
+        let added = !missing.is_empty();
+        for name in missing {
+            self.clients.push(ClientKey {
+                name,
+                key: MacKey::generate().to_hex(),
+            });
         }
         added
     }

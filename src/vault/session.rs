@@ -1,5 +1,6 @@
 //! Opening a vault: lock, clear root, keyless expiry, unlock, commit.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -546,21 +547,22 @@ fn check_consistency(h: &Handle, index: &Index) -> Result<()> {
             "the expiry table does not match the sealed index",
         )
     };
+    // Maps, not a scan per entry: this runs at every unlock of vaults of any size.
+    let sealed: HashMap<&Ref, DateTime<Utc>> = index
+        .interventions
+        .iter()
+        .map(|m| (&m.reference, m.window.until))
+        .collect();
     for e in &h.root.expiry {
-        let live = index
-            .interventions
-            .iter()
-            .find(|m| m.reference == e.reference);
-        if live.is_none_or(|m| m.window.until != e.until) {
+        if sealed.get(&e.reference) != Some(&e.until) {
             return Err(disagree());
         }
     }
-    for m in &index.interventions {
-        let listed = h.root.expiry.iter().any(|e| e.reference == m.reference)
-            || h.root.swept.iter().any(|s| s.reference == m.reference);
-        if !listed {
-            return Err(disagree());
-        }
+    let listed: HashSet<&Ref> = (h.root.expiry.iter().map(|e| &e.reference))
+        .chain(h.root.swept.iter().map(|s| &s.reference))
+        .collect();
+    if sealed.keys().any(|r| !listed.contains(r)) {
+        return Err(disagree());
     }
     Ok(())
 }
@@ -637,7 +639,8 @@ impl Handle {
                 }
             }
         }
-        let is_live = |r: &Ref| self.root.expiry.iter().any(|e| &e.reference == r);
+        let live: HashSet<&Ref> = self.root.expiry.iter().map(|e| &e.reference).collect();
+        let is_live = |r: &Ref| live.contains(r);
         let keys = self.paths.key_store(&self.root);
         for r in keys.stored()? {
             if !is_live(&r) {
@@ -735,19 +738,17 @@ impl Unlocked<'_> {
     /// Shreds credentials files of live interventions that are not their current
     /// generation: what a crash right after a commit can leave behind.
     pub(super) fn collect_stale_generations(&self) -> Result<()> {
+        let current: HashMap<&Ref, Option<u64>> = (self.index.interventions.iter())
+            .map(|m| (&m.reference, m.creds_gen))
+            .collect();
         for name in fsio::list_dir(&self.h.paths.creds)? {
             let mut parts = name.split('.');
             let (Some(owner), Some(generation)) = (parts.next().and_then(Ref::parse), parts.next())
             else {
                 continue;
             };
-            let live = self
-                .index
-                .interventions
-                .iter()
-                .find(|m| m.reference == owner);
-            if let Some(m) = live {
-                if m.creds_gen.map(|g| g.to_string()).as_deref() != Some(generation) {
+            if let Some(creds_gen) = current.get(&owner) {
+                if creds_gen.map(|g| g.to_string()).as_deref() != Some(generation) {
                     fsio::shred(&self.h.paths.creds.join(&name))?;
                 }
             }
