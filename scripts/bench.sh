@@ -30,8 +30,9 @@ if ((${#missing[@]})); then
     hyperfine pass gnupg age keepassxc python3 keyutils >/dev/null
 fi
 
-cargo build --release --locked --quiet
+cargo build --release --locked --quiet --bin intervault --example kdf_floor
 iv=$PWD/target/release/intervault
+floor=$PWD/target/release/examples/kdf_floor
 work=$(mktemp -d)
 out=${OUT:-$PWD/target/bench}
 mkdir -p "$out"
@@ -46,10 +47,10 @@ fpr=$(gpg --list-keys --with-colons | awk -F: '/^fpr/ {print $10; exit}')
 age-keygen -o "$work/age.key" 2>/dev/null
 printf 'a-secret-value\n' | age -r "$(age-keygen -y "$work/age.key")" -o "$work/one.age"
 
-keyctl session - bash -s "$iv" "$work" "$out" "$runs" "$fpr" "${sizes[@]}" <<'INNER'
+keyctl session - bash -s "$iv" "$work" "$out" "$runs" "$fpr" "$floor" "${sizes[@]}" <<'INNER'
 set -euo pipefail
-iv=$1 work=$2 out=$3 runs=$4 fpr=$5
-shift 5
+iv=$1 work=$2 out=$3 runs=$4 fpr=$5 floor=$6
+shift 6
 for n in "$@"; do
   groups=$((n / 10)) mid=$((n / 20))
   v=$work/iv-$n store=$work/pass-$n kdbx=$work/kp-$n.kdbx
@@ -103,12 +104,35 @@ PREP
     -n "age -d (one file)" --prepare true "age -d -i $work/age.key $work/one.age" \
     -n "intervault get (session)" --prepare "$iv unlock --for 12h" "$iv get i$mid c5" \
     -n "intervault get (passphrase)" --prepare "$iv lock" "$iv get i$mid c5 --passphrase-file $work/pass" \
+    -n "argon2id alone (same parameters)" --prepare true "$floor $v < $work/pass" \
     -n "intervault add (session)" --prepare "$iv unlock --for 12h" "$iv add i$mid c9 --kind hosting --replace < $work/secret" \
     -n "intervault close (10 credentials, session)" --prepare "bash $work/prepare-close" "read k < $work/close-count; $iv close x\$k" \
     -n "pass show" --prepare true "PASSWORD_STORE_DIR=$store pass show i$mid/c5" \
     -n "pass insert" --prepare true "PASSWORD_STORE_DIR=$store pass insert -f -e i$mid/c9 < $work/secret" \
     -n "keepassxc-cli show" --prepare true "keepassxc-cli show -q -s $kdbx i$mid/c5 < $work/pass" \
     >/dev/null
+  # Peak memory (maximum resident set) of one run of each, in MiB. The session
+  # is opened first, outside the measurement (its own KDF is not the get's).
+  "$iv" unlock --for 12h >/dev/null 2>&1
+  python3 - "$out/memory-n$n.json" <<PY
+import json, resource, subprocess, sys
+runs = [
+    ("intervault get (session)", "$iv get i$mid c5"),
+    ("intervault get (passphrase)", "$iv lock; $iv get i$mid c5 --passphrase-file $work/pass"),
+    ("argon2id alone (same parameters)", "$floor $v < $work/pass"),
+    ("keepassxc-cli show", "keepassxc-cli show -q -s $kdbx i$mid/c5 < $work/pass"),
+]
+# Each in a python child of its own, so that ru_maxrss is that command's alone.
+probe = ("import resource, subprocess, sys; subprocess.run(['bash', '-c', sys.argv[1]], "
+         "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True); "
+         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+peaks = {}
+for name, cmd in runs:
+    kib = int(subprocess.run([sys.executable, "-c", probe, cmd], capture_output=True,
+                             text=True, check=True).stdout)
+    peaks[name] = kib / 1024
+json.dump(peaks, open(sys.argv[1], "w"), indent=1)
+PY
   "$iv" lock >/dev/null 2>&1 || true
 done
 INNER
@@ -124,5 +148,14 @@ print("| median (ms) | " + " | ".join(f"N = {n}" for n in sizes) + " |")
 print("|---|" + "--:|" * len(sizes))
 for cmd, by_n in rows.items():
     print(f"| {cmd} | " + " | ".join(f"{by_n.get(n, float('nan')):.2f}" for n in sizes) + " |")
+peaks = {}
+for n in sizes:
+    for cmd, mib in json.load(open(os.path.join(out, f"memory-n{n}.json"))).items():
+        peaks.setdefault(cmd, {})[n] = mib
+print()
+print("| peak memory (MiB) | " + " | ".join(f"N = {n}" for n in sizes) + " |")
+print("|---|" + "--:|" * len(sizes))
+for cmd, by_n in peaks.items():
+    print(f"| {cmd} | " + " | ".join(f"{by_n.get(n, float('nan')):.1f}" for n in sizes) + " |")
 PY
 echo "bench.sh: results in $out" >&2
