@@ -26,6 +26,14 @@ use zeroize::Zeroizing;
 const FUZZ_IDENTITY: &str =
     "AGE-SECRET-KEY-1RQSJJQUF40PUP7XPVP4XRKUE4HWKD6PX708D78AE7LD97XYJ0TCQZGZDAZ";
 
+/// An `index` seed: the target's first byte picks the part (0: a version 1
+/// index, 1: a core, 2: a record, 3: the history).
+fn part(which: u8, plain: &[u8]) -> Vec<u8> {
+    let mut seed = vec![which];
+    seed.extend_from_slice(plain);
+    seed
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
     fs::create_dir_all(dir).expect("create corpus dir");
     fs::write(dir.join(name), bytes).expect("write seed");
@@ -59,41 +67,34 @@ fn main() {
     let root = parse_root(&root_path, &root_bytes).expect("the seed vault parses");
     let text = String::from_utf8(root_bytes.clone()).expect("utf-8");
     let edits: &[(&str, &str, &str)] = &[
-        ("version-2.json", "\"version\": 1", "\"version\": 2"),
+        ("version-1.json", "\"version\":2", "\"version\":1"),
+        ("version-3.json", "\"version\":2", "\"version\":3"),
         (
             "version-huge.json",
-            "\"version\": 1",
-            "\"version\": 4294967296",
+            "\"version\":2",
+            "\"version\":4294967296",
         ),
         (
             "format-other.json",
-            "\"format\": \"intervault\"",
-            "\"format\": \"other\"",
+            "\"format\":\"intervault\"",
+            "\"format\":\"other\"",
         ),
         ("algo-argon2i.json", "\"argon2id\"", "\"argon2i\""),
         (
             "memory-huge.json",
-            "\"memory_kib\": 8192",
-            "\"memory_kib\": 4294967295",
+            "\"memory_kib\":8192",
+            "\"memory_kib\":4294967295",
         ),
-        (
-            "memory-tiny.json",
-            "\"memory_kib\": 8192",
-            "\"memory_kib\": 1",
-        ),
-        (
-            "iterations-0.json",
-            "\"iterations\": 1",
-            "\"iterations\": 0",
-        ),
+        ("memory-tiny.json", "\"memory_kib\":8192", "\"memory_kib\":1"),
+        ("iterations-0.json", "\"iterations\":1", "\"iterations\":0"),
         (
             "parallelism-65.json",
-            "\"parallelism\": 4",
-            "\"parallelism\": 65",
+            "\"parallelism\":4",
+            "\"parallelism\":65",
         ),
         ("salt-bad.json", &root.kdf.salt, "AAAA"),
-        ("extra-field.json", "\"swept\"", "\"extra\": 1, \"swept\""),
-        ("ref-path.json", "\"ref\": \"", "\"ref\": \"../"),
+        ("extra-field.json", "\"swept\"", "\"extra\":1,\"swept\""),
+        ("ref-path.json", "\"ref\":\"", "\"ref\":\"../"),
     ];
     for (name, from, to) in edits {
         assert!(text.contains(from), "{name}: {from} not in vault.json");
@@ -129,7 +130,20 @@ fn main() {
 
     let km = out.join("key_and_master");
     write(&km, "master.json", &master_plain);
-    write(&out.join("index"), "real-index.json", &index_plain);
+    write(&out.join("index"), "real-core.json", &part(1, &index_plain));
+    let records = fs::read_dir(vault.join("records")).expect("records dir");
+    for (n, entry) in records.enumerate() {
+        let blob = fs::read(entry.expect("entry").path()).expect("record file");
+        let plain = master.open(&blob).expect("record opens");
+        write(&out.join("index"), &format!("record-{n}.json"), &part(2, &plain));
+    }
+    for entry in fs::read_dir(&vault).expect("vault dir") {
+        let path = entry.expect("entry").path();
+        if path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("history.")) {
+            let plain = master.open(&fs::read(&path).expect("history")).expect("history opens");
+            write(&out.join("index"), "history.json", &part(3, &plain));
+        }
+    }
 
     let age_dir = out.join("age_open");
     // Real files sealed to keys the target does not hold: the header paths.
@@ -198,13 +212,19 @@ fn main() {
     write(
         &index,
         "empty.json",
-        format!(r#"{{"high_water":"{t}","interventions":[],"tombstones":[]}}"#).as_bytes(),
+        &part(
+            0,
+            format!(r#"{{"high_water":"{t}","interventions":[],"tombstones":[]}}"#).as_bytes(),
+        ),
     );
-    write(&index, "dup-id.json", format!(r#"{{"high_water":"{t}","interventions":[{{"id":"a","ref":"{r}","client":"c","note":null,"window":{{"from":"{t}","until":"2026-12-02T08:00:00Z"}},"opened_at":"{t}","creds_gen":null,"entries":[],"extensions":[]}}],"tombstones":[{{"id":"a","ref":"{r}","client":"c","window":{{"from":"{t}","until":"2026-12-02T08:00:00Z"}},"wiped_at":"{t}","reason":"closed","names":[],"receipt":"sha256:00"}}]}}"#).as_bytes());
+    write(&index, "dup-id.json", &part(0, format!(r#"{{"high_water":"{t}","interventions":[{{"id":"a","ref":"{r}","client":"c","note":null,"window":{{"from":"{t}","until":"2026-12-02T08:00:00Z"}},"opened_at":"{t}","creds_gen":null,"entries":[],"extensions":[]}}],"tombstones":[{{"id":"a","ref":"{r}","client":"c","window":{{"from":"{t}","until":"2026-12-02T08:00:00Z"}},"wiped_at":"{t}","reason":"closed","names":[],"receipt":"sha256:00"}}]}}"#).as_bytes()));
     write(
         &index,
         "leap-second.json",
-        br#"{"high_water":"2016-12-31T23:59:60Z","interventions":[],"tombstones":[]}"#,
+        &part(
+            0,
+            br#"{"high_water":"2016-12-31T23:59:60Z","interventions":[],"tombstones":[]}"#,
+        ),
     );
     let creds_dir = out.join("credentials");
     write(

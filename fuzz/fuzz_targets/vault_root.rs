@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use intervault::vault::format::{decode_salt, parse_root, FORMAT_NAME, FORMAT_VERSION};
+use intervault::vault::format::{
+    decode_salt, parse_root, FORMAT_NAME, FORMAT_VERSION, OLDEST_READ_VERSION,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     assert_eq!(root.format, FORMAT_NAME);
-    assert_eq!(root.version, FORMAT_VERSION);
+    assert!((OLDEST_READ_VERSION..=FORMAT_VERSION).contains(&root.version));
     assert_eq!(root.kdf.algorithm, "argon2id");
     assert!(
         root.kdf.params.check().is_ok(),

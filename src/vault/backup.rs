@@ -111,16 +111,18 @@ pub fn is_vault_path(path: &str) -> bool {
     let ref_then = |rest: &str, suffix_ok: &dyn Fn(&str) -> bool| {
         rest.get(..32).and_then(Ref::parse).is_some() && rest.get(32..).is_some_and(suffix_ok)
     };
+    let generation = |s: &str| {
+        s.strip_prefix('.')
+            .and_then(|s| s.strip_suffix(".age"))
+            .is_some_and(|n| {
+                !n.is_empty() && n.len() <= 20 && n.bytes().all(|b| b.is_ascii_digit())
+            })
+    };
     match path.split_once('/') {
-        None => path == "vault.json",
+        None => path == "vault.json" || path.strip_prefix("history").is_some_and(generation),
         Some(("keys", rest)) => ref_then(rest, &|s| s == ".age"),
-        Some(("creds", rest)) => ref_then(rest, &|s| {
-            s.strip_prefix('.')
-                .and_then(|s| s.strip_suffix(".age"))
-                .is_some_and(|n| {
-                    !n.is_empty() && n.len() <= 20 && n.bytes().all(|b| b.is_ascii_digit())
-                })
-        }),
+        Some(("creds", rest)) => ref_then(rest, &generation),
+        Some(("records", rest)) => ref_then(rest, &generation),
         Some(("audit", name)) => name == "audit.log" || name == "audit.head",
         _ => false,
     }

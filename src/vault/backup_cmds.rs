@@ -64,6 +64,7 @@ impl<'c> Vault<'c> {
             dir,
             clock: self.clock,
             master_cache: std::cell::RefCell::new(None),
+            index_cache: std::cell::RefCell::new(None),
             sessions: self.sessions,
             ignore_sessions: std::cell::Cell::new(false),
             expired_session: std::cell::Cell::new(None),
@@ -148,15 +149,22 @@ impl<'c> Vault<'c> {
         );
         // Keys kept in the OS keyring stay there: the backup holds none.
         let key_files = u.index.key_store.is_none();
-        for m in &u.index.interventions {
-            let key = format!("keys/{}.age", m.reference);
+        // The index as committed: the core (in vault.json), records, history.
+        for l in &u.index.loaded.live {
+            let key = format!("keys/{}.age", l.reference);
             if key_files {
                 files.insert(key.clone(), fsio::read_checked(&dir.join(&key))?);
             }
-            if let Some(g) = m.creds_gen {
-                let creds = format!("creds/{}.{g}.age", m.reference);
+            if let Some(g) = l.creds {
+                let creds = format!("creds/{}.{g}.age", l.reference);
                 files.insert(creds.clone(), fsio::read_checked(&dir.join(&creds))?);
             }
+            let record = format!("records/{}.{}.age", l.reference, l.record);
+            files.insert(record.clone(), fsio::read_checked(&dir.join(&record))?);
+        }
+        if u.index.loaded.history_gen > 0 {
+            let history = format!("history.{}.age", u.index.loaded.history_gen);
+            files.insert(history.clone(), fsio::read_checked(&dir.join(&history))?);
         }
         for name in ["audit/audit.log", "audit/audit.head"] {
             match fsio::read_checked_up_to(&dir.join(name), 256 << 20) {
@@ -312,7 +320,7 @@ impl<'c> Vault<'c> {
                     (None, None) => continue,
                 };
                 let pos = u.live(&id)?;
-                let t = u.wipe(pos, reason);
+                let t = u.wipe(pos, reason)?;
                 dropped.push(Dropped {
                     // The client holds the receipt of the real wipe.
                     tombstone: wiped_here.cloned().unwrap_or(t),
@@ -350,7 +358,7 @@ fn clear_dir(dir: &Path, existed: bool) {
 
 /// Writes a backup's files as a vault in `dir` (created 0700, files 0600).
 fn write_vault(dir: &Path, file: &Path, b: &BackupFile) -> Result<()> {
-    for sub in ["", "keys", "creds", "audit"] {
+    for sub in ["", "keys", "creds", "records", "audit"] {
         fsio::create_private_dir(&dir.join(sub))?;
     }
     for name in b.files.keys() {

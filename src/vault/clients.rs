@@ -220,7 +220,7 @@ impl Vault<'_> {
             let mut events = Vec::new();
             for id in ids {
                 let pos = u.live(&id)?;
-                let t = u.wipe(pos, WipeReason::Closed);
+                let t = u.wipe(pos, WipeReason::Closed)?;
                 events.push(wipe_event(&t).reason("client erase"));
                 wiped.push(t);
             }
@@ -257,7 +257,7 @@ impl Vault<'_> {
                 Vec::new(),
             ))
         })?;
-        if !erasure.wiped.is_empty() && u.index.interventions.is_empty() && self.end_session() {
+        if !erasure.wiped.is_empty() && u.index.loaded.live.is_empty() && self.end_session() {
             ui.notice(Notice::SessionEnded {
                 why: "no intervention is open any more",
             });

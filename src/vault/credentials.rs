@@ -66,7 +66,7 @@ impl Vault<'_> {
         }
         // Every check passes before the secret is asked for, and the vault is not
         // locked while it is typed; the checks run again once it is locked.
-        let checked = |u: &Unlocked| -> Result<usize> {
+        let checked = |u: &mut Unlocked| -> Result<usize> {
             let pos = u.live(id)?;
             let m = &u.index.interventions[pos];
             may_edit(id, State::Live(m.window), u.h.now, u.index.high_water)?;
@@ -78,7 +78,7 @@ impl Vault<'_> {
             }
             Ok(pos)
         };
-        checked(&self.session(ui, Access::Write)?)?;
+        checked(&mut self.session_for(ui, Access::Write, id)?)?;
         let secret = non_empty(ui.secret(id, &new.name)?, "secret")?;
         let totp = match new.totp {
             true => Some(crate::totp::normalize(&non_empty(
@@ -87,12 +87,12 @@ impl Vault<'_> {
             )?)?),
             false => None,
         };
-        let mut u = self.session(ui, Access::Write)?;
+        let mut u = self.session_for(ui, Access::Write, id)?;
         let mut template = Event::new(Action::Add, Outcome::Done)
             .intervention(id)
             .credential(&new.name);
         if replace {
-            template.reason = Some("--replace".into());
+            template.reason = Some(super::recording::REPLACE_REASON.into());
         }
         u.audited(template.clone(), |u| {
             let pos = checked(u)?;
@@ -162,8 +162,8 @@ impl Vault<'_> {
         if let [name] = names.unwrap_or_default() {
             template.credential = Some(name.clone());
         }
-        let mut u = self.session(ui, Access::Read)?;
-        let checked = fetch_checks(&u, id, names).and_then(|(pos, wanted)| {
+        let mut u = self.session_for(ui, Access::Read, id)?;
+        let checked = fetch_checks(&mut u, id, names).and_then(|(pos, wanted)| {
             let limited = u.index.interventions[pos]
                 .entries
                 .iter()
@@ -186,7 +186,7 @@ impl Vault<'_> {
         }
         // Counting uses writes the vault: do it all again under the exclusive lock.
         drop((u, fetched));
-        let mut u = self.session(ui, Access::Write)?;
+        let mut u = self.session_for(ui, Access::Write, id)?;
         let fetched = u.audited(template.clone(), |u| {
             let (pos, wanted) = fetch_checks(u, id, names)?;
             let fetched = take(u, pos, &wanted, check, ui)?;
@@ -227,7 +227,7 @@ impl Vault<'_> {
     pub fn rm(&self, id: &str, name: &str, ui: &mut dyn Interaction) -> Result<()> {
         validate_name("intervention ID", id)?;
         validate_name("credential name", name)?;
-        let mut u = self.session(ui, Access::Write)?;
+        let mut u = self.session_for(ui, Access::Write, id)?;
         let template = Event::new(Action::Rm, Outcome::Done)
             .intervention(id)
             .credential(name);
@@ -254,7 +254,11 @@ fn granted(template: &Event, wanted: &[String]) -> Vec<Event> {
 
 /// The policy checks of a fetch; gives the intervention's position and the names
 /// to fetch.
-fn fetch_checks(u: &Unlocked, id: &str, names: Option<&[String]>) -> Result<(usize, Vec<String>)> {
+fn fetch_checks(
+    u: &mut Unlocked,
+    id: &str,
+    names: Option<&[String]>,
+) -> Result<(usize, Vec<String>)> {
     let pos = u.live(id)?;
     let m = &u.index.interventions[pos];
     may_fetch(id, State::Live(m.window), u.h.now, u.index.high_water)?;

@@ -778,6 +778,7 @@ fn fault_init() {
             Step::CreateDir,
             Step::CreateDir,
             Step::CreateDir,
+            Step::CreateDir,
             // The trail and its first record, `init`.
             Step::CreateDir,
             Step::CreateTemp,
@@ -881,6 +882,12 @@ fn fault_commit_order_is_new_files_then_root_then_shredding() {
         (Step::SyncFile, "audit/.tmp-*"),
         (Step::Rename, "audit/audit.head"),
         (Step::SyncDir, "audit"),
+        // The intervention's record: its credentials' names and generation changed.
+        (Step::CreateTemp, "records"),
+        (Step::Write, "records/.tmp-*"),
+        (Step::SyncFile, "records/.tmp-*"),
+        (Step::Rename, "records/REF.4.age"),
+        (Step::SyncDir, "records"),
         (Step::CreateTemp, ""),
         (Step::Write, ".tmp-*"),
         (Step::SyncFile, ".tmp-*"),
@@ -891,6 +898,11 @@ fn fault_commit_order_is_new_files_then_root_then_shredding() {
         (Step::SyncFile, "creds/REF.2.age"),
         (Step::Unlink, "creds/REF.2.age"),
         (Step::SyncDir, "creds"),
+        (Step::OpenForShred, "records/REF.3.age"),
+        (Step::Overwrite, "records/REF.3.age"),
+        (Step::SyncFile, "records/REF.3.age"),
+        (Step::Unlink, "records/REF.3.age"),
+        (Step::SyncDir, "records"),
     ]
     .into_iter()
     .map(|(s, p)| (s, p.to_owned()))

@@ -1,20 +1,32 @@
-//! The on-disk format, version 1.
+//! The on-disk format, version 2.
 //!
 //! ```text
-//! vault/            0700
-//!   vault.json      clear JSON: format, version, KDF header, the expiry table that a
-//!                   keyless sweep needs, and two base64 age files: the master key
-//!                   (passphrase stanza) and the index (to the master key)
-//!   vault.lock      the lock file; never replaced, so every process locks one inode
-//!   keys/REF.age    an intervention key, sealed to the master key
-//!   creds/REF.N.age generation N of an intervention's credentials, sealed to its key
+//! vault/              0700
+//!   vault.json        clear JSON: format, version, KDF header, the expiry table that
+//!                     a keyless sweep needs, and two base64 age files: the master
+//!                     key (passphrase stanza) and the index core (to the master key)
+//!   vault.lock        the lock file; never replaced, so every process locks one inode
+//!   history.N.age     generation N of the history: tombstones and client keys,
+//!                     sealed to the master key
+//!   records/REF.N.age generation N of a live intervention's record (window, client,
+//!                     credential names...), sealed to the master key
+//!   keys/REF.age      an intervention key, sealed to the master key
+//!   creds/REF.N.age   generation N of an intervention's credentials, sealed to its key
 //! ```
-//! `vault.json` is the commit point: a write stores new key or credential files
-//! first, then replaces `vault.json`, then shreds the files it no longer names.
-//! Everything a user typed is inside an age file; the clear part holds only random
-//! references, window ends and the KDF header.
+//! The index core lists every live intervention (ID, reference, window end and
+//! the generations of its record and credentials) and names the history's
+//! generation: a command reads the core and only the records it needs, and a
+//! change rewrites the core and what it changed, never the whole vault.
+//!
+//! `vault.json` is the commit point: a write stores new record, history, key or
+//! credential files first, then replaces `vault.json`, then shreds the files it no
+//! longer names. Everything a user typed is inside an age file; the clear part
+//! holds only random references, window ends and the KDF header.
+//!
+//! Version 1 kept the whole index (records and history included) in `vault.json`;
+//! it is read, and written as version 2 by the first command that opens it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -32,8 +44,10 @@ use crate::wipe::Tombstone;
 
 /// The `format` field of `vault.json`.
 pub const FORMAT_NAME: &str = "intervault";
-/// The only version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version this build writes.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest version this build reads (and rewrites as [`FORMAT_VERSION`]).
+pub const OLDEST_READ_VERSION: u32 = 1;
 
 /// An intervention's opaque reference: 16 random bytes in hex. It names the key and
 /// credential files and is all a keyless sweep knows of an intervention.
@@ -152,7 +166,7 @@ pub struct VersionProbe {
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(deny_unknown_fields)]
 pub struct MasterPlain {
-    /// Copy of [`RootFile::version`].
+    /// The version that sealed it: at most [`RootFile::version`].
     #[zeroize(skip)]
     pub version: u32,
     /// Copy of [`RootFile::kdf`].
@@ -273,6 +287,141 @@ pub struct Index {
     /// The OS keyring key store, if keys live there (the clear copy must agree).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_store: Option<super::keystore::KeyringConfig>,
+    /// What of a version 2 index is in memory; `interventions`, `tombstones` and
+    /// `clients` hold what was read so far.
+    #[serde(skip)]
+    pub loaded: Loaded,
+}
+
+/// What of the index is in memory. The core is always read; records and the
+/// history are read when a command needs them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Loaded {
+    /// Every live intervention, as the core lists them (read or not).
+    pub live: Vec<Listed>,
+    /// The records read so far, as read (to tell what changed), with the
+    /// pseudonym of their client.
+    pub records: HashMap<Ref, (InterventionMeta, String)>,
+    /// Whether every record was read.
+    pub all_records: bool,
+    /// The history as read, once read.
+    pub history: Option<History>,
+    /// The history's generation on disk (0: none written yet).
+    pub history_gen: u64,
+    /// When the oldest tombstone was wiped (kept in the core).
+    pub oldest_tombstone: Option<DateTime<Utc>>,
+    /// Read from a version 1 vault: all of it is in memory, and all of it is
+    /// written as version 2 at the next commit.
+    pub from_v1: bool,
+}
+
+impl Loaded {
+    /// Whether `tombstones` and `clients` hold the whole history.
+    pub fn has_history(&self) -> bool {
+        self.from_v1 || self.history.is_some()
+    }
+
+    /// Whether everything is in memory.
+    pub fn has_everything(&self) -> bool {
+        self.from_v1 || (self.history.is_some() && self.all_records)
+    }
+}
+
+/// A live intervention as the index core lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listed {
+    /// Its ID.
+    pub id: String,
+    /// Its reference.
+    #[serde(rename = "ref")]
+    pub reference: Ref,
+    /// Its window end (the clear expiry table must agree), in nanoseconds since
+    /// the epoch: the core is read by every command, and an integer parses ten
+    /// times faster than an RFC 3339 date.
+    #[serde(with = "unix_nanos")]
+    pub until: DateTime<Utc>,
+    /// The generation of its record file.
+    pub record: u64,
+    /// The generation of its credentials file, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creds: Option<u64>,
+}
+
+/// A time as nanoseconds since the Unix epoch (an `i128`: every date chrono
+/// can hold fits, to the nanosecond).
+mod unix_nanos {
+    use chrono::{DateTime, Utc};
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    const NANOS: i128 = 1_000_000_000;
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i128(i128::from(t.timestamp()) * NANOS + i128::from(t.timestamp_subsec_nanos()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let n = i128::deserialize(d)?;
+        let secs = i64::try_from(n.div_euclid(NANOS)).map_err(D::Error::custom)?;
+        let nanos = u32::try_from(n.rem_euclid(NANOS)).map_err(D::Error::custom)?;
+        DateTime::from_timestamp(secs, nanos).ok_or_else(|| D::Error::custom("time out of range"))
+    }
+}
+
+/// The index core (version 2), sealed in `vault.json`: what every keyed command
+/// reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Core {
+    /// See [`Index::high_water`].
+    pub high_water: DateTime<Utc>,
+    /// Every live intervention.
+    pub live: Vec<Listed>,
+    /// The generation of the history file (0: none yet, the history is empty).
+    pub history: u64,
+    /// When the oldest tombstone was wiped, so that pruning can be due without
+    /// reading the history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_tombstone: Option<DateTime<Utc>>,
+    /// See [`Index::retention`].
+    pub retention: Retention,
+    /// See [`Index::audit_seq`].
+    pub audit_seq: u64,
+    /// See [`Index::generation`].
+    pub generation: u64,
+    /// See [`Index::backups`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backups: Option<super::backup::BackupConfig>,
+    /// See [`Index::key_store`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_store: Option<super::keystore::KeyringConfig>,
+}
+
+/// A record file's plaintext: one live intervention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    /// The intervention it belongs to; checked, so records cannot be swapped.
+    #[serde(rename = "ref")]
+    pub reference: Ref,
+    /// Its generation, checked against the core, so an older copy is refused.
+    pub generation: u64,
+    /// Its client's pseudonym, so that recording an access needs no client key.
+    pub pseudonym: String,
+    /// The intervention.
+    pub meta: InterventionMeta,
+}
+
+/// The history file's plaintext: what outlives the interventions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct History {
+    /// Its generation, checked against the core.
+    pub generation: u64,
+    /// Wiped interventions.
+    pub tombstones: Vec<Tombstone>,
+    /// Each client's pseudonym key.
+    pub clients: Vec<ClientKey>,
 }
 
 /// A client's name and the key of its pseudonym.
@@ -310,43 +459,80 @@ impl Default for Retention {
 }
 
 impl Index {
-    /// Checks what the types cannot: unique IDs and references, sorted unique names.
+    /// Checks a version 1 index, whole: unique IDs and references, sorted
+    /// unique names.
     pub fn check(&self) -> Result<(), String> {
-        let mut ids = BTreeSet::new();
         let mut refs = BTreeSet::new();
         for m in &self.interventions {
-            if !ids.insert(m.id.as_str()) || !refs.insert(&m.reference) {
+            if !refs.insert(&m.reference) {
                 return Err(format!("intervention '{}' appears twice", m.id));
             }
-            if m.window.until <= m.window.from {
-                return Err(format!("intervention '{}' has an empty window", m.id));
-            }
-            if m.entries.windows(2).any(|w| w[0].name >= w[1].name) {
-                return Err(format!("intervention '{}' lists a credential twice", m.id));
-            }
-            if !m.entries.is_empty() && m.creds_gen.is_none() {
-                return Err(format!(
-                    "intervention '{}' lists credentials it lacks",
-                    m.id
-                ));
-            }
+            m.check()?;
         }
-        for t in &self.tombstones {
-            if !ids.insert(t.id.as_str()) {
-                return Err(format!("intervention '{}' appears twice", t.id));
-            }
+        let live = self.interventions.iter().map(|m| m.id.as_str());
+        check_history(live, &self.tombstones, &self.clients)
+    }
+}
+
+impl InterventionMeta {
+    /// Checks what the types cannot: a window, sorted unique names, a file for them.
+    pub fn check(&self) -> Result<(), String> {
+        if self.window.until <= self.window.from {
+            return Err(format!("intervention '{}' has an empty window", self.id));
         }
-        let mut names = BTreeSet::new();
-        for c in &self.clients {
-            if !names.insert(c.name.as_str()) {
-                return Err(format!("client '{}' has two pseudonym keys", c.name));
-            }
-            if crate::crypto::MacKey::from_hex(&c.key).is_none() {
-                return Err(format!("client '{}' has a malformed pseudonym key", c.name));
+        if self.entries.windows(2).any(|w| w[0].name >= w[1].name) {
+            return Err(format!(
+                "intervention '{}' lists a credential twice",
+                self.id
+            ));
+        }
+        if !self.entries.is_empty() && self.creds_gen.is_none() {
+            return Err(format!(
+                "intervention '{}' lists credentials it lacks",
+                self.id
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Core {
+    /// Checks what the types cannot: unique IDs and references.
+    pub fn check(&self) -> Result<(), String> {
+        let mut ids = HashSet::with_capacity(self.live.len());
+        let mut refs = HashSet::with_capacity(self.live.len());
+        for l in &self.live {
+            if !ids.insert(l.id.as_str()) || !refs.insert(&l.reference) {
+                return Err(format!("intervention '{}' appears twice", l.id));
             }
         }
         Ok(())
     }
+}
+
+/// Checks tombstones and client keys against the live IDs: every ID once, every
+/// client once with a well-formed key.
+pub fn check_history<'a>(
+    live: impl Iterator<Item = &'a str>,
+    tombstones: &'a [Tombstone],
+    clients: &[ClientKey],
+) -> Result<(), String> {
+    let mut ids: BTreeSet<&str> = BTreeSet::new();
+    for id in live.chain(tombstones.iter().map(|t| t.id.as_str())) {
+        if !ids.insert(id) {
+            return Err(format!("intervention '{id}' appears twice"));
+        }
+    }
+    let mut names = BTreeSet::new();
+    for c in clients {
+        if !names.insert(c.name.as_str()) {
+            return Err(format!("client '{}' has two pseudonym keys", c.name));
+        }
+        if crate::crypto::MacKey::from_hex(&c.key).is_none() {
+            return Err(format!("client '{}' has a malformed pseudonym key", c.name));
+        }
+    }
+    Ok(())
 }
 
 /// One credential, as stored in its intervention's credentials file.
@@ -402,20 +588,34 @@ pub const SALT_BYTES: usize = 16;
 
 /// Parses `vault.json`, checking version and KDF header before anything else.
 pub fn parse_root(path: &Path, bytes: &[u8]) -> Result<RootFile> {
-    let probe: VersionProbe = serde_json::from_slice(bytes)
-        .map_err(|_| Error::damaged(path, "the vault root is not valid JSON"))?;
-    if probe.format != FORMAT_NAME {
-        return Err(Error::damaged(path, "this is not an intervault vault"));
-    }
-    if probe.version != FORMAT_VERSION {
-        return Err(Error::UnsupportedVersion {
-            path: path.to_owned(),
-            found: probe.version,
-            supported: FORMAT_VERSION,
-        });
-    }
-    let root: RootFile = serde_json::from_slice(bytes)
-        .map_err(|e| Error::damaged(path, format!("the vault root is malformed ({e})")))?;
+    let check_probe = |format: &str, version: u32| {
+        if format != FORMAT_NAME {
+            return Err(Error::damaged(path, "this is not an intervault vault"));
+        }
+        if !(OLDEST_READ_VERSION..=FORMAT_VERSION).contains(&version) {
+            return Err(Error::UnsupportedVersion {
+                path: path.to_owned(),
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        Ok(())
+    };
+    // One pass when it is a root of ours (every command reads it); the probe
+    // only to say why it is not.
+    let root: RootFile = match serde_json::from_slice(bytes) {
+        Ok(root) => root,
+        Err(e) => {
+            let probe: VersionProbe = serde_json::from_slice(bytes)
+                .map_err(|_| Error::damaged(path, "the vault root is not valid JSON"))?;
+            check_probe(&probe.format, probe.version)?;
+            return Err(Error::damaged(
+                path,
+                format!("the vault root is malformed ({e})"),
+            ));
+        }
+    };
+    check_probe(&root.format, root.version)?;
     if root.kdf.algorithm != "argon2id" {
         return Err(Error::damaged(path, "unknown key derivation algorithm"));
     }
@@ -437,12 +637,36 @@ pub fn decode_salt(path: &Path, kdf: &KdfHeader) -> Result<Vec<u8>> {
     }
 }
 
-/// Parses and checks a decrypted index.
+/// Parses and checks a decrypted version 1 index.
 pub fn parse_index(plain: &[u8]) -> Result<Index, String> {
     let index: Index =
         serde_json::from_slice(plain).map_err(|_| "the index is malformed".to_owned())?;
     index.check()?;
     Ok(index)
+}
+
+/// Parses and checks a decrypted index core.
+pub fn parse_core(plain: &[u8]) -> Result<Core, String> {
+    let core: Core =
+        serde_json::from_slice(plain).map_err(|_| "the index is malformed".to_owned())?;
+    core.check()?;
+    Ok(core)
+}
+
+/// Parses and checks a decrypted record file.
+pub fn parse_record(plain: &[u8]) -> Result<Record, String> {
+    let record: Record =
+        serde_json::from_slice(plain).map_err(|_| "the record is malformed".to_owned())?;
+    record.meta.check()?;
+    if record.meta.reference != record.reference {
+        return Err("the record names another intervention".into());
+    }
+    Ok(record)
+}
+
+/// Parses a decrypted history file (checked against the live IDs by the caller).
+pub fn parse_history(plain: &[u8]) -> Result<History, String> {
+    serde_json::from_slice(plain).map_err(|_| "the history is malformed".to_owned())
 }
 
 /// Parses a decrypted credentials file.

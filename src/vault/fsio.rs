@@ -303,6 +303,26 @@ pub fn shred(path: &Path) -> Result<()> {
     }
 }
 
+/// Opens `path` for reading and writing, made private (0600) if it is new, never
+/// through a symlink, and never truncated.
+fn open_or_create_private(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+}
+
+/// Makes an empty private file (the change marker), not synced: see its use.
+pub fn create_marker(path: &Path) -> Result<()> {
+    open_or_create_private(path)
+        .map(drop)
+        .map_err(|e| Error::io("create", path, e))
+}
+
 /// Names of the entries of a directory (empty if it does not exist).
 pub fn list_dir(dir: &Path) -> Result<Vec<String>> {
     match fs::read_dir(dir) {
@@ -337,15 +357,8 @@ pub struct VaultLock {
 /// Takes the lock on `path` (a separate, stable file that is never replaced, so every
 /// process locks the same inode), waiting up to [`LOCK_WAIT`].
 pub fn lock(path: &Path, mode: LockMode) -> Result<VaultLock> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(path)
-        .map_err(|e| Error::io("open the lock file", path, e))?;
+    let file =
+        open_or_create_private(path).map_err(|e| Error::io("open the lock file", path, e))?;
     let started = Instant::now();
     loop {
         let attempt = match mode {

@@ -10,11 +10,11 @@ use crate::intervention::{validate_name, validate_text, Kind, Status, Window, Wi
 use crate::wipe::{Tombstone, WipeRecord};
 
 use super::format::{
-    Extension, Freeze, Index, InterventionMeta, Ref, Retention, RootFile, FORMAT_NAME,
+    Core, Extension, Freeze, InterventionMeta, Ref, Retention, RootFile, FORMAT_NAME,
     FORMAT_VERSION,
 };
 use super::fsio::{self, LockMode};
-use super::session::{self, Access, Paths};
+use super::session::{self, Access, Paths, Scope};
 use super::trail::{Trail, TrailKeys};
 use super::{live_status, Interaction, Notice, PassphrasePurpose, Vault};
 use crate::audit::{Action, Event, Outcome};
@@ -214,6 +214,7 @@ impl Vault<'_> {
         }
         fsio::create_private_dir(&paths.keys)?;
         fsio::create_private_dir(&paths.creds)?;
+        fsio::create_private_dir(&paths.records)?;
         let header = session::new_kdf_header(kdf);
         let master = SealKey::generate();
         let now = self.clock.now();
@@ -229,11 +230,11 @@ impl Vault<'_> {
                 &mut |_| Vec::new(),
             )
             .map_err(|e| Error::NotRecorded(Box::new(e)))?;
-        let index = Index {
+        let core = Core {
             high_water: now,
-            interventions: Vec::new(),
-            tombstones: Vec::new(),
-            clients: Vec::new(),
+            live: Vec::new(),
+            history: 0,
+            oldest_tombstone: None,
             retention: Retention::DEFAULT,
             audit_seq: first.unwrap_or(0),
             generation: 0,
@@ -245,13 +246,13 @@ impl Vault<'_> {
             version: FORMAT_VERSION,
             master_key: session::seal_master(&paths.root, &header, &master, &passphrase)?,
             kdf: header,
-            index: session::seal_index(&master, &index)?,
+            index: session::seal_base64(&master, &core)?,
             expiry: Vec::new(),
             swept: Vec::new(),
             backups: None,
             key_store,
         };
-        let bytes = serde_json::to_vec_pretty(&root)
+        let bytes = serde_json::to_vec(&root)
             .map_err(|e| Error::Internal(format!("cannot serialize the root: {e}")))?;
         fsio::write_atomic(&paths.root, &bytes)?;
         // A new vault: whatever was seen of an earlier one at this path is gone.
@@ -276,7 +277,8 @@ impl Vault<'_> {
             WindowSpec::For(d) => Window::new(now, now + d, now)?,
             WindowSpec::Range { from, until } => Window::new(from.unwrap_or(now), until, now)?,
         };
-        let mut u = self.session(ui, Access::Write)?;
+        // The core and the history say whether the ID is taken: no record is read.
+        let mut u = self.session_in_scope(ui, Access::Write, Scope::Core)?;
         let template = Event::new(Action::Open, Outcome::Done).intervention(&new.id);
         u.audited(template, |u| {
             if !clock_is_sane(now, u.index.high_water) {
@@ -285,8 +287,9 @@ impl Vault<'_> {
                     seen: u.index.high_water,
                 });
             }
+            u.read_history()?;
             let tombstone = u.index.tombstones.iter().any(|t| t.id == new.id);
-            if tombstone || u.index.interventions.iter().any(|m| m.id == new.id) {
+            if tombstone || u.index.loaded.live.iter().any(|l| l.id == new.id) {
                 return Err(Error::InterventionExists {
                     id: new.id.clone(),
                     tombstone,
@@ -308,7 +311,7 @@ impl Vault<'_> {
             };
             let summary = summary_of_live(&meta, now);
             u.index.interventions.push(meta);
-            u.index.ensure_client_keys();
+            u.index.ensure_client_key(&new.client);
             let mut e = Event::new(Action::Open, Outcome::Done)
                 .intervention(&new.id)
                 .client(&new.client);
@@ -394,7 +397,7 @@ impl Vault<'_> {
                 "give an --until in the future, or use 'intervault close' to end it now",
             ));
         }
-        let mut u = self.session(ui, Access::Write)?;
+        let mut u = self.session_for(ui, Access::Write, id)?;
         let template = Event::new(Action::Extend, Outcome::Done)
             .intervention(id)
             .reason(reason);
@@ -429,7 +432,7 @@ impl Vault<'_> {
     pub fn freeze(&self, id: &str, reason: &str, ui: &mut dyn Interaction) -> Result<()> {
         validate_name("intervention ID", id)?;
         validate_text("reason", reason, true)?;
-        let mut u = self.session(ui, Access::Write)?;
+        let mut u = self.session_for(ui, Access::Write, id)?;
         let template = Event::new(Action::Freeze, Outcome::Done)
             .intervention(id)
             .reason(reason);
@@ -447,7 +450,7 @@ impl Vault<'_> {
     /// Lifts a restriction set by [`Vault::freeze`]; `Ok(false)` if there was none.
     pub fn unfreeze(&self, id: &str, ui: &mut dyn Interaction) -> Result<bool> {
         validate_name("intervention ID", id)?;
-        let mut u = self.session(ui, Access::Write)?;
+        let mut u = self.session_for(ui, Access::Write, id)?;
         let template = Event::new(Action::Unfreeze, Outcome::Done).intervention(id);
         u.audited(template.clone(), |u| {
             let pos = u.live(id)?;
@@ -460,18 +463,18 @@ impl Vault<'_> {
     /// Wipes an intervention now and returns its tombstone (with the receipt).
     pub fn close(&self, id: &str, ui: &mut dyn Interaction) -> Result<Tombstone> {
         validate_name("intervention ID", id)?;
-        let mut u = self.session(ui, Access::Write)?;
+        let mut u = self.session_for(ui, Access::Write, id)?;
         let template = Event::new(Action::Close, Outcome::Done).intervention(id);
         let tombstone = u.audited(template, |u| {
             // Closing is allowed whatever the clock says: wiping early is always safe.
             let pos = u.live(id)?;
-            let t = u.wipe(pos, WipeReason::Closed);
+            let t = u.wipe(pos, WipeReason::Closed)?;
             let e = wipe_event(&t);
             Ok((t, vec![e]))
         })?;
         // With nothing left open there is nothing to fetch: do not leave the
         // master key waiting in the keyring.
-        if u.index.interventions.is_empty() && self.end_session() {
+        if u.index.loaded.live.is_empty() && self.end_session() {
             ui.notice(Notice::SessionEnded {
                 why: "no intervention is open any more",
             });
@@ -484,7 +487,7 @@ impl Vault<'_> {
     /// unlocked and the records come back complete; if that unlock fails, the
     /// wipes stand and are reported all the same, with the error beside them.
     pub fn sweep(&self, ui: &mut dyn Interaction) -> Result<SweepReport> {
-        let h = self.handle(LockMode::Exclusive, false)?;
+        let h = self.handle(LockMode::Exclusive, false, true)?;
         // Managed backups past their retention go, and what has ended leaves them.
         if let Some(config) = h.root.backups.as_ref().filter(|_| self.upkeep_backups) {
             let _ = super::backup::upkeep(config, &[], h.now);
@@ -510,9 +513,12 @@ impl Vault<'_> {
         };
         let completed = session::open_master(&h.paths.root, &h.root, &passphrase)
             .inspect_err(|e| self.note_failed_passphrase(e))
-            .and_then(|master| session::unlock(h, master, self.seen_store()).map_err(|(_, e)| e))
+            .and_then(|master| {
+                session::unlock(h, master, self.seen_store(), session::Scope::All, None)
+                    .map_err(|(_, e)| e)
+            })
             .and_then(|(mut u, completed)| {
-                u.collect_stale_generations()?;
+                u.settle_leftovers(true);
                 u.record(Vec::new())?;
                 u.commit()?;
                 u.report_early_wipes()?;

@@ -124,6 +124,9 @@ pub struct Vault<'c> {
     dir: PathBuf,
     clock: &'c dyn Clock,
     master_cache: std::cell::RefCell<Option<session::CachedMaster>>,
+    /// The index read by this command's last session (a command such as `add`
+    /// opens the vault twice: the second read is skipped when nothing changed).
+    index_cache: std::cell::RefCell<Option<session::CachedIndex>>,
     sessions: Option<&'c dyn crate::session_store::SessionStore>,
     ignore_sessions: std::cell::Cell<bool>,
     expired_session: std::cell::Cell<Option<DateTime<Utc>>>,
@@ -144,6 +147,7 @@ impl<'c> Vault<'c> {
             dir,
             clock,
             master_cache: std::cell::RefCell::new(None),
+            index_cache: std::cell::RefCell::new(None),
             sessions: None,
             ignore_sessions: std::cell::Cell::new(false),
             expired_session: std::cell::Cell::new(None),

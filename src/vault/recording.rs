@@ -32,8 +32,19 @@ impl Index {
         self.client_key(name).map(|k| pseudonym(&k, name))
     }
 
+    /// Gives client `name` a pseudonym key if it has none.
+    pub(super) fn ensure_client_key(&mut self, name: &str) {
+        if !self.clients.iter().any(|c| c.name == name) {
+            self.clients.push(ClientKey {
+                name: name.to_owned(),
+                key: MacKey::generate().to_hex(),
+            });
+        }
+    }
+
     /// Gives a pseudonym key to every client that a live intervention or a
-    /// tombstone names and that has none; says whether any was added.
+    /// tombstone names and that has none (vaults from before pseudonyms); says
+    /// whether any was added.
     pub(super) fn ensure_client_keys(&mut self) -> bool {
         // A set, not a scan per intervention: this runs at every unlock.
         let keyed: HashSet<&str> = self.clients.iter().map(|c| c.name.as_str()).collect();
@@ -78,6 +89,14 @@ impl Index {
     /// The client of intervention `id` (live or tombstone) as the trail names it.
     fn client_in_trail(&self, id: &str) -> Option<String> {
         if let Some(m) = self.interventions.iter().find(|m| m.id == id) {
+            if !self.loaded.has_history() {
+                // The client keys were not read: the record keeps the pseudonym.
+                return self
+                    .loaded
+                    .records
+                    .get(&m.reference)
+                    .map(|(_, p)| p.clone());
+            }
             return self.pseudonym_of(&m.client);
         }
         let t = self.tombstones.iter().find(|t| t.id == id)?;
@@ -99,6 +118,18 @@ impl Index {
         }
         out
     }
+}
+
+/// Reasons that this code writes itself and that name no client: recording
+/// them needs no scrubbing, so no client keys (a `get` or an `add` reads none).
+pub(super) const OWN_REASONS: &[&str] = &[REPLACE_REASON];
+
+/// The reason of an `add` that replaces a credential.
+pub(super) const REPLACE_REASON: &str = "--replace";
+
+/// Whether `reason` may hold a client's name (and must be scrubbed).
+fn is_free_text(reason: &str) -> bool {
+    !OWN_REASONS.contains(&reason)
 }
 
 /// The longest reason a record keeps (a reason typed by the user is at most 1,000
@@ -217,6 +248,23 @@ fn expired_event(index: &Index, r: &str, mut e: Event) -> Event {
 }
 
 impl Unlocked<'_> {
+    /// Whether recording `events` needs the history (tombstones and client
+    /// keys), when it was not read: a client to name or scrub from a reason, an
+    /// intervention not in memory, or a keyless expiry record to complete.
+    fn needs_history<'e>(&self, mut events: impl Iterator<Item = &'e Event>) -> bool {
+        if self.index.loaded.has_history() {
+            return false;
+        }
+        let unknown = |id: &String| !self.index.interventions.iter().any(|m| &m.id == id);
+        events.any(|e| {
+            e.client.is_some()
+                || e.reason.as_deref().is_some_and(is_free_text)
+                || e.intervention.as_ref().is_some_and(unknown)
+        }) || !self.unrecorded_wipes.is_empty()
+            // Unsure means yes: reading the history is never wrong, only slower.
+            || self.trail.expiry_pending().unwrap_or(true)
+    }
+
     /// The event as the trail keeps it: the client as a pseudonym (found from
     /// the intervention when not given), client names scrubbed from the reason.
     fn for_trail(&self, mut e: Event) -> Result<Event> {
@@ -229,9 +277,10 @@ impl Unlocked<'_> {
             (None, Some(id)) => self.index.client_in_trail(id),
             (None, None) => None,
         };
-        e.reason = e
-            .reason
-            .map(|r| cap(self.index.scrub(&r), MAX_REASON_BYTES));
+        e.reason = e.reason.map(|r| match is_free_text(&r) {
+            true => cap(self.index.scrub(&r), MAX_REASON_BYTES),
+            false => r,
+        });
         Ok(e)
     }
 
@@ -239,6 +288,9 @@ impl Unlocked<'_> {
     /// wrote and what was folded in at unlock. Fails (so that the access or
     /// change it describes is refused) when the trail cannot be written.
     pub(super) fn record(&mut self, events: Vec<Event>) -> Result<()> {
+        if self.needs_history(self.owed.iter().chain(&events)) {
+            self.read_history()?;
+        }
         let mut all = std::mem::take(&mut self.owed);
         all.extend(events);
         let all = all

@@ -1,6 +1,8 @@
 //! Retention: how long audit records and tombstones are kept, and the pruning of
 //! tombstones (audit records are pruned by the trail itself).
 
+use std::collections::HashSet;
+
 use chrono::Months;
 
 use crate::audit::{Action, Event, Outcome};
@@ -37,19 +39,29 @@ impl Unlocked<'_> {
     /// Drops tombstones wiped longer ago than the retention, and the pseudonym
     /// keys of clients nothing refers to any more; says whether any went. The
     /// unlock's caller commits, and the trail records it.
-    pub(super) fn prune_tombstones(&mut self) -> bool {
+    pub(super) fn prune_tombstones(&mut self) -> Result<bool> {
         let months = Months::new(self.index.retention.tombstone_months);
         let Some(cutoff) = self.h.now.checked_sub_months(months) else {
-            return false;
+            return Ok(false);
         };
+        let loaded = &self.index.loaded;
+        let oldest = match loaded.has_history() {
+            true => self.index.tombstones.iter().map(|t| t.wiped_at).min(),
+            false => loaded.oldest_tombstone,
+        };
+        if oldest.is_none_or(|t| t >= cutoff) {
+            return Ok(false);
+        }
+        // Which client keys are still named needs every intervention.
+        self.read_everything()?;
         let before = self.index.tombstones.len();
         self.index.tombstones.retain(|t| t.wiped_at >= cutoff);
         let pruned = before - self.index.tombstones.len();
         if pruned == 0 {
-            return false;
+            return Ok(false);
         }
         let index = &mut self.index;
-        let named: Vec<String> = index
+        let named: HashSet<String> = index
             .interventions
             .iter()
             .map(|m| m.client.clone())
@@ -63,7 +75,7 @@ impl Unlocked<'_> {
             self.index.retention.tombstone_months
         ));
         self.owed.push(e);
-        true
+        Ok(true)
     }
 }
 

@@ -182,10 +182,11 @@ impl Unlocked<'_> {
     /// On an older copy accepted with `--accept-rollback`: wipes again every live
     /// intervention that was wiped since, and takes the generation up to what
     /// was seen; says whether it did anything. The caller commits.
-    pub(super) fn accept_rollback(&mut self) -> bool {
+    pub(super) fn accept_rollback(&mut self) -> Result<bool> {
         if self.index.generation >= self.seen.generation {
-            return false;
+            return Ok(false);
         }
+        self.read_everything()?;
         let again: Vec<(String, WipeReason)> = self
             .index
             .interventions
@@ -201,7 +202,7 @@ impl Unlocked<'_> {
             .collect();
         for (id, reason) in &again {
             if let Ok(pos) = self.live(id) {
-                self.wipe(pos, *reason);
+                self.wipe(pos, *reason)?;
             }
         }
         let mut e = Event::new(Action::RollbackAccepted, Outcome::Done);
@@ -212,7 +213,7 @@ impl Unlocked<'_> {
         ));
         self.owed.push(e);
         self.index.generation = self.seen.generation;
-        true
+        Ok(true)
     }
 
     /// After a commit: keeps the new generation, and what it wiped, outside the

@@ -13,9 +13,10 @@ use crate::intervention::WipeReason;
 use crate::wipe::{Tombstone, WipeRecord};
 
 use super::format::{
-    decode_salt, parse_credential_set, parse_index, parse_master_plain, parse_root, to_plain_json,
-    CredentialSet, ExpiryEntry, Index, InterventionMeta, KdfHeader, MasterPlain, Ref, RootFile,
-    SweptEntry, FORMAT_VERSION, SALT_BYTES,
+    check_history, decode_salt, parse_core, parse_credential_set, parse_history, parse_index,
+    parse_master_plain, parse_record, parse_root, to_plain_json, Core, CredentialSet, ExpiryEntry,
+    History, Index, InterventionMeta, KdfHeader, Listed, Loaded, MasterPlain, Record, Ref,
+    RootFile, SweptEntry, FORMAT_VERSION, SALT_BYTES,
 };
 use super::fsio::{self, LockMode, VaultLock};
 use super::keystore::{FileKeyStore, KeyStore, KeyringKeyStore};
@@ -36,6 +37,7 @@ pub(super) struct Paths {
     pub lock: PathBuf,
     pub keys: PathBuf,
     pub creds: PathBuf,
+    pub records: PathBuf,
 }
 
 impl Paths {
@@ -46,6 +48,7 @@ impl Paths {
             lock: dir.join("vault.lock"),
             keys: dir.join("keys"),
             creds: dir.join("creds"),
+            records: dir.join("records"),
         }
     }
 
@@ -60,6 +63,26 @@ impl Paths {
     pub fn creds_file(&self, reference: &Ref, generation: u64) -> PathBuf {
         self.creds.join(format!("{reference}.{generation}.age"))
     }
+
+    pub fn record_file(&self, reference: &Ref, generation: u64) -> PathBuf {
+        self.records.join(format!("{reference}.{generation}.age"))
+    }
+
+    pub fn history_file(&self, generation: u64) -> PathBuf {
+        self.dir.join(format!("history.{generation}.age"))
+    }
+}
+
+/// What of the index a command reads at unlock; more is read when it turns out
+/// to be needed (a refusal that names a tombstone, a client's name to scrub).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scope<'a> {
+    /// Everything: the commands that look at every intervention.
+    All,
+    /// The core and the record of one intervention: fetches and small changes.
+    One(&'a str),
+    /// The core alone.
+    Core,
 }
 
 /// Whether a command only reads or also writes.
@@ -69,10 +92,30 @@ pub(super) enum Access {
     Write,
 }
 
+/// The name of the marker of a change in progress, in the vault directory.
+///
+/// Every command that takes the exclusive lock makes it first and removes it
+/// when its change is settled (every file it made obsolete shredded). A command
+/// that finds it knows that a change was interrupted, and collects what that
+/// change left behind; without it, a command on one intervention need not list
+/// every directory of the vault. It is not synced on its own: the commit's sync
+/// of the vault directory makes it durable before any old file is shredded.
+/// (New files of a change cut off by a power loss before its commit may outlive
+/// the marker; the commands that read every intervention collect them.)
+const CHANGING: &str = "changing";
+
 /// The vault with its lock held and its clear root read; ended interventions have
 /// been wiped if the lock is exclusive.
 pub(super) struct Handle {
     pub paths: Paths,
+    /// Whether this command holds the change marker ([`CHANGING`]).
+    marked: bool,
+    /// Whether a change was interrupted before this command (the marker was there).
+    pub interrupted: bool,
+    /// Whether something may be left to collect: the marker then stays.
+    pub uncollected: std::cell::Cell<bool>,
+    /// Whether this command collected the leftovers it can see without the key.
+    leftovers_collected: bool,
     pub lock: VaultLock,
     pub root: RootFile,
     pub root_bytes: Vec<u8>,
@@ -81,6 +124,55 @@ pub(super) struct Handle {
     pub swept_now: Vec<SweptEntry>,
     /// Whether wipes reach the managed backups (not in a copy being checked).
     pub upkeep_backups: bool,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // Runs before the lock is released (fields drop after this).
+        if self.marked && !self.uncollected.get() {
+            let _ = std::fs::remove_file(self.paths.dir.join(CHANGING));
+        }
+    }
+}
+
+impl Handle {
+    /// A handle on a vault whose lock is held, with its root read; makes the
+    /// change marker when the lock is exclusive.
+    fn new(
+        paths: Paths,
+        lock: VaultLock,
+        root_read: (RootFile, Vec<u8>),
+        now: DateTime<Utc>,
+        upkeep_backups: bool,
+    ) -> Result<Self> {
+        let marker = paths.dir.join(CHANGING);
+        let interrupted = std::fs::symlink_metadata(&marker).is_ok();
+        let marked = lock.mode == LockMode::Exclusive;
+        if marked && !interrupted {
+            fsio::create_marker(&marker)?;
+        }
+        let (root, root_bytes) = root_read;
+        Ok(Handle {
+            paths,
+            marked,
+            interrupted,
+            uncollected: std::cell::Cell::new(interrupted),
+            leftovers_collected: false,
+            lock,
+            root,
+            root_bytes,
+            now,
+            swept_now: Vec::new(),
+            upkeep_backups,
+        })
+    }
+
+    /// Notes the outcome of best-effort cleaning: a failure leaves the marker.
+    pub(super) fn cleaned<T, E>(&self, outcome: std::result::Result<T, E>) {
+        if outcome.is_err() {
+            self.uncollected.set(true);
+        }
+    }
 }
 
 /// Files written or made obsolete by the change in progress.
@@ -124,12 +216,19 @@ impl Drop for Unlocked<'_> {
         // A change that did not commit must leave the vault as it was: remove the
         // files it wrote (they hold ciphertext only, but they are not the old state).
         for path in self.txn.written.drain(..) {
-            let _ = fsio::shred(&path);
+            self.h.cleaned(fsio::shred(&path));
         }
         for r in self.txn.written_keys.drain(..) {
-            let _ = self.keys.destroy(&r);
+            self.h.cleaned(self.keys.destroy(&r));
         }
     }
+}
+
+/// The index as the last session of this command read it (before any change),
+/// with the root it was read from.
+pub(super) struct CachedIndex {
+    root_bytes: Vec<u8>,
+    index: Index,
 }
 
 /// The master key unwrapped during this command, with what it was unwrapped from.
@@ -142,8 +241,10 @@ pub(super) struct CachedMaster {
 impl Vault<'_> {
     /// Opens the vault for a command: lock, read the root, wipe what has ended.
     /// `keyed` says the command will unlock, so pending keyless wipes can be
-    /// folded into tombstones (which needs the exclusive lock).
-    pub(super) fn handle(&self, mode: LockMode, keyed: bool) -> Result<Handle> {
+    /// folded into tombstones (which needs the exclusive lock). `full` says it
+    /// reads every intervention anyway, so it also collects what a change may
+    /// have left behind even without the marker of an interrupted one.
+    pub(super) fn handle(&self, mode: LockMode, keyed: bool, full: bool) -> Result<Handle> {
         let paths = Paths::new(&self.dir);
         match std::fs::symlink_metadata(&paths.root) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -152,6 +253,10 @@ impl Vault<'_> {
             _ => {
                 for dir in [&paths.dir, &paths.keys, &paths.creds] {
                     fsio::check_private_dir(dir)?;
+                }
+                // A version 1 vault has none yet.
+                if std::fs::symlink_metadata(&paths.records).is_ok() {
+                    fsio::check_private_dir(&paths.records)?;
                 }
             }
         }
@@ -175,22 +280,25 @@ impl Vault<'_> {
                 mode = LockMode::Exclusive;
                 continue;
             }
-            let mut h = Handle {
-                paths: paths.clone(),
+            let mut h = Handle::new(
+                paths.clone(),
                 lock,
-                root,
-                root_bytes,
+                (root, root_bytes),
                 now,
-                swept_now: Vec::new(),
-                upkeep_backups: self.upkeep_backups,
-            };
+                self.upkeep_backups,
+            )?;
             if mode == LockMode::Exclusive {
                 h.expire_without_key()?;
             }
             // Any lock held means no writer is mid-change, so whatever a crashed
             // writer left behind can go, even under a shared lock. Best effort:
-            // what cannot go now is tried again by every later command.
-            let _ = h.collect_leftovers();
+            // what cannot go now is tried again by every later command (the
+            // marker stays).
+            if h.interrupted || full {
+                let collected = h.collect_leftovers();
+                h.leftovers_collected = collected.is_ok();
+                h.cleaned(collected);
+            }
             return Ok(h);
         }
     }
@@ -204,11 +312,31 @@ impl Vault<'_> {
     /// and the key derivation, then opened again. The unwrapped master key is kept
     /// for the rest of the command, so a second session does not prompt again.
     pub(super) fn session(&self, ui: &mut dyn Interaction, access: Access) -> Result<Unlocked<'_>> {
+        self.session_in_scope(ui, access, Scope::All)
+    }
+
+    /// [`Vault::session`] for a command on intervention `id` alone: the core and
+    /// that intervention's record are read, the rest only if needed.
+    pub(super) fn session_for(
+        &self,
+        ui: &mut dyn Interaction,
+        access: Access,
+        id: &str,
+    ) -> Result<Unlocked<'_>> {
+        self.session_in_scope(ui, access, Scope::One(id))
+    }
+
+    pub(super) fn session_in_scope(
+        &self,
+        ui: &mut dyn Interaction,
+        access: Access,
+        scope: Scope<'_>,
+    ) -> Result<Unlocked<'_>> {
         let mode = match access {
             Access::Read => LockMode::Shared,
             Access::Write => LockMode::Exclusive,
         };
-        self.session_in(ui, access, mode)
+        self.session_in(ui, access, mode, scope)
     }
 
     fn session_in(
@@ -216,8 +344,10 @@ impl Vault<'_> {
         ui: &mut dyn Interaction,
         access: Access,
         mode: LockMode,
+        scope: Scope<'_>,
     ) -> Result<Unlocked<'_>> {
-        let mut h = self.handle(mode, true)?;
+        let full = scope == Scope::All;
+        let mut h = self.handle(mode, true, full)?;
         let master = match self.known_master(&h.root, h.now) {
             Some(master) => master,
             None => {
@@ -240,7 +370,7 @@ impl Vault<'_> {
                     }
                 };
                 self.remember_master(&first_root, &master);
-                h = match self.handle(mode, true) {
+                h = match self.handle(mode, true, full) {
                     Ok(h) => h,
                     Err(e) => {
                         notify_keyless(ui, &swept);
@@ -266,10 +396,11 @@ impl Vault<'_> {
                 }
             }
         };
-        let (mut u, completed) = match unlock(h, master, self.seen_store()) {
+        let cache = Some(&self.index_cache);
+        let (mut u, completed) = match unlock(h, master, self.seen_store(), scope, cache) {
             Ok(done) => done,
-            Err((h, e)) => {
-                notify_keyless(ui, &h.swept_now);
+            Err((swept, e)) => {
+                notify_keyless(ui, &swept);
                 return Err(e);
             }
         };
@@ -283,11 +414,9 @@ impl Vault<'_> {
             // The unlock changed the index (a client's first pseudonym key, pruned
             // tombstones): commit that first, under the exclusive lock.
             drop(u);
-            return self.session_in(ui, access, LockMode::Exclusive);
+            return self.session_in(ui, access, LockMode::Exclusive, scope);
         }
-        if exclusive {
-            u.collect_stale_generations()?;
-        }
+        u.settle_leftovers(full);
         // Complete what keyless commands recorded, before anything else happens.
         // A reader goes on if it cannot: it delivers nothing by itself, and what
         // it fetches is recorded (or refused) on its own. A writer stops.
@@ -359,16 +488,20 @@ impl Vault<'_> {
         let Ok(root) = parse_root(&paths.root, &root_bytes) else {
             return;
         };
-        let h = Handle {
+        let Ok(h) = Handle::new(
             paths,
             lock,
-            root,
-            root_bytes,
-            now: self.clock.now(),
-            swept_now: Vec::new(),
-            upkeep_backups: self.upkeep_backups,
+            (root, root_bytes),
+            self.clock.now(),
+            self.upkeep_backups,
+        ) else {
+            return;
         };
-        if let Ok((mut u, _)) = unlock(h, master, self.seen_store()) {
+        if h.interrupted {
+            // Someone else's interrupted change: leave it to a full command.
+            return;
+        }
+        if let Ok((mut u, _)) = unlock(h, master, self.seen_store(), Scope::Core, None) {
             if u.record(Vec::new()).is_ok() {
                 let _ = u.commit();
             }
@@ -427,9 +560,9 @@ pub(super) fn new_kdf_header(params: KdfParams) -> KdfHeader {
     }
 }
 
-/// Seals the index to the master key, as base64.
-pub(super) fn seal_index(master: &SealKey, index: &Index) -> Result<String> {
-    let plain = to_plain_json(index);
+/// Seals a plaintext to the master key, as base64 (the index core in `vault.json`).
+pub(super) fn seal_base64<T: serde::Serialize>(master: &SealKey, value: &T) -> Result<String> {
+    let plain = to_plain_json(value);
     master
         .seal(&plain)
         .map(|sealed| STANDARD.encode(sealed))
@@ -452,7 +585,9 @@ pub(super) fn open_master(
         OpenError::Corrupt(what) => Error::damaged(path, format!("the master key {what}")),
     })?;
     let master_plain = parse_master_plain(&plain).map_err(|what| Error::damaged(path, what))?;
-    if master_plain.version != root.version || master_plain.kdf != root.kdf {
+    // The master key keeps the version that sealed it: a vault moved up to a
+    // newer version keeps its master key until the passphrase changes.
+    if master_plain.version > root.version || master_plain.kdf != root.kdf {
         return Err(Error::damaged(
             path,
             "the clear header was altered (it does not match its sealed copy)",
@@ -462,15 +597,26 @@ pub(super) fn open_master(
         .ok_or_else(|| Error::damaged(path, "the master key is malformed"))
 }
 
-/// Opens the index with the master key; also folds keyless wipes into tombstones.
-/// On failure the handle comes back so the caller can still report its wipes.
-#[allow(clippy::result_large_err)]
+/// Opens the index with the master key, reading what `scope` needs; also folds
+/// keyless wipes into tombstones.
+/// On failure the keyless wipes come back so the caller can still report them.
 pub(super) fn unlock<'v>(
-    h: Handle,
+    mut h: Handle,
     master: SealKey,
     seen_store: SeenStore<'v>,
-) -> std::result::Result<(Unlocked<'v>, Vec<Tombstone>), (Handle, Error)> {
-    let checked = open_index(&h, &master).and_then(|index| {
+    scope: Scope<'_>,
+    cache: Option<&std::cell::RefCell<Option<CachedIndex>>>,
+) -> std::result::Result<(Unlocked<'v>, Vec<Tombstone>), (Vec<SweptEntry>, Error)> {
+    // The same root read earlier in this command: the index is what was read then.
+    let cached = cache
+        .and_then(|c| c.borrow_mut().take())
+        .filter(|c| c.root_bytes == h.root_bytes)
+        .map(|c| c.index);
+    let opened = match cached {
+        Some(index) => Ok(index),
+        None => open_index(&h, &master),
+    };
+    let checked = opened.and_then(|index| {
         check_consistency(&h, &index)?;
         let seen = seen_store.load(&master)?;
         if index.generation < seen.generation && !seen_store.accept_rollback {
@@ -483,7 +629,7 @@ pub(super) fn unlock<'v>(
     });
     let (index, seen) = match checked {
         Ok(done) => done,
-        Err(e) => return Err((h, e)),
+        Err(e) => return Err((std::mem::take(&mut h.swept_now), e)),
     };
     let keys = h.paths.key_store(&h.root);
     let trail = Trail::new(&h.paths.dir);
@@ -505,15 +651,39 @@ pub(super) fn unlock<'v>(
         seen,
         new_wipes: Vec::new(),
     };
-    let completed = u.complete_keyless_wipes();
-    let rolled_back = u.accept_rollback();
+    if let Err(e) = u.read_for(scope) {
+        return Err((std::mem::take(&mut u.h.swept_now), e));
+    }
+    // Kept for a second session of this command, when it reads little (a full
+    // read is not worth copying).
+    if let Some(cache) = cache.filter(|_| scope != Scope::All) {
+        *cache.borrow_mut() = Some(CachedIndex {
+            root_bytes: u.h.root_bytes.clone(),
+            index: u.index.clone(),
+        });
+    }
+    let completed = match u.complete_keyless_wipes() {
+        Ok(completed) => completed,
+        Err(e) => return Err((std::mem::take(&mut u.h.swept_now), e)),
+    };
+    let rolled_back = match u.accept_rollback() {
+        Ok(rolled_back) => rolled_back,
+        Err(e) => return Err((std::mem::take(&mut u.h.swept_now), e)),
+    };
     u.unrecorded_wipes = completed.iter().map(|t| t.reference.clone()).collect();
-    let keyed = u.index.ensure_client_keys();
-    let pruned = u.prune_tombstones();
-    u.changed_at_unlock = !completed.is_empty() || keyed || pruned || rolled_back;
+    // Client keys for clients that have none (vaults from before pseudonyms):
+    // only when every client is in memory.
+    let keyed = u.index.loaded.has_everything() && u.index.ensure_client_keys();
+    let pruned = match u.prune_tombstones() {
+        Ok(pruned) => pruned,
+        Err(e) => return Err((std::mem::take(&mut u.h.swept_now), e)),
+    };
+    let migrating = u.index.loaded.from_v1;
+    u.changed_at_unlock = !completed.is_empty() || keyed || pruned || rolled_back || migrating;
     Ok((u, completed))
 }
 
+/// Opens the index: all of a version 1 index, the core of a version 2 one.
 fn open_index(h: &Handle, master: &SealKey) -> Result<Index> {
     let path = &h.paths.root;
     let blob = STANDARD
@@ -523,7 +693,41 @@ fn open_index(h: &Handle, master: &SealKey) -> Result<Index> {
         OpenError::WrongKey => Error::damaged(path, "the index was not sealed by this vault"),
         OpenError::Corrupt(what) => Error::damaged(path, format!("the index {what}")),
     })?;
-    parse_index(&plain).map_err(|what| Error::damaged(path, what))
+    if h.root.version == 1 {
+        let mut index = parse_index(&plain).map_err(|what| Error::damaged(path, what))?;
+        index.loaded.live = index.interventions.iter().map(|m| listed(m, 0)).collect();
+        index.loaded.from_v1 = true;
+        return Ok(index);
+    }
+    let core = parse_core(&plain).map_err(|what| Error::damaged(path, what))?;
+    Ok(Index {
+        high_water: core.high_water,
+        interventions: Vec::new(),
+        tombstones: Vec::new(),
+        clients: Vec::new(),
+        retention: core.retention,
+        audit_seq: core.audit_seq,
+        generation: core.generation,
+        backups: core.backups,
+        key_store: core.key_store,
+        loaded: Loaded {
+            live: core.live,
+            history_gen: core.history,
+            oldest_tombstone: core.oldest_tombstone,
+            ..Loaded::default()
+        },
+    })
+}
+
+/// How the core lists intervention `m`, whose record is generation `record`.
+fn listed(m: &InterventionMeta, record: u64) -> Listed {
+    Listed {
+        id: m.id.clone(),
+        reference: m.reference.clone(),
+        until: m.window.until,
+        record,
+        creds: m.creds_gen,
+    }
 }
 
 /// The clear expiry table must describe exactly the live interventions, and the
@@ -548,10 +752,8 @@ fn check_consistency(h: &Handle, index: &Index) -> Result<()> {
         )
     };
     // Maps, not a scan per entry: this runs at every unlock of vaults of any size.
-    let sealed: HashMap<&Ref, DateTime<Utc>> = index
-        .interventions
-        .iter()
-        .map(|m| (&m.reference, m.window.until))
+    let sealed: HashMap<&Ref, DateTime<Utc>> = (index.loaded.live.iter())
+        .map(|l| (&l.reference, l.until))
         .collect();
     for e in &h.root.expiry {
         if sealed.get(&e.reference) != Some(&e.until) {
@@ -594,7 +796,7 @@ impl Handle {
         // One listing of creds/ for all of them, not one per wipe.
         let creds = fsio::list_dir(&self.paths.creds).unwrap_or_default();
         for s in &swept {
-            let _ = self.destroy_intervention_files(&s.reference, &creds);
+            self.cleaned(self.destroy_intervention_files(&s.reference, &creds));
         }
         // The wipe reaches the managed backups too. Best effort: a backup that
         // cannot be rewritten now is by every later sweep (its window has ended).
@@ -632,6 +834,7 @@ impl Handle {
     /// Removes what a crash can leave behind: temporary files, and keys or
     /// credentials of interventions the root no longer lists as live.
     fn collect_leftovers(&self) -> Result<()> {
+        let records = fsio::list_dir(&self.paths.records)?;
         for dir in [&self.paths.dir, &self.paths.keys, &self.paths.creds] {
             for name in fsio::list_dir(dir)? {
                 if name.starts_with(fsio::TEMP_PREFIX) {
@@ -653,12 +856,22 @@ impl Handle {
                 fsio::shred(&self.paths.creds.join(name))?;
             }
         }
+        // A record outlives its keys until the next unlock folds a keyless wipe
+        // into a tombstone: keep the records of what the root lists as swept.
+        let swept: HashSet<&Ref> = self.root.swept.iter().map(|s| &s.reference).collect();
+        for name in records {
+            let owner = name.split('.').next().and_then(Ref::parse);
+            let stale = owner.is_some_and(|r| !is_live(&r) && !swept.contains(&r));
+            if stale || name.starts_with(fsio::TEMP_PREFIX) {
+                fsio::shred(&self.paths.records.join(name))?;
+            }
+        }
         Ok(())
     }
 
     /// Writes the root as it is in memory.
     pub(super) fn write_root(&mut self) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(&self.root)
+        let bytes = serde_json::to_vec(&self.root)
             .map_err(|e| Error::Internal(format!("cannot serialize the root: {e}")))?;
         fsio::write_atomic(&self.paths.root, &bytes)?;
         self.root_bytes = bytes;
@@ -688,7 +901,14 @@ impl Unlocked<'_> {
     }
 
     /// Turns interventions wiped by a keyless sweep into full tombstones.
-    fn complete_keyless_wipes(&mut self) -> Vec<Tombstone> {
+    fn complete_keyless_wipes(&mut self) -> Result<Vec<Tombstone>> {
+        if self.h.root.swept.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read_history()?;
+        for s in self.h.root.swept.clone() {
+            self.read_record_of(&s.reference)?;
+        }
         let mut done = Vec::new();
         for s in std::mem::take(&mut self.h.root.swept) {
             let Some(pos) = self
@@ -714,7 +934,7 @@ impl Unlocked<'_> {
             self.index.tombstones.push(t.clone());
             done.push(t);
         }
-        done
+        Ok(done)
     }
 
     /// Fails, once, when a keyless sweep wiped an intervention before its sealed
@@ -735,32 +955,76 @@ impl Unlocked<'_> {
         ))
     }
 
-    /// Shreds credentials files of live interventions that are not their current
-    /// generation: what a crash right after a commit can leave behind.
+    /// After the unlock of a command that reads everything, or that follows an
+    /// interrupted change: collects stale generations; once everything is
+    /// collected, the marker of the interrupted change can go.
+    pub(super) fn settle_leftovers(&self, full: bool) {
+        if !(self.h.interrupted || full) {
+            return;
+        }
+        match self.collect_stale_generations() {
+            Err(_) => self.h.uncollected.set(true),
+            Ok(()) if self.h.leftovers_collected && self.h.interrupted => {
+                self.h.uncollected.set(false)
+            }
+            Ok(()) => {}
+        }
+    }
+
+    /// Shreds credentials and record files of live interventions that are not
+    /// their current generation, and history files that are not the current
+    /// one: what a crash right after a commit can leave behind.
     pub(super) fn collect_stale_generations(&self) -> Result<()> {
-        let current: HashMap<&Ref, Option<u64>> = (self.index.interventions.iter())
-            .map(|m| (&m.reference, m.creds_gen))
+        let live = &self.index.loaded.live;
+        let creds: HashMap<&Ref, Option<u64>> =
+            live.iter().map(|l| (&l.reference, l.creds)).collect();
+        let records: HashMap<&Ref, Option<u64>> = (live.iter())
+            .map(|l| (&l.reference, (l.record > 0).then_some(l.record)))
             .collect();
-        for name in fsio::list_dir(&self.h.paths.creds)? {
-            let mut parts = name.split('.');
-            let (Some(owner), Some(generation)) = (parts.next().and_then(Ref::parse), parts.next())
-            else {
-                continue;
-            };
-            if let Some(creds_gen) = current.get(&owner) {
-                if creds_gen.map(|g| g.to_string()).as_deref() != Some(generation) {
-                    fsio::shred(&self.h.paths.creds.join(&name))?;
+        for (dir, current) in [
+            (&self.h.paths.creds, &creds),
+            (&self.h.paths.records, &records),
+        ] {
+            for name in fsio::list_dir(dir)? {
+                let mut parts = name.split('.');
+                let (Some(owner), Some(generation)) =
+                    (parts.next().and_then(Ref::parse), parts.next())
+                else {
+                    continue;
+                };
+                if let Some(g) = current.get(&owner) {
+                    if g.map(|g| g.to_string()).as_deref() != Some(generation) {
+                        fsio::shred(&dir.join(&name))?;
+                    }
                 }
+            }
+        }
+        let history = self.index.loaded.history_gen;
+        for name in fsio::list_dir(&self.h.paths.dir)? {
+            let generation = name
+                .strip_prefix("history.")
+                .and_then(|n| n.strip_suffix(".age"))
+                .and_then(|n| n.parse::<u64>().ok());
+            if generation.is_some_and(|g| g != history) {
+                fsio::shred(&self.h.paths.dir.join(&name))?;
             }
         }
         Ok(())
     }
 
     /// Finds a live intervention by ID; a tombstone gives the policy refusal.
-    pub fn live(&self, id: &str) -> Result<usize> {
+    pub fn live(&mut self, id: &str) -> Result<usize> {
         if let Some(pos) = self.index.interventions.iter().position(|m| m.id == id) {
             return Ok(pos);
         }
+        if let Some(l) = self.index.loaded.live.iter().find(|l| l.id == id) {
+            let reference = l.reference.clone();
+            self.read_record_of(&reference)?;
+            if let Some(pos) = self.index.interventions.iter().position(|m| m.id == id) {
+                return Ok(pos);
+            }
+        }
+        self.read_history()?;
         match self.index.tombstones.iter().find(|t| t.id == id) {
             Some(t) => Err(Error::Wiped {
                 id: id.to_owned(),
@@ -856,7 +1120,8 @@ impl Unlocked<'_> {
 
     /// Wipes live intervention `pos`: its tombstone replaces it in the index, and
     /// its key and credentials are destroyed when the change commits.
-    pub fn wipe(&mut self, pos: usize, reason: WipeReason) -> Tombstone {
+    pub fn wipe(&mut self, pos: usize, reason: WipeReason) -> Result<Tombstone> {
+        self.read_history()?;
         let m = self.index.interventions.remove(pos);
         let t = tombstone_of(&m, self.h.now, reason);
         if let Some(generation) = m.creds_gen {
@@ -866,34 +1131,54 @@ impl Unlocked<'_> {
         self.txn.obsolete_keys.push(m.reference);
         self.new_wipes.push((t.reference.clone(), reason));
         self.index.tombstones.push(t.clone());
-        t
+        Ok(t)
     }
 
-    /// Commits the change: the root (with the index re-sealed and the expiry table
-    /// derived from it) replaces the old one, then obsolete files are shredded.
+    /// Commits the change: new records and history first, then the root (with the
+    /// index core re-sealed and the expiry table derived from it) replaces the old
+    /// one, then obsolete files are shredded.
     pub fn commit(&mut self) -> Result<()> {
         self.index.high_water = self.index.high_water.max(self.h.now);
         self.index.audit_seq = self.index.audit_seq.max(self.last_seq);
         self.index.generation += 1;
-        self.h.root.index = seal_index(&self.master, &self.index)?;
-        self.h.root.expiry = self
-            .index
-            .interventions
+        let mut written = Vec::new();
+        let staged = self.stage_index(&mut written);
+        // Whatever was written is part of this change: shredded if it fails.
+        self.txn.written.extend(written);
+        let staged = staged.and_then(|(core, loaded, obsolete)| {
+            let sealed = seal_base64(&self.master, &core)?;
+            Ok((core, loaded, obsolete, sealed))
+        });
+        let (core, loaded, obsolete, sealed) = match staged {
+            Ok(staged) => staged,
+            Err(e) => {
+                self.index.generation -= 1;
+                return Err(e);
+            }
+        };
+        let before = self.h.root.clone();
+        self.h.root.version = FORMAT_VERSION;
+        self.h.root.index = sealed;
+        self.h.root.expiry = core
+            .live
             .iter()
-            .map(|m| ExpiryEntry {
-                reference: m.reference.clone(),
-                until: m.window.until,
+            .map(|l| ExpiryEntry {
+                reference: l.reference.clone(),
+                until: l.until,
             })
             .collect();
         self.h.root.swept.clear();
         self.h.root.backups = self.index.backups.clone();
         self.h.root.key_store = self.index.key_store.clone();
         if let Err(e) = self.h.write_root() {
+            self.h.root = before;
             self.index.generation -= 1;
             return Err(e);
         }
+        self.index.loaded = loaded;
         self.txn.written.clear();
         self.txn.written_keys.clear();
+        self.txn.obsolete_files.extend(obsolete);
         if !self.new_wipes.is_empty() {
             self.backup_upkeep();
         }
@@ -901,12 +1186,264 @@ impl Unlocked<'_> {
         // The commit has happened; a shred that fails now leaves a file that the
         // next command collects, because the root no longer names it.
         for path in std::mem::take(&mut self.txn.obsolete_files) {
-            let _ = fsio::shred(&path);
+            self.h.cleaned(fsio::shred(&path));
         }
         for r in std::mem::take(&mut self.txn.obsolete_keys) {
-            let _ = self.keys.destroy(&r);
+            self.h.cleaned(self.keys.destroy(&r));
         }
         Ok(())
+    }
+
+    /// Writes a new generation of every record and of the history that changed
+    /// since they were read (adding them to `written`); gives the core that names
+    /// them, what is then in memory, and the files the commit makes obsolete.
+    fn stage_index(&self, written: &mut Vec<PathBuf>) -> Result<(Core, Loaded, Vec<PathBuf>)> {
+        let mut loaded = self.index.loaded.clone();
+        loaded.from_v1 = false;
+        let mut obsolete = Vec::new();
+        if self.index.loaded.from_v1 {
+            // A version 1 vault becomes version 2: its records need a directory.
+            fsio::create_private_dir(&self.h.paths.records)?;
+        }
+        let current: HashMap<&Ref, &InterventionMeta> = (self.index.interventions.iter())
+            .map(|m| (&m.reference, m))
+            .collect();
+        let mut live = Vec::with_capacity(current.len());
+        let mut listed_before = HashSet::new();
+        for l in &self.index.loaded.live {
+            listed_before.insert(&l.reference);
+            match current.get(&l.reference) {
+                Some(m) => {
+                    let record = self.stage_record(m, l.record, &mut loaded, written)?;
+                    if record != l.record && l.record > 0 {
+                        obsolete.push(self.h.paths.record_file(&l.reference, l.record));
+                    }
+                    live.push(listed(m, record));
+                }
+                // Read, then taken out of the index: wiped.
+                None if self.index.loaded.from_v1
+                    || self.index.loaded.records.contains_key(&l.reference) =>
+                {
+                    loaded.records.remove(&l.reference);
+                    if l.record > 0 {
+                        obsolete.push(self.h.paths.record_file(&l.reference, l.record));
+                    }
+                }
+                // Never read: unchanged.
+                None => live.push(l.clone()),
+            }
+        }
+        for m in &self.index.interventions {
+            if !listed_before.contains(&m.reference) {
+                let record = self.stage_record(m, 0, &mut loaded, written)?;
+                live.push(listed(m, record));
+            }
+        }
+        loaded.live = live.clone();
+        if self.index.loaded.has_history() {
+            let history = History {
+                generation: loaded.history_gen,
+                tombstones: self.index.tombstones.clone(),
+                clients: self.index.clients.clone(),
+            };
+            let empty = history.tombstones.is_empty() && history.clients.is_empty();
+            let unchanged = match &self.index.loaded.history {
+                Some(read) => *read == history,
+                None => empty && loaded.history_gen == 0,
+            };
+            if !unchanged {
+                let next = loaded.history_gen + 1;
+                let written_history = History {
+                    generation: next,
+                    ..history
+                };
+                let path = self.h.paths.history_file(next);
+                self.write_sealed(&path, &written_history, written)?;
+                if loaded.history_gen > 0 {
+                    obsolete.push(self.h.paths.history_file(loaded.history_gen));
+                }
+                loaded.history_gen = next;
+                loaded.oldest_tombstone = (written_history.tombstones.iter())
+                    .map(|t| t.wiped_at)
+                    .min();
+                loaded.history = Some(written_history);
+            } else {
+                loaded.history = Some(history);
+            }
+        }
+        let core = Core {
+            high_water: self.index.high_water,
+            live,
+            history: loaded.history_gen,
+            oldest_tombstone: loaded.oldest_tombstone,
+            retention: self.index.retention,
+            audit_seq: self.index.audit_seq,
+            generation: self.index.generation,
+            backups: self.index.backups.clone(),
+            key_store: self.index.key_store.clone(),
+        };
+        Ok((core, loaded, obsolete))
+    }
+
+    /// Writes a new generation of `m`'s record if it changed since it was read
+    /// (its record is generation `current`, 0 for none); gives its generation.
+    fn stage_record(
+        &self,
+        m: &InterventionMeta,
+        current: u64,
+        loaded: &mut Loaded,
+        written: &mut Vec<PathBuf>,
+    ) -> Result<u64> {
+        let read = self.index.loaded.records.get(&m.reference);
+        let pseudonym = match (self.index.loaded.has_history(), read) {
+            (true, _) | (false, None) => self
+                .index
+                .pseudonym_of(&m.client)
+                .ok_or_else(|| Error::Internal("a client has no pseudonym key".into()))?,
+            (false, Some((_, pseudonym))) => pseudonym.clone(),
+        };
+        let unchanged = current > 0
+            && read.is_some_and(|(meta, p)| meta == m && *p == pseudonym)
+            && !self.index.loaded.from_v1;
+        if unchanged {
+            return Ok(current);
+        }
+        let next = current + 1;
+        let record = Record {
+            reference: m.reference.clone(),
+            generation: next,
+            pseudonym,
+            meta: m.clone(),
+        };
+        self.write_sealed(
+            &self.h.paths.record_file(&m.reference, next),
+            &record,
+            written,
+        )?;
+        loaded
+            .records
+            .insert(m.reference.clone(), (record.meta, record.pseudonym));
+        Ok(next)
+    }
+
+    /// Seals `value` to the master key into a new file, noted in `written`.
+    fn write_sealed<T: serde::Serialize>(
+        &self,
+        path: &Path,
+        value: &T,
+        written: &mut Vec<PathBuf>,
+    ) -> Result<()> {
+        let sealed = self
+            .master
+            .seal(&to_plain_json(value))
+            .map_err(Error::Internal)?;
+        fsio::write_atomic(path, &sealed)?;
+        written.push(path.to_owned());
+        Ok(())
+    }
+
+    /// Reads what `scope` needs beyond the core.
+    fn read_for(&mut self, scope: Scope<'_>) -> Result<()> {
+        match scope {
+            Scope::All => self.read_everything(),
+            Scope::One(id) => {
+                let found = self.index.loaded.live.iter().find(|l| l.id == id);
+                match found.map(|l| l.reference.clone()) {
+                    Some(reference) => self.read_record_of(&reference),
+                    None => Ok(()),
+                }
+            }
+            Scope::Core => Ok(()),
+        }
+    }
+
+    /// Reads every record and the history.
+    pub(super) fn read_everything(&mut self) -> Result<()> {
+        self.read_history()?;
+        if !self.index.loaded.all_records {
+            let refs: Vec<Ref> = (self.index.loaded.live.iter())
+                .map(|l| l.reference.clone())
+                .collect();
+            for r in &refs {
+                self.read_record_of(r)?;
+            }
+            self.index.loaded.all_records = true;
+        }
+        Ok(())
+    }
+
+    /// Reads the history (tombstones and client keys) if it is not in memory.
+    pub(super) fn read_history(&mut self) -> Result<()> {
+        if self.index.loaded.has_history() {
+            return Ok(());
+        }
+        let generation = self.index.loaded.history_gen;
+        let path = self.h.paths.history_file(generation);
+        let history = if generation == 0 {
+            History {
+                generation,
+                tombstones: Vec::new(),
+                clients: Vec::new(),
+            }
+        } else {
+            let plain = self.open_sealed(&path, "history")?;
+            parse_history(&plain).map_err(|what| Error::damaged(&path, what))?
+        };
+        if history.generation != generation {
+            return Err(Error::damaged(&path, "it is an older copy of the history"));
+        }
+        let live = self.index.loaded.live.iter().map(|l| l.id.as_str());
+        check_history(live, &history.tombstones, &history.clients)
+            .map_err(|what| Error::damaged(&path, what))?;
+        self.index.tombstones = history.tombstones.clone();
+        self.index.clients = history.clients.clone();
+        self.index.loaded.history = Some(history);
+        Ok(())
+    }
+
+    /// Reads the record of live intervention `reference`, unless it is in memory
+    /// (or not live: a keyless wipe already folded in).
+    pub(super) fn read_record_of(&mut self, reference: &Ref) -> Result<()> {
+        let loaded = &self.index.loaded;
+        if loaded.from_v1 || loaded.records.contains_key(reference) {
+            return Ok(());
+        }
+        let Some(l) = loaded.live.iter().find(|l| &l.reference == reference) else {
+            return Ok(());
+        };
+        let path = self.h.paths.record_file(reference, l.record);
+        let plain = self.open_sealed(&path, "record")?;
+        let record = parse_record(&plain).map_err(|what| Error::damaged(&path, what))?;
+        if record.reference != l.reference {
+            return Err(Error::damaged(&path, "it belongs to another intervention"));
+        }
+        if record.generation != l.record {
+            return Err(Error::damaged(&path, "it is an older copy of the record"));
+        }
+        let m = &record.meta;
+        if m.id != l.id || m.window.until != l.until || m.creds_gen != l.creds {
+            return Err(Error::damaged(&path, "it does not match the index"));
+        }
+        self.index.interventions.push(record.meta.clone());
+        self.index
+            .loaded
+            .records
+            .insert(record.reference, (record.meta, record.pseudonym));
+        Ok(())
+    }
+
+    /// Opens a file sealed to the master key.
+    fn open_sealed(&self, path: &Path, what: &str) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        let sealed = match fsio::read_checked(path) {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::damaged(path, format!("the {what} file is missing")))
+            }
+            other => other?,
+        };
+        self.master.open(&sealed).map_err(|e| match e {
+            OpenError::WrongKey => Error::damaged(path, "it was not sealed by this vault"),
+            OpenError::Corrupt(how) => Error::damaged(path, format!("the {what} file {how}")),
+        })
     }
 }
 

@@ -51,7 +51,7 @@ impl Vault<'_> {
     /// the next expiry without the passphrase; the list of interventions needs an
     /// unlocked session or a passphrase at hand (never a prompt).
     pub fn status(&self, ui: &mut dyn Interaction) -> Result<StatusReport> {
-        let h = self.handle(LockMode::Shared, false)?;
+        let h = self.handle(LockMode::Shared, false, false)?;
         let now = h.now;
         let live = h.root.expiry.len();
         let next_expiry = h.root.expiry.iter().map(|e| e.until).min();

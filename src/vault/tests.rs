@@ -292,6 +292,9 @@ fn stale_credential_generations_are_collected() {
         .replace(".1.age", ".0.age");
     let stale = creds.join(name);
     std::fs::copy(&current, &stale).unwrap();
+    // ... and the marker of the change it was making.
+    let marker = f.dir.join("changing");
+    std::fs::write(&marker, b"").unwrap();
     f.vault()
         .extend(
             "acme",
@@ -302,6 +305,31 @@ fn stale_credential_generations_are_collected() {
         .unwrap();
     assert!(!stale.exists());
     assert!(current.exists());
+    assert!(!marker.exists(), "everything is collected: the marker goes");
+}
+
+#[test]
+fn without_the_marker_a_command_on_one_intervention_lists_no_directory_but_list_collects() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    f.open_day("acme");
+    // What a power loss can leave of a change cut off before its commit, while
+    // the marker of that change was never made durable.
+    let unknown = "0".repeat(32);
+    let orphans = [
+        f.dir.join("keys").join(format!("{unknown}.age")),
+        f.dir.join("creds").join(format!("{unknown}.1.age")),
+        f.dir.join("records").join(format!("{unknown}.1.age")),
+    ];
+    for file in &orphans {
+        std::fs::write(file, b"ciphertext").unwrap();
+        std::fs::set_permissions(file, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+    }
+    assert_eq!(f.get("acme").unwrap(), "secret-of-ftp");
+    assert!(orphans.iter().all(|o| o.exists()), "get lists no directory");
+    assert!(!f.dir.join("changing").exists());
+    f.vault().list(&mut TestUi::new(), false).unwrap();
+    assert!(orphans.iter().all(|o| !o.exists()), "list collects them");
 }
 
 #[test]

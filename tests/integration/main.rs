@@ -27,3 +27,4 @@ mod manual;
 mod sessions;
 mod tamper;
 mod totp;
+mod upgrade;

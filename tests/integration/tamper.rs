@@ -1,11 +1,11 @@
-//! Damaged and tampered vault data. Every vault file (`vault.json`, a key file, a
-//! credentials file) gets bytes flipped at many positions and is truncated at
+//! Damaged and tampered vault data. Every vault file (`vault.json`, a record, a
+//! key file, a credentials file) gets bytes flipped at many positions and is truncated at
 //! several lengths (in `vault.json` every byte of the clear expiry table is flipped
 //! too); after each damage `get` and `list` must fail with exit 6 (or 4
 //! where the damage hits what the passphrase unlocks), one `intervault:` line, no
 //! panic and no output, and never succeed with wrong data. Also: absurd KDF costs
 //! refused at once, an unsupported version, an edited clear expiry table, missing,
-//! swapped and rolled-back files.
+//! swapped and rolled-back files, a damaged history.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -249,7 +249,7 @@ fn absurd_kdf_costs_are_refused_before_any_work() {
 #[test]
 fn an_unsupported_version_is_refused_as_such() {
     let v = vault();
-    for version in [2, 0, 999] {
+    for version in [3, 0, 999] {
         edit_root(&v, |root| root["version"] = Value::from(version));
         for (args, keyless) in [
             (&["get", "acme", "ftp"][..], false),
@@ -263,7 +263,7 @@ fn an_unsupported_version_is_refused_as_such() {
                 out.stderr()
             );
         }
-        edit_root(&v, |root| root["version"] = Value::from(1));
+        edit_root(&v, |root| root["version"] = Value::from(2));
         v.run(&["list"]).success();
     }
 }
@@ -430,4 +430,114 @@ fn a_credentials_file_rolled_back_to_an_older_generation_is_refused() {
         out.stdout()
     );
     out.fails(6);
+}
+
+#[test]
+fn damaged_record_file_is_refused_with_6() {
+    let v = vault();
+    let record = only_file(&v, "records");
+    damage_each_way(&v, &record);
+}
+
+/// The history (tombstones, client keys) is read only by what needs it: damaged,
+/// it stops those commands (exit 6, nothing changed), not a `get`.
+#[test]
+fn a_damaged_or_missing_history_stops_what_reads_it_and_only_that() {
+    let v = vault();
+    let history = fs::read_dir(&v.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("history.")
+        })
+        .expect("a history file");
+    let pristine = v.snapshot();
+    let orig = fs::read(&history).unwrap();
+    let mut flipped = orig.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x20;
+    for damaged in [Some(flipped), None] {
+        match &damaged {
+            Some(bytes) => write_private(&history, bytes),
+            None => fs::remove_file(&history).unwrap(),
+        }
+        for args in [
+            &["list", "--all"][..],
+            &["close", "acme"],
+            &["show", "nobody"],
+        ] {
+            let out = v.run(args).fails(6);
+            assert_eq!(
+                out.stderr().lines().count(),
+                1,
+                "{args:?}: {}",
+                out.stderr()
+            );
+            assert!(
+                out.stderr().contains("history"),
+                "{args:?}: {}",
+                out.stderr()
+            );
+        }
+        assert_eq!(
+            v.run(&["get", "acme", "ftp"]).success().stdout(),
+            format!("{SECRET}\n")
+        );
+        restore(&v, &pristine);
+    }
+    v.run(&["close", "acme"]).success();
+}
+
+#[test]
+fn records_swapped_missing_or_rolled_back_are_refused() {
+    let v = vault();
+    open_with(&v, "beta", &[("ftp", "beta-secret")]);
+    let records = || -> Vec<PathBuf> {
+        let mut r: Vec<PathBuf> = fs::read_dir(v.dir.join("records"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        r.sort();
+        r
+    };
+    let pristine = v.snapshot();
+    let (a, b) = (records()[0].clone(), records()[1].clone());
+    let (bytes_a, bytes_b) = (fs::read(&a).unwrap(), fs::read(&b).unwrap());
+    write_private(&a, &bytes_b);
+    write_private(&b, &bytes_a);
+    for id in ["acme", "beta"] {
+        let out = v.run(&["get", id, "ftp"]).fails(6);
+        assert_eq!(
+            out.stdout(),
+            "",
+            "records swapped: get {id} printed a secret"
+        );
+    }
+    restore(&v, &pristine);
+    fs::remove_file(&a).unwrap();
+    v.run(&["list"]).fails(6);
+    restore(&v, &pristine);
+}
+
+/// A record replaced by an older generation of itself (from before an `extend`):
+/// only the generation tells them apart, and the old window must not come back.
+#[test]
+fn a_record_rolled_back_to_an_older_generation_is_refused() {
+    let v = vault();
+    let old = fs::read(only_file(&v, "records")).unwrap();
+    v.run(&[
+        "extend",
+        "acme",
+        "--until",
+        "2099-01-01",
+        "--reason",
+        "more",
+    ])
+    .success();
+    write_private(&only_file(&v, "records"), &old);
+    let out = v.run(&["get", "acme", "ftp"]).fails(6);
+    assert!(out.stderr().contains("older copy"), "{}", out.stderr());
 }

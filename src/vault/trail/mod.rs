@@ -26,7 +26,7 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::audit::Event;
+use crate::audit::{Action, Event};
 use crate::crypto::{MacKey, SealKey};
 use crate::error::{Error, Result};
 
@@ -277,6 +277,23 @@ impl Trail {
         // append moves it, and no record is lost.
         let _ = fsio::write_atomic(&self.head, &head_bytes);
         Ok(Some(last))
+    }
+
+    /// Whether a keyless expiry record waits to be completed by the next sealed
+    /// append (completing it needs the tombstones).
+    pub fn expiry_pending(&self) -> Result<bool> {
+        let _lock = self.locked(LockMode::Shared)?;
+        let (file, meta) = match fsio::open_read_checked(&self.log, MAX_TRAIL_BYTES) {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(false)
+            }
+            other => other?,
+        };
+        let tail = self.read_tail(&file, meta.len())?;
+        Ok(tail
+            .pending
+            .iter()
+            .any(|(_, p)| p.action == Action::Expired))
     }
 
     /// Appends whole lines. If the write fails, whatever part of it reached the
