@@ -1,7 +1,8 @@
 //! The in-process hot paths, with criterion: opening the vault with a key already
 //! at hand (an unlocked session), the access decision, sealing and opening one
-//! intervention's credentials, and a wipe. Real files in a temporary directory,
-//! real age, a fast KDF (the KDF is measured on its own by benches/unlock-cost.sh).
+//! intervention's credentials, and a wipe; `get` and `add` at two vault sizes.
+//! Real files in a temporary directory, real age, a fast KDF (the KDF is measured
+//! on its own by benches/unlock-cost.sh).
 
 // A bench stops at once on a broken setup, like a test.
 #![allow(clippy::expect_used)]
@@ -83,16 +84,51 @@ fn open(v: &Vault, id: &str, credentials: usize) {
     }
 }
 
+/// A vault of `interventions` interventions of 10 credentials, unlocked in `store`.
+fn filled<'s>(dir: &std::path::Path, store: &'s Memory, interventions: usize) -> Vault<'s> {
+    let v = Vault::new(dir.to_owned(), &SystemClock).with_sessions(store);
+    v.init(FAST, &mut Ui).expect("init");
+    v.unlock(Some(TimeDelta::hours(1)), &mut Ui)
+        .expect("unlock");
+    for n in 0..interventions {
+        open(&v, &format!("i{n}"), 10);
+    }
+    v
+}
+
+/// `get` and `add --replace` with 100 and 10,000 credentials: a command on one
+/// intervention reads the index core and that intervention's record, whatever the
+/// size of the vault.
+fn scale_benches(c: &mut Criterion) {
+    let replaced = NewCredential {
+        name: "c9".into(),
+        kind: Kind::Hosting,
+        url: None,
+        user: None,
+        note: None,
+        totp: false,
+        max_uses: None,
+    };
+    for interventions in [10, 1000] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = Memory::default();
+        let dir = tmp.path().join("v");
+        filled(&dir, &store, interventions);
+        let credentials = interventions * 10;
+        let fresh = || Vault::new(dir.clone(), &SystemClock).with_sessions(&store);
+        c.bench_function(&format!("get, {credentials} credentials"), |b| {
+            b.iter(|| fresh().get("i5", "c5", &mut Ui).expect("get"))
+        });
+        c.bench_function(&format!("add --replace, {credentials} credentials"), |b| {
+            b.iter(|| fresh().add("i5", &replaced, true, &mut Ui).expect("add"))
+        });
+    }
+}
+
 fn vault_benches(c: &mut Criterion) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let store = Memory::default();
-    let v = Vault::new(tmp.path().join("v"), &SystemClock).with_sessions(&store);
-    v.init(FAST, &mut Ui).expect("init");
-    for n in 0..10 {
-        open(&v, &format!("i{n}"), 10);
-    }
-    v.unlock(Some(TimeDelta::hours(1)), &mut Ui)
-        .expect("unlock");
+    let v = filled(&tmp.path().join("v"), &store, 10);
 
     // Each iteration is a fresh Vault, as a command is: the master key comes from
     // the session, not from a cache of an earlier call.
@@ -154,5 +190,5 @@ fn pure_benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, pure_benches, vault_benches);
+criterion_group!(benches, pure_benches, vault_benches, scale_benches);
 criterion_main!(benches);

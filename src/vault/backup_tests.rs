@@ -50,15 +50,7 @@ impl Fixture {
             note: None,
         };
         self.vault().open(&new, &mut TestUi::new()).unwrap();
-        let cred = NewCredential {
-            name: "ftp".into(),
-            kind: Kind::Hosting,
-            url: None,
-            user: None,
-            note: None,
-            totp: false,
-            max_uses: None,
-        };
+        let cred = super::test_support::bare_credential("ftp", Kind::Hosting);
         self.vault()
             .add(id, &cred, false, &mut TestUi::new())
             .unwrap();

@@ -78,7 +78,9 @@ impl Vault<'_> {
             }
             Ok(pos)
         };
-        checked(&mut self.session_for(ui, Access::Write, id)?)?;
+        let mut first = self.session_for(ui, Access::Write, id)?;
+        checked(&mut first)?;
+        self.keep_for_next_session(first);
         let secret = non_empty(ui.secret(id, &new.name)?, "secret")?;
         let totp = match new.totp {
             true => Some(crate::totp::normalize(&non_empty(
@@ -185,7 +187,8 @@ impl Vault<'_> {
             return Ok(fetched);
         }
         // Counting uses writes the vault: do it all again under the exclusive lock.
-        drop((u, fetched));
+        drop(fetched);
+        self.keep_for_next_session(u);
         let mut u = self.session_for(ui, Access::Write, id)?;
         let fetched = u.audited(template.clone(), |u| {
             let (pos, wanted) = fetch_checks(u, id, names)?;

@@ -228,6 +228,7 @@ impl Drop for Unlocked<'_> {
 /// with the root it was read from.
 pub(super) struct CachedIndex {
     root_bytes: Vec<u8>,
+    root: RootFile,
     index: Index,
 }
 
@@ -271,7 +272,10 @@ impl Vault<'_> {
                 }
                 other => other,
             })?;
-            let root = parse_root(&paths.root, &root_bytes)?;
+            let root = match self.cached_root(&root_bytes) {
+                Some(root) => root,
+                None => parse_root(&paths.root, &root_bytes)?,
+            };
             let now = self.clock.now();
             let has_ended = root.expiry.iter().any(|e| e.until <= now);
             let needs_write = has_ended || (keyed && !root.swept.is_empty());
@@ -434,6 +438,27 @@ impl Vault<'_> {
 
     fn paths(&self) -> Paths {
         Paths::new(&self.dir)
+    }
+
+    /// Keeps what session `u` read for the next session of this command (`add`
+    /// checks, asks for the secret, then opens the vault again): if nobody writes
+    /// in between, the next one reads neither the root nor the index again. `u`
+    /// must not hold uncommitted changes.
+    pub(super) fn keep_for_next_session(&self, mut u: Unlocked<'_>) {
+        let index = std::mem::replace(&mut u.index, Index::placeholder());
+        *self.index_cache.borrow_mut() = Some(CachedIndex {
+            root_bytes: std::mem::take(&mut u.h.root_bytes),
+            root: u.h.root.clone(),
+            index,
+        });
+    }
+
+    /// The root as this command's last session parsed it, if `root_bytes` are
+    /// still what it read.
+    fn cached_root(&self, root_bytes: &[u8]) -> Option<RootFile> {
+        let cache = self.index_cache.borrow();
+        let c = cache.as_ref().filter(|c| c.root_bytes == root_bytes)?;
+        Some(c.root.clone())
     }
 
     /// The master key without asking: unwrapped earlier in this command, or kept
@@ -654,14 +679,7 @@ pub(super) fn unlock<'v>(
     if let Err(e) = u.read_for(scope) {
         return Err((std::mem::take(&mut u.h.swept_now), e));
     }
-    // Kept for a second session of this command, when it reads little (a full
-    // read is not worth copying).
-    if let Some(cache) = cache.filter(|_| scope != Scope::All) {
-        *cache.borrow_mut() = Some(CachedIndex {
-            root_bytes: u.h.root_bytes.clone(),
-            index: u.index.clone(),
-        });
-    }
+
     let completed = match u.complete_keyless_wipes() {
         Ok(completed) => completed,
         Err(e) => return Err((std::mem::take(&mut u.h.swept_now), e)),

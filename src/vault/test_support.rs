@@ -116,3 +116,16 @@ impl crate::session_store::SessionStore for MemoryStore {
         Ok(self.0.borrow_mut().remove(account).is_some())
     }
 }
+
+/// A credential with only a name and a kind.
+pub(super) fn bare_credential(name: &str, kind: crate::intervention::Kind) -> super::NewCredential {
+    super::NewCredential {
+        name: name.into(),
+        kind,
+        url: None,
+        user: None,
+        note: None,
+        totp: false,
+        max_uses: None,
+    }
+}

@@ -208,15 +208,7 @@ fn a_failed_command_leaves_no_new_files() {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    let cred = NewCredential {
-        name: "ftp".into(),
-        kind: Kind::Hosting,
-        url: None,
-        user: None,
-        note: None,
-        totp: false,
-        max_uses: None,
-    };
+    let cred = super::test_support::bare_credential("ftp", Kind::Hosting);
     let err = f
         .vault()
         .add("acme", &cred, false, &mut TestUi::new())
@@ -245,15 +237,7 @@ fn nothing_is_asked_while_the_vault_is_locked() {
         &mut ui,
     )
     .unwrap();
-    let cred = NewCredential {
-        name: "ftp".into(),
-        kind: Kind::Hosting,
-        url: None,
-        user: None,
-        note: None,
-        totp: false,
-        max_uses: None,
-    };
+    let cred = super::test_support::bare_credential("ftp", Kind::Hosting);
     v.add("acme", &cred, false, &mut ui).unwrap();
     Vault::new(f.dir.clone(), &f.clock).passwd(&mut ui).unwrap();
     assert_eq!(ui.asked_while_locked, 0);
@@ -453,4 +437,38 @@ fn a_failing_keyring_gives_a_clear_error_and_never_unlocks() {
     let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&FailingStore);
     assert!(v.get("acme", "ftp", &mut TestUi::new()).is_ok());
     assert_eq!(v.lock().unwrap_err().exit_code(), 1);
+}
+
+/// Closes `acme` through another handle on the vault while the secret is typed.
+struct ClosesWhileTyping<'v>(&'v Vault<'v>);
+
+impl Interaction for ClosesWhileTyping<'_> {
+    fn passphrase(&mut self, purpose: PassphrasePurpose) -> Result<SecretText> {
+        TestUi::new().passphrase(purpose)
+    }
+    fn secret(&mut self, _: &str, _: &str) -> Result<SecretText> {
+        self.0.close("acme", &mut TestUi::new())?;
+        Ok(SecretText::new("typed too late".into()))
+    }
+    fn totp_seed(&mut self, _: &str, _: &str) -> Result<SecretText> {
+        Err(Error::Internal("no TOTP seed is asked for".into()))
+    }
+    fn notice(&mut self, _: Notice) {}
+}
+
+/// `add` opens the vault twice (check, then write, with the secret typed in
+/// between); what the first one read serves the second only if nobody wrote in
+/// between.
+#[test]
+fn add_sees_a_close_made_while_its_secret_was_typed() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    f.open_day("acme");
+    let other = f.vault();
+    let cred = super::test_support::bare_credential("db", Kind::Database);
+    let err = f
+        .vault()
+        .add("acme", &cred, false, &mut ClosesWhileTyping(&other))
+        .unwrap_err();
+    assert!(matches!(err, Error::Wiped { .. }), "{err:?}");
+    assert!(f.get("acme").is_err());
 }
