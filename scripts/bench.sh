@@ -8,12 +8,15 @@
 # Needs: hyperfine, pass, gnupg, age, keepassxc-cli, python3 (installed with apt
 # when missing and run as root), keyutils (the session lives in the kernel keyring).
 #
-# Measured for each N: `intervault get` with an unlocked session and with the
-# passphrase (the vault's calibrated KDF), `add` (replacing one credential),
+# Measured for each N, in one hyperfine run per N: `intervault get` with an
+# unlocked session and with the passphrase (the vault's calibrated KDF), and
+# `argon2id alone` (examples/kdf_floor), `add` (replacing one credential),
 # `close` of an intervention of 10 credentials; `pass show`, `pass insert` (gpg key
 # without passphrase); bare `age -d` of one small file; `keepassxc-cli show` (its
-# KDF calibrated like intervault's, to about 0.75 s). Commands run through a shell
-# (hyperfine subtracts the shell's start-up), so that stdin can be given.
+# KDF calibrated like intervault's, to about 0.75 s); the peak memory of one run of
+# each `get`. Then `get` and `add` at every N in one more run (the scale ratios).
+# Commands run through a shell (hyperfine subtracts the shell's start-up), so that
+# stdin can be given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("${@:-100 1000 10000}")
@@ -135,6 +138,19 @@ json.dump(peaks, open(sys.argv[1], "w"), indent=1)
 PY
   "$iv" lock >/dev/null 2>&1 || true
 done
+# The scale targets compare N with N: measured again in one hyperfine run, so
+# that the machine's drift between the runs above does not count.
+echo "bench.sh: get and add at every N, in one run" >&2
+printf 'replaced\n' >"$work/secret"
+scale=()
+for n in "$@"; do
+  v=$work/iv-$n mid=$((n / 20))
+  "$iv" --vault "$v" unlock --for 12h >/dev/null 2>&1
+  scale+=(-n "get (session), N = $n" "$iv --vault $v get i$mid c5")
+  scale+=(-n "add (session), N = $n" "$iv --vault $v add i$mid c9 --kind hosting --replace < $work/secret")
+done
+hyperfine --style none --warmup 3 --runs "$runs" --export-json "$out/scale.json" "${scale[@]}" >/dev/null
+for n in "$@"; do "$iv" --vault "$work/iv-$n" lock >/dev/null 2>&1 || true; done
 INNER
 
 python3 - "$out" "${sizes[@]}" <<'PY' | tee "$out/table.md"
@@ -152,6 +168,16 @@ peaks = {}
 for n in sizes:
     for cmd, mib in json.load(open(os.path.join(out, f"memory-n{n}.json"))).items():
         peaks.setdefault(cmd, {})[n] = mib
+scale = {}
+for r in json.load(open(os.path.join(out, "scale.json")))["results"]:
+    cmd, n = r["command"].split(", N = ")
+    scale.setdefault(cmd, {})[n] = r["median"] * 1000
+print()
+print("| one run, median (ms) | " + " | ".join(f"N = {n}" for n in sizes) + f" | N = {sizes[-1]} / N = {sizes[0]} |")
+print("|---|" + "--:|" * (len(sizes) + 1))
+for cmd, by_n in scale.items():
+    ratio = by_n[sizes[-1]] / by_n[sizes[0]]
+    print(f"| intervault {cmd} | " + " | ".join(f"{by_n[n]:.2f}" for n in sizes) + f" | {ratio:.2f}x |")
 print()
 print("| peak memory (MiB) | " + " | ".join(f"N = {n}" for n in sizes) + " |")
 print("|---|" + "--:|" * len(sizes))
