@@ -16,8 +16,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use base64::{engine::general_purpose::STANDARD, Engine};
-use intervault::crypto::seal::seal_to;
-use intervault::crypto::{PassphraseKey, SealKey, SecretText};
+use intervault::crypto::seal::{open_with, seal_to};
+use intervault::crypto::{PassphraseKey, SealKey, SecretText, WrapKey};
 use intervault::vault::format::{decode_salt, parse_root};
 use zeroize::Zeroizing;
 
@@ -45,7 +45,12 @@ fn main() {
         println!("{}", SealKey::generate().to_secret().expose());
         return;
     }
-    if let ["audit", out] = args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    if let ["audit", out] = args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         audit_seeds(&PathBuf::from(out).join("audit_trail"));
         return;
     }
@@ -85,7 +90,11 @@ fn main() {
             "\"memory_kib\":8192",
             "\"memory_kib\":4294967295",
         ),
-        ("memory-tiny.json", "\"memory_kib\":8192", "\"memory_kib\":1"),
+        (
+            "memory-tiny.json",
+            "\"memory_kib\":8192",
+            "\"memory_kib\":1",
+        ),
         ("iterations-0.json", "\"iterations\":1", "\"iterations\":0"),
         (
             "parallelism-65.json",
@@ -117,8 +126,7 @@ fn main() {
         .expect("derive");
     let pass_key = PassphraseKey::new(kek);
     let master_blob = STANDARD.decode(&root.master_key).expect("master base64");
-    let master_plain =
-        intervault::crypto::seal::open_with(&pass_key, &master_blob).expect("wrong passphrase?");
+    let master_plain = open_with(&pass_key, &master_blob).expect("wrong passphrase?");
     let master_json: serde_json::Value = serde_json::from_slice(&master_plain).expect("json");
     let master_id = master_json["identity"]
         .as_str()
@@ -126,7 +134,9 @@ fn main() {
         .to_owned();
     let master = SealKey::from_secret(&SecretText::new(master_id)).expect("master identity");
     let index_blob = STANDARD.decode(&root.index).expect("index base64");
-    let index_plain = master.open(&index_blob).expect("index opens");
+    // Version 2: the index's files are sealed with the index key.
+    let index_key = WrapKey::index(&master);
+    let index_plain = open_with(&index_key, &index_blob).expect("index opens");
 
     let km = out.join("key_and_master");
     write(&km, "master.json", &master_plain);
@@ -134,13 +144,21 @@ fn main() {
     let records = fs::read_dir(vault.join("records")).expect("records dir");
     for (n, entry) in records.enumerate() {
         let blob = fs::read(entry.expect("entry").path()).expect("record file");
-        let plain = master.open(&blob).expect("record opens");
-        write(&out.join("index"), &format!("record-{n}.json"), &part(2, &plain));
+        let plain = open_with(&index_key, &blob).expect("record opens");
+        write(
+            &out.join("index"),
+            &format!("record-{n}.json"),
+            &part(2, &plain),
+        );
     }
     for entry in fs::read_dir(&vault).expect("vault dir") {
         let path = entry.expect("entry").path();
-        if path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("history.")) {
-            let plain = master.open(&fs::read(&path).expect("history")).expect("history opens");
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("history."))
+        {
+            let sealed = fs::read(&path).expect("history");
+            let plain = open_with(&index_key, &sealed).expect("history opens");
             write(&out.join("index"), "history.json", &part(3, &plain));
         }
     }
@@ -325,7 +343,9 @@ fn main() {
 /// line, one starting with a checkpoint, and keyless records alone.
 fn audit_seeds(dir: &Path) {
     use intervault::audit::{Action, Event, Outcome};
-    use intervault::vault::audit_log::{checkpoint, hash, pending, sealed, Pending, TrailKeys, GENESIS};
+    use intervault::vault::audit_log::{
+        checkpoint, hash, pending, sealed, Pending, TrailKeys, GENESIS,
+    };
 
     let master =
         SealKey::from_secret(&SecretText::new(FUZZ_IDENTITY.to_owned())).expect("fuzz identity");
@@ -387,7 +407,9 @@ fn audit_seeds(dir: &Path) {
     let line = seal(7, &prev, &completes);
     push(line, &mut prev);
     let join = |ls: &[Vec<u8>]| -> Vec<u8> {
-        ls.iter().flat_map(|l| l.iter().copied().chain([b'\n'])).collect()
+        ls.iter()
+            .flat_map(|l| l.iter().copied().chain([b'\n']))
+            .collect()
     };
     let valid = join(&lines);
     write(dir, "valid.log", &valid);

@@ -19,8 +19,7 @@ impl MacKey {
     /// with the master identity's text form): a different purpose gives an
     /// unrelated key, and nothing short of the master key gives any of them.
     pub fn derive(master: &SealKey, purpose: &str) -> Self {
-        let secret = master.to_secret();
-        MacKey(digest(secret.expose().as_bytes(), purpose.as_bytes()))
+        MacKey(*derive_key(master, purpose))
     }
 
     /// A new random key.
@@ -60,6 +59,13 @@ impl std::fmt::Debug for MacKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("MacKey(***)")
     }
+}
+
+/// A 256-bit key derived from the master key for one `purpose` (HMAC-SHA256 as a
+/// KDF, keyed with the master identity's text form).
+pub(crate) fn derive_key(master: &SealKey, purpose: &str) -> zeroize::Zeroizing<[u8; 32]> {
+    let secret = master.to_secret();
+    zeroize::Zeroizing::new(digest(secret.expose().as_bytes(), purpose.as_bytes()))
 }
 
 fn digest(key: &[u8], message: &[u8]) -> [u8; 32] {

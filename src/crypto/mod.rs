@@ -22,7 +22,7 @@ pub mod secret;
 
 pub use kdf::KdfParams;
 pub use mac::MacKey;
-pub use passphrase::PassphraseKey;
+pub use passphrase::{PassphraseKey, WrapKey};
 pub use seal::{OpenError, SealKey};
 pub use secret::SecretText;
 

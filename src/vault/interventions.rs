@@ -246,7 +246,7 @@ impl Vault<'_> {
             version: FORMAT_VERSION,
             master_key: session::seal_master(&paths.root, &header, &master, &passphrase)?,
             kdf: header,
-            index: session::seal_base64(&master, &core)?,
+            index: session::seal_base64(&crate::crypto::WrapKey::index(&master), &core)?,
             expiry: Vec::new(),
             swept: Vec::new(),
             backups: None,

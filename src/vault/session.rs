@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::crypto::seal::open_with;
-use crate::crypto::{KdfParams, OpenError, PassphraseKey, SealKey, SecretText};
+use crate::crypto::seal::{open_with, seal_to};
+use crate::crypto::{KdfParams, OpenError, PassphraseKey, SealKey, SecretText, WrapKey};
 use crate::error::{Error, Result};
 use crate::intervention::WipeReason;
 use crate::wipe::{Tombstone, WipeRecord};
@@ -188,6 +188,8 @@ struct Txn {
 pub(super) struct Unlocked<'v> {
     pub h: Handle,
     pub master: SealKey,
+    /// Seals the index's files (derived from the master key).
+    index_key: WrapKey,
     pub index: Index,
     pub keys: Box<dyn KeyStore>,
     txn: Txn,
@@ -585,11 +587,10 @@ pub(super) fn new_kdf_header(params: KdfParams) -> KdfHeader {
     }
 }
 
-/// Seals a plaintext to the master key, as base64 (the index core in `vault.json`).
-pub(super) fn seal_base64<T: serde::Serialize>(master: &SealKey, value: &T) -> Result<String> {
+/// Seals a plaintext with the index key, as base64 (the index core in `vault.json`).
+pub(super) fn seal_base64<T: serde::Serialize>(key: &WrapKey, value: &T) -> Result<String> {
     let plain = to_plain_json(value);
-    master
-        .seal(&plain)
+    seal_to(key, &plain)
         .map(|sealed| STANDARD.encode(sealed))
         .map_err(Error::Internal)
 }
@@ -661,6 +662,7 @@ pub(super) fn unlock<'v>(
     let trail_keys = TrailKeys::new(&master);
     let mut u = Unlocked {
         h,
+        index_key: WrapKey::index(&master),
         master,
         index,
         keys,
@@ -707,7 +709,12 @@ fn open_index(h: &Handle, master: &SealKey) -> Result<Index> {
     let blob = STANDARD
         .decode(&h.root.index)
         .map_err(|_| Error::damaged(path, "the index is not valid base64"))?;
-    let plain = master.open(&blob).map_err(|e| match e {
+    // Version 1 sealed its index to the master key; version 2, with the index key.
+    let opened = match h.root.version {
+        1 => master.open(&blob),
+        _ => open_with(&WrapKey::index(master), &blob),
+    };
+    let plain = opened.map_err(|e| match e {
         OpenError::WrongKey => Error::damaged(path, "the index was not sealed by this vault"),
         OpenError::Corrupt(what) => Error::damaged(path, format!("the index {what}")),
     })?;
@@ -1164,7 +1171,7 @@ impl Unlocked<'_> {
         // Whatever was written is part of this change: shredded if it fails.
         self.txn.written.extend(written);
         let staged = staged.and_then(|(core, loaded, obsolete)| {
-            let sealed = seal_base64(&self.master, &core)?;
+            let sealed = seal_base64(&self.index_key, &core)?;
             Ok((core, loaded, obsolete, sealed))
         });
         let (core, loaded, obsolete, sealed) = match staged {
@@ -1344,17 +1351,14 @@ impl Unlocked<'_> {
         Ok(next)
     }
 
-    /// Seals `value` to the master key into a new file, noted in `written`.
+    /// Seals `value` with the index key into a new file, noted in `written`.
     fn write_sealed<T: serde::Serialize>(
         &self,
         path: &Path,
         value: &T,
         written: &mut Vec<PathBuf>,
     ) -> Result<()> {
-        let sealed = self
-            .master
-            .seal(&to_plain_json(value))
-            .map_err(Error::Internal)?;
+        let sealed = seal_to(&self.index_key, &to_plain_json(value)).map_err(Error::Internal)?;
         fsio::write_atomic(path, &sealed)?;
         written.push(path.to_owned());
         Ok(())
@@ -1450,7 +1454,7 @@ impl Unlocked<'_> {
         Ok(())
     }
 
-    /// Opens a file sealed to the master key.
+    /// Opens a file sealed with the index key.
     fn open_sealed(&self, path: &Path, what: &str) -> Result<zeroize::Zeroizing<Vec<u8>>> {
         let sealed = match fsio::read_checked(path) {
             Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
@@ -1458,7 +1462,7 @@ impl Unlocked<'_> {
             }
             other => other?,
         };
-        self.master.open(&sealed).map_err(|e| match e {
+        open_with(&self.index_key, &sealed).map_err(|e| match e {
             OpenError::WrongKey => Error::damaged(path, "it was not sealed by this vault"),
             OpenError::Corrupt(how) => Error::damaged(path, format!("the {what} file {how}")),
         })

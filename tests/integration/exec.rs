@@ -159,8 +159,17 @@ fn no_secret_in_intervaults_own_environment_or_command_line() {
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
         bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes())
     };
-    // The way of looking works: the command's own environment has it.
-    assert!(contains(format!("/proc/{}/environ", child_pid.trim())));
+    // The way of looking works: the command's own environment has it. (Read
+    // again for a while: during the script's `exec` the file can read empty.)
+    let child_environ = format!("/proc/{}/environ", child_pid.trim());
+    let seen = (0..50).any(|_| {
+        let found = contains(child_environ.clone());
+        if !found {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        found
+    });
+    assert!(seen, "the secret never showed in {child_environ}");
     assert!(!contains(format!("/proc/{pid}/environ")));
     assert!(!contains(format!("/proc/{pid}/cmdline")));
     // SIGTERM to intervault reaches the command, whose status comes back.
