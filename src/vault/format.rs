@@ -4,12 +4,12 @@
 //! vault/              0700
 //!   vault.json        clear JSON: format, version, KDF header, the expiry table that
 //!                     a keyless sweep needs, and two base64 age files: the master
-//!                     key (passphrase stanza) and the index core (to the master key)
+//!                     key (passphrase stanza) and the index core (index key)
 //!   vault.lock        the lock file; never replaced, so every process locks one inode
 //!   history.N.age     generation N of the history: tombstones and client keys,
-//!                     sealed to the master key
+//!                     sealed with the index key (derived from the master key)
 //!   records/REF.N.age generation N of a live intervention's record (window, client,
-//!                     credential names...), sealed to the master key
+//!                     credential names...), sealed with the index key
 //!   keys/REF.age      an intervention key, sealed to the master key
 //!   creds/REF.N.age   generation N of an intervention's credentials, sealed to its key
 //! ```
