@@ -633,6 +633,8 @@ pub(super) fn unlock<'v>(
     scope: Scope<'_>,
     cache: Option<&std::cell::RefCell<Option<CachedIndex>>>,
 ) -> std::result::Result<(Unlocked<'v>, Vec<Tombstone>), (Vec<SweptEntry>, Error)> {
+    // Derived once: it opens the core now, and the records and history later.
+    let index_key = WrapKey::index(&master);
     // The same root read earlier in this command: the index is what was read then.
     let cached = cache
         .and_then(|c| c.borrow_mut().take())
@@ -640,7 +642,7 @@ pub(super) fn unlock<'v>(
         .map(|c| c.index);
     let opened = match cached {
         Some(index) => Ok(index),
-        None => open_index(&h, &master),
+        None => open_index(&h, &master, &index_key),
     };
     let checked = opened.and_then(|index| {
         check_consistency(&h, &index)?;
@@ -662,7 +664,7 @@ pub(super) fn unlock<'v>(
     let trail_keys = TrailKeys::new(&master);
     let mut u = Unlocked {
         h,
-        index_key: WrapKey::index(&master),
+        index_key,
         master,
         index,
         keys,
@@ -704,7 +706,7 @@ pub(super) fn unlock<'v>(
 }
 
 /// Opens the index: all of a version 1 index, the core of a version 2 one.
-fn open_index(h: &Handle, master: &SealKey) -> Result<Index> {
+fn open_index(h: &Handle, master: &SealKey, index_key: &WrapKey) -> Result<Index> {
     let path = &h.paths.root;
     let blob = STANDARD
         .decode(&h.root.index)
@@ -712,7 +714,7 @@ fn open_index(h: &Handle, master: &SealKey) -> Result<Index> {
     // Version 1 sealed its index to the master key; version 2, with the index key.
     let opened = match h.root.version {
         1 => master.open(&blob),
-        _ => open_with(&WrapKey::index(master), &blob),
+        _ => open_with(index_key, &blob),
     };
     let plain = opened.map_err(|e| match e {
         OpenError::WrongKey => Error::damaged(path, "the index was not sealed by this vault"),
