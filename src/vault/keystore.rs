@@ -23,10 +23,36 @@ pub trait KeyStore {
     /// Loads the key of intervention `reference`.
     fn get(&self, reference: &Ref, master: &SealKey) -> Result<SealKey>;
     /// Destroys the key of intervention `reference`; needs no master key, so that
-    /// expiry works without the passphrase. Destroying a missing key succeeds.
-    fn destroy(&self, reference: &Ref) -> Result<()>;
+    /// expiry works without the passphrase. Says what it could establish: a wipe
+    /// is reported as done only on [`Destruction::Destroyed`] or
+    /// [`Destruction::AlreadyGone`].
+    fn destroy(&self, reference: &Ref) -> Result<Destruction>;
     /// The references that have a key stored (to find leftovers of a crash).
     fn stored(&self) -> Result<Vec<Ref>>;
+}
+
+/// What [`KeyStore::destroy`] established about a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destruction {
+    /// The key was there and is gone now.
+    Destroyed,
+    /// The store was reachable and holds no such key (destroyed earlier, or
+    /// forgotten by the keyring): nothing is left to destroy.
+    AlreadyGone,
+    /// The store cannot tell: the key may still exist where this process cannot
+    /// reach it (another login session's keyring). The destruction is pending;
+    /// `why` says what could not be reached (never a key).
+    Unreachable {
+        /// What could not be reached, for the user.
+        why: String,
+    },
+}
+
+impl Destruction {
+    /// Whether the key is known to be gone.
+    pub fn is_done(&self) -> bool {
+        !matches!(self, Destruction::Unreachable { .. })
+    }
 }
 
 /// Keys as files `keys/REF.age`, each sealed to the master key.
@@ -80,8 +106,15 @@ impl KeyStore for FileKeyStore {
             .ok_or_else(|| Error::damaged(&path, "key file holds no valid key"))
     }
 
-    fn destroy(&self, reference: &Ref) -> Result<()> {
-        fsio::shred(&self.path(reference))
+    fn destroy(&self, reference: &Ref) -> Result<Destruction> {
+        let path = self.path(reference);
+        let existed = std::fs::symlink_metadata(&path).is_ok();
+        fsio::shred(&path)?;
+        Ok(if existed {
+            Destruction::Destroyed
+        } else {
+            Destruction::AlreadyGone
+        })
     }
 
     fn stored(&self) -> Result<Vec<Ref>> {
@@ -163,10 +196,13 @@ impl KeyStore for KeyringKeyStore {
             .ok_or_else(|| Error::damaged(&where_, "it holds no valid key"))
     }
 
-    fn destroy(&self, reference: &Ref) -> Result<()> {
-        Self::keyring()?
-            .forget(&self.account(reference))
-            .map(|_| ())
+    fn destroy(&self, reference: &Ref) -> Result<Destruction> {
+        let existed = Self::keyring()?.forget(&self.account(reference))?;
+        Ok(if existed {
+            Destruction::Destroyed
+        } else {
+            Destruction::AlreadyGone
+        })
     }
 
     fn stored(&self) -> Result<Vec<Ref>> {
