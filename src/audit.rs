@@ -70,6 +70,13 @@ pub enum Action {
     Backup,
     /// This vault was restored from a backup.
     Restore,
+    /// A keyless line the vault cannot vouch for (out of order, dated ahead of
+    /// its clock, or an expiry it did not do): completed as foreign, never
+    /// taken for what it claims.
+    ForeignRecord,
+    /// The clock read far past the last time the vault saw (see
+    /// `retention`: pruning does not follow such a jump at once).
+    ClockJump,
 }
 
 impl Action {
@@ -104,6 +111,8 @@ impl Action {
             Action::RollbackAccepted => "rollback_accepted",
             Action::Backup => "backup",
             Action::Restore => "restore",
+            Action::ForeignRecord => "foreign_record",
+            Action::ClockJump => "clock_jump",
         }
     }
 }
@@ -265,4 +274,7 @@ pub struct Verified {
     pub unsealed: u64,
     /// Whether an interrupted write was found at the end (ignored, never granted).
     pub torn_tail: bool,
+    /// Keyless lines that the unlock which completed them could not vouch for
+    /// (see [`Action::ForeignRecord`]).
+    pub foreign: u64,
 }

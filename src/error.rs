@@ -221,6 +221,16 @@ pub enum Error {
         code: u8,
     },
 
+    /// A wipe happened but the destruction of its key is pending: the key store
+    /// (the OS keyring of another login session) cannot be reached (exit 1).
+    #[error("{what}, but {count} intervention key(s) could not be destroyed from this login session (the OS keyring that holds them cannot be reached here): the destruction is recorded as pending, and until it is done a copy of the vault taken earlier still opens those credentials with the passphrase; run any intervault command where the keyring can be reached (the login session that stored the keys) to finish it")]
+    KeysPending {
+        /// What did happen ("closed 'acme'").
+        what: String,
+        /// How many keys wait.
+        count: usize,
+    },
+
     /// An intervention's key is not in the OS keyring any more (exit 6).
     #[error("the key of intervention {reference} is not in the OS keyring (the Linux kernel keyring forgets its keys at logout and reboot): its credentials cannot be opened any more; close it (its tombstone and receipt stay) and ask the client for the credentials again")]
     KeyNotInKeyring {
@@ -282,7 +292,11 @@ impl Error {
             | Error::KeyNotInKeyring { .. } => 6,
             Error::NotRecorded(cause) => cause.exit_code(),
             Error::Input { code, .. } => *code,
-            Error::Busy { .. } | Error::Io { .. } | Error::Keyring { .. } | Error::Internal(_) => 1,
+            Error::Busy { .. }
+            | Error::Io { .. }
+            | Error::Keyring { .. }
+            | Error::KeysPending { .. }
+            | Error::Internal(_) => 1,
         }
     }
 

@@ -190,6 +190,10 @@ pub enum WipeReason {
     Closed,
     /// The window ended.
     Expired,
+    /// Wiped by a keyless command that an altered clear root misled before its
+    /// sealed window ended (a contract extension): reported as tampering, never
+    /// as an ordinary expiry.
+    Tampered,
 }
 
 impl fmt::Display for WipeReason {
@@ -197,6 +201,7 @@ impl fmt::Display for WipeReason {
         f.write_str(match self {
             WipeReason::Closed => "closed",
             WipeReason::Expired => "expired",
+            WipeReason::Tampered => "tampered",
         })
     }
 }
@@ -213,6 +218,9 @@ pub enum Status {
     Closed,
     /// Wiped because the window ended.
     Expired,
+    /// Wiped early because the clear root was altered (see
+    /// [`WipeReason::Tampered`]).
+    Tampered,
 }
 
 impl Status {
@@ -223,6 +231,7 @@ impl Status {
             Status::Active => "active",
             Status::Closed => "closed",
             Status::Expired => "expired",
+            Status::Tampered => "tampered",
         }
     }
 }
@@ -232,6 +241,7 @@ impl From<WipeReason> for Status {
         match r {
             WipeReason::Closed => Status::Closed,
             WipeReason::Expired => Status::Expired,
+            WipeReason::Tampered => Status::Tampered,
         }
     }
 }

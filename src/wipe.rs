@@ -123,6 +123,9 @@ pub struct WipeRecord {
     pub wiped_at: DateTime<Utc>,
     /// The full tombstone, when the vault was unlocked.
     pub tombstone: Option<Tombstone>,
+    /// Whether the destruction of its key is still pending (the key store
+    /// could not be reached): the wipe is not complete until it is done.
+    pub key_pending: bool,
 }
 
 impl From<Tombstone> for WipeRecord {
@@ -132,6 +135,7 @@ impl From<Tombstone> for WipeRecord {
             reason: t.reason,
             wiped_at: t.wiped_at,
             tombstone: Some(t),
+            key_pending: false,
         }
     }
 }

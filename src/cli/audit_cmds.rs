@@ -118,6 +118,7 @@ pub fn verify(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()> {
             "pruned": v.pruned,
             "unsealed": v.unsealed,
             "torn_tail": v.torn_tail,
+            "foreign": v.foreign,
         }));
         return Ok(());
     }
@@ -142,6 +143,12 @@ pub fn verify(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()> {
     }
     if v.torn_tail {
         println!("an interrupted write at the end was ignored (it granted nothing)");
+    }
+    if v.foreign > 0 {
+        println!(
+            "warning: {} keyless line(s) could not be vouched for and were completed as foreign (see 'intervault audit': foreign_record); someone wrote to the trail without the key",
+            v.foreign
+        );
     }
     Ok(())
 }

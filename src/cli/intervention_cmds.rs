@@ -4,7 +4,7 @@ use intervault::crypto::KdfParams;
 use intervault::timefmt::{format_local, parse_duration, parse_time};
 use intervault::vault::{NewIntervention, Vault, WindowSpec};
 use intervault::wipe::WipeRecord;
-use intervault::Result;
+use intervault::{Error, Result};
 use serde_json::json;
 use std::io::IsTerminal;
 
@@ -138,18 +138,32 @@ pub fn close(
     json: bool,
     lang: render::Lang,
 ) -> Result<()> {
-    let t = vault.close(id, ui)?;
+    let closed = vault.close(id, ui)?;
+    let t = &closed.tombstone;
     if json {
-        let record: WipeRecord = t.into();
+        let mut record: WipeRecord = t.clone().into();
+        record.key_pending = closed.key_pending;
         render::print_json(&json!({ "wiped": [render::wipe_json(&record)] }));
     } else {
-        print!("{}", render::closing_receipt(&t, lang));
+        print!("{}", render::closing_receipt(t, lang));
+        if closed.key_pending {
+            println!("{}", render::key_pending_line(lang));
+        }
+    }
+    if closed.key_pending {
+        return Err(Error::KeysPending {
+            what: format!("closed '{id}'"),
+            count: 1,
+        });
     }
     Ok(())
 }
 
 pub fn sweep(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()> {
-    let report = vault.sweep(ui)?;
+    let mut report = vault.sweep(ui)?;
+    for r in report.wiped.iter_mut() {
+        r.key_pending = report.keys_pending.contains(&r.reference);
+    }
     let records = &report.wiped;
     if json {
         let arr: Vec<_> = records.iter().map(render::wipe_json).collect();
@@ -177,6 +191,11 @@ pub fn sweep(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()> {
     }
     match report.unlock_error {
         Some(e) => Err(e),
+        // A timer must fail loudly while a wipe is not complete.
+        None if !report.keys_pending.is_empty() => Err(Error::KeysPending {
+            what: format!("swept {} intervention(s)", records.len()),
+            count: report.keys_pending.len(),
+        }),
         None => Ok(()),
     }
 }

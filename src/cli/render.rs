@@ -72,6 +72,7 @@ pub fn wipe_json(r: &WipeRecord) -> Value {
         "reason": r.reason.to_string(),
         "wiped_at": format_utc(r.wiped_at),
         "receipt": t.map(|t| &t.receipt),
+        "key": if r.key_pending { "pending" } else { "destroyed" },
     })
 }
 
@@ -239,6 +240,9 @@ pub fn closing_receipt(t: &Tombstone, lang: Lang) -> String {
             let reason = match t.reason {
                 intervault::intervention::WipeReason::Closed => "clôture de l'intervention",
                 intervault::intervention::WipeReason::Expired => "fin de la fenêtre",
+                intervault::intervention::WipeReason::Tampered => {
+                    "effacement anticipé après une altération du coffre"
+                }
             };
             format!(
                 "intervention {} clôturée\neffacement : {} ({reason})\nclient :     {}\nfenêtre :    {} -> {}\ndétruits :   {names}\nreçu :       {}\n",
@@ -250,6 +254,14 @@ pub fn closing_receipt(t: &Tombstone, lang: Lang) -> String {
                 t.receipt
             )
         }
+    }
+}
+
+/// The receipt's line for a key whose destruction is still pending.
+pub fn key_pending_line(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "key:         PENDING: not destroyed yet (its OS keyring cannot be reached from here); the wipe is complete once it is",
+        Lang::Fr => "clé :        EN ATTENTE : pas encore détruite (son trousseau n'est pas joignable d'ici) ; l'effacement sera complet une fois la clé détruite",
     }
 }
 
@@ -277,9 +289,9 @@ pub fn use_color() -> bool {
 
 fn paint(status: Status, text: &str) -> String {
     let code = match status {
-        Status::Active => "32",                  // green
-        Status::Scheduled => "33",               // yellow
-        Status::Closed | Status::Expired => "2", // dim
+        Status::Active => "32",                                     // green
+        Status::Scheduled => "33",                                  // yellow
+        Status::Closed | Status::Expired | Status::Tampered => "2", // dim
     };
     format!("\x1b[{code}m{text}\x1b[0m")
 }

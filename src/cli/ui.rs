@@ -143,6 +143,14 @@ impl Interaction for TerminalUi {
                     format_local(record.wiped_at)
                 ),
             },
+            Notice::KeyDestroyed { reference, since } => eprintln!(
+                "intervault: the key of intervention ref {reference}, wiped at {}, is now destroyed: that wipe is complete",
+                format_local(since)
+            ),
+            Notice::KeysPending { count, since } => eprintln!(
+                "intervault: warning: {count} wiped intervention key(s) not destroyed yet (pending since {}): the OS keyring that holds them cannot be reached from this login session; run intervault where it can be",
+                format_local(since)
+            ),
             Notice::EndingSoon { id, until, now } => eprintln!(
                 "intervault: note: the window of '{id}' ends in {} (at {}); extend it if the work needs longer",
                 intervault::timefmt::format_duration(until - now),

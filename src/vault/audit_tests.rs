@@ -186,7 +186,7 @@ fn every_keyed_and_keyless_event_lands_with_its_outcome() {
     )
     .unwrap();
     v.client_report("Acme", &mut ui).unwrap();
-    let closed = v.close("acme", &mut ui).unwrap();
+    let closed = v.close("acme", &mut ui).unwrap().tombstone;
     v.audit_verify(&mut ui).unwrap();
 
     use Action as A;
@@ -279,6 +279,65 @@ fn every_keyed_and_keyless_event_lands_with_its_outcome() {
     assert_eq!(seqs, (1..=records.len() as u64).collect::<Vec<_>>());
 }
 
+const MAX_STEP: chrono::TimeDelta = super::retention::MAX_RETENTION_STEP;
+
+/// As if the vault had been in use all along up to the fixture's clock: the
+/// retention clock, which moves at most a week per change, has caught up.
+fn retention_caught_up(f: &Fixture) {
+    let v = f.vault();
+    let mut u = v.session(&mut TestUi::new(), Access::Write).unwrap();
+    u.retention_now = u.h.now;
+    u.commit().unwrap();
+}
+
+/// Issue 12, item 9: one command with the clock set 14 months ahead prunes
+/// nothing it could not prune a week later, and records the jump; each later
+/// change moves retention at most a week.
+#[test]
+fn issue_12_one_forward_clock_jump_does_not_erase_the_trail() {
+    let f = Fixture::new("2026-01-01T00:00:00Z");
+    f.open(
+        "acme",
+        "Acme",
+        "2026-01-01T00:00:00Z",
+        "2028-01-01T00:00:00Z",
+    );
+    f.add("acme", "ftp", None);
+    for day in 2..=20 {
+        f.set(&format!("2026-01-{day:02}T00:00:00Z"));
+        f.get("acme", "ftp").unwrap();
+    }
+    let before = f.records().len();
+    f.set("2027-03-01T00:00:00Z"); // 14 months after the first records
+    f.get("acme", "ftp").unwrap();
+    let records = f.records();
+    let first = records.first().expect("records").seq;
+    assert_eq!(first, 1, "one jump pruned nothing of January");
+    assert!(records.len() > before);
+    let jumps: Vec<&Record> = (records.iter())
+        .filter(|r| r.event.action == Action::ClockJump)
+        .collect();
+    assert!(!jumps.is_empty(), "the jump is in the trail");
+    // Each change moves retention a week at most: more commands (each one
+    // commits, two minutes apart) still leave January's records alone.
+    for minute in [2, 4, 6] {
+        f.set(&format!("2027-03-01T00:{minute:02}:00Z"));
+        f.get("acme", "ftp").unwrap();
+    }
+    let records = f.records();
+    assert_eq!(records.first().map(|r| r.seq), Some(1));
+    let v = f.vault();
+    let u = v.session(&mut TestUi::new(), Access::Read).unwrap();
+    let reached = u.index.retention_clock.expect("kept");
+    assert!(
+        reached <= at("2026-01-20T00:00:00Z") + MAX_STEP * 4,
+        "retention reached {reached}"
+    );
+    drop(u);
+    assert!(records.iter().any(|r| r.event.action == Action::ClockJump));
+    f.vault().audit_verify(&mut TestUi::new()).unwrap();
+}
+
 #[test]
 fn audit_records_go_after_thirteen_months_to_the_second_and_the_chain_still_verifies() {
     let f = Fixture::new("2026-01-01T00:00:00Z");
@@ -296,6 +355,7 @@ fn audit_records_go_after_thirteen_months_to_the_second_and_the_chain_still_veri
 
     // 13 months after the oldest record, to the second: nothing is older yet.
     f.set("2027-02-01T00:00:00Z");
+    retention_caught_up(&f);
     f.get("acme", "ftp").unwrap();
     let kept = f
         .vault()
@@ -335,6 +395,7 @@ fn audit_records_go_after_thirteen_months_to_the_second_and_the_chain_still_veri
         )
         .unwrap();
     f.set("2027-03-05T00:00:00Z");
+    retention_caught_up(&f);
     f.get("acme", "ftp").unwrap();
     let verified = f.vault().audit_verify(&mut TestUi::new()).unwrap();
     assert!(verified.pruned > 5, "{verified:?}");
@@ -374,6 +435,7 @@ fn tombstones_go_three_years_after_their_wipe_to_the_second_and_the_unlock_recor
             .collect()
     };
     f.set("2029-12-01T10:00:00Z");
+    retention_caught_up(&f);
     assert_eq!(listed(&f), ["beta", "acme"]);
     f.set("2029-12-01T10:00:01Z");
     assert_eq!(listed(&f), ["beta"]);

@@ -23,7 +23,7 @@ impl Unlocked<'_> {
     /// Reads and checks the whole trail; with `decrypt`, opens every record.
     pub(super) fn walk_trail(&self, decrypt: bool) -> Result<Walked> {
         self.trail
-            .walk(&self.trail_keys, self.index.audit_seq, decrypt)
+            .walk(&self.trail_keys, &self.index.audit_anchor(), decrypt)
     }
 }
 
@@ -135,9 +135,9 @@ impl Vault<'_> {
         first.reason = Some(format!(
             "the previous trail, kept as audit/{kept}, was broken at {damage}"
         ));
-        u.trail.restart(&u.trail_keys, now, &kept, first)?;
-        u.last_seq = 1;
+        u.last_record = u.trail.restart(&u.trail_keys, now, &kept, first)?;
         u.index.audit_seq = 0;
+        u.index.audit_hash = None;
         u.commit()?;
         Ok(kept)
     }

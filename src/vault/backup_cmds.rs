@@ -72,6 +72,7 @@ impl<'c> Vault<'c> {
             state_dir: self.state_dir.clone(),
             accept_rollback: self.accept_rollback,
             upkeep_backups: self.upkeep_backups,
+            keys_told: std::cell::Cell::new(false),
         }
     }
 

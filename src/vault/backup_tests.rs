@@ -135,7 +135,11 @@ fn a_restore_never_brings_back_what_was_wiped_since_or_has_ended() {
     f.open("kept", "2026-12-05T12:00:00Z");
     f.vault().backup(None, &mut TestUi::new()).unwrap();
     let [b] = f.backups().try_into().unwrap();
-    let closed = f.vault().close("closed-later", &mut TestUi::new()).unwrap();
+    let closed = f
+        .vault()
+        .close("closed-later", &mut TestUi::new())
+        .unwrap()
+        .tombstone;
     f.set("2026-12-01T11:00:00Z");
     let into = f.root.join("restored");
     let report = f.vault().restore(&b, &into, &mut TestUi::new()).unwrap();

@@ -124,6 +124,20 @@ pub struct SweptEntry {
     pub wiped_at: DateTime<Utc>,
 }
 
+/// An intervention key whose destruction is not confirmed yet: the wipe has
+/// happened (the intervention is closed or expired), but the key store could not
+/// be reached (the OS keyring of another login session). Kept in clear so that
+/// keyless commands finish it too; every command that can reach the key does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingKey {
+    /// The wiped intervention's reference.
+    #[serde(rename = "ref")]
+    pub reference: Ref,
+    /// When the wipe happened.
+    pub since: DateTime<Utc>,
+}
+
 /// `vault.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -150,6 +164,9 @@ pub struct RootFile {
     /// keyring`); a sealed copy is in the index, and the two must agree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_store: Option<super::keystore::KeyringConfig>,
+    /// Keys of wiped interventions whose destruction is still to be confirmed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys_pending: Vec<PendingKey>,
 }
 
 /// Just enough of `vault.json` to say which version wrote it.
@@ -263,6 +280,13 @@ pub struct Freeze {
 pub struct Index {
     /// The latest time the vault has seen (clock rollback guard).
     pub high_water: DateTime<Utc>,
+    /// How far retention has got: the time that pruning (audit records,
+    /// tombstones) counts from. It follows the clock, but moves at most
+    /// [`super::retention::MAX_RETENTION_STEP`] per change, so that one forward
+    /// jump of the clock cannot prune everything at once. Absent before it was
+    /// kept: the high-water mark stands in for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_clock: Option<DateTime<Utc>>,
     /// Live interventions.
     pub interventions: Vec<InterventionMeta>,
     /// Wiped interventions.
@@ -278,6 +302,11 @@ pub struct Index {
     /// sealed: a trail that ends before it was cut short.
     #[serde(default)]
     pub audit_seq: u64,
+    /// The hash of that record: a trail that holds another record under its
+    /// number was replaced or rolled back. (Absent in indexes sealed before it
+    /// was kept: they bind the number alone until their next commit.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_hash: Option<String>,
     /// One more at every commit: an older copy of the vault has a lower one.
     #[serde(default)]
     pub generation: u64,
@@ -401,6 +430,9 @@ mod unix_nanos {
 pub struct Core {
     /// See [`Index::high_water`].
     pub high_water: DateTime<Utc>,
+    /// See [`Index::retention_clock`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_clock: Option<DateTime<Utc>>,
     /// Every live intervention.
     pub live: Vec<Listed>,
     /// The generation of the history file (0: none yet, the history is empty).
@@ -413,6 +445,9 @@ pub struct Core {
     pub retention: Retention,
     /// See [`Index::audit_seq`].
     pub audit_seq: u64,
+    /// See [`Index::audit_hash`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_hash: Option<String>,
     /// See [`Index::generation`].
     pub generation: u64,
     /// See [`Index::backups`].
@@ -485,15 +520,25 @@ impl Default for Retention {
 }
 
 impl Index {
+    /// The last audit record this index knows, which the trail must still hold.
+    pub(super) fn audit_anchor(&self) -> super::trail::Anchor {
+        super::trail::Anchor {
+            seq: self.audit_seq,
+            hash: self.audit_hash.clone(),
+        }
+    }
+
     /// An empty index, standing in for one that was moved out.
     pub fn placeholder() -> Self {
         Index {
             high_water: DateTime::<Utc>::MIN_UTC,
+            retention_clock: None,
             interventions: Vec::new(),
             tombstones: Vec::new(),
             clients: Vec::new(),
             retention: Retention::DEFAULT,
             audit_seq: 0,
+            audit_hash: None,
             generation: 0,
             backups: None,
             key_store: None,

@@ -15,7 +15,7 @@ use super::format::{
 };
 use super::fsio::{self, LockMode};
 use super::session::{self, Access, Paths, Scope};
-use super::trail::{Trail, TrailKeys};
+use super::trail::{Anchor, Trail, TrailKeys};
 use super::{live_status, Interaction, Notice, PassphrasePurpose, Vault};
 use crate::audit::{Action, Event, Outcome};
 
@@ -24,6 +24,9 @@ use crate::audit::{Action, Event, Outcome};
 pub struct SweepReport {
     /// The interventions wiped by this sweep.
     pub wiped: Vec<WipeRecord>,
+    /// Wiped interventions whose key could not be destroyed yet (by reference):
+    /// the key store cannot be reached from here (see [`Closed::key_pending`]).
+    pub keys_pending: Vec<Ref>,
     /// Why the optional unlock (to complete the records) failed, if it did.
     pub unlock_error: Option<Error>,
 }
@@ -32,16 +35,36 @@ impl SweepReport {
     fn keyless(wiped: Vec<WipeRecord>) -> Self {
         SweepReport {
             wiped,
+            keys_pending: Vec::new(),
             unlock_error: None,
         }
+    }
+
+    fn with_keys(mut self, keys_pending: Vec<Ref>) -> Self {
+        self.keys_pending = keys_pending;
+        self
     }
 
     fn with_error(wiped: Vec<WipeRecord>, e: Error) -> Self {
         SweepReport {
             wiped,
+            keys_pending: Vec::new(),
             unlock_error: Some(e),
         }
     }
+}
+
+/// What `close` did.
+#[derive(Debug, Clone)]
+pub struct Closed {
+    /// The tombstone and its receipt: the intervention is closed, whatever follows.
+    pub tombstone: Tombstone,
+    /// Whether its key could not be destroyed yet: the key store (the OS keyring
+    /// of another login session) cannot be reached from here. The destruction
+    /// is recorded as pending, and the next command that reaches the key
+    /// finishes it; until then a copy of the vault taken before the close still
+    /// opens the credentials with the passphrase.
+    pub key_pending: bool,
 }
 
 /// How `init` makes a vault.
@@ -227,16 +250,19 @@ impl Vault<'_> {
                 &TrailKeys::new(&master),
                 now,
                 vec![Event::new(Action::Init, Outcome::Done)],
-                &mut |_| Vec::new(),
+                &mut |_, _| Vec::new(),
+                &Anchor::default(),
             )
             .map_err(|e| Error::NotRecorded(Box::new(e)))?;
         let core = Core {
             high_water: now,
+            retention_clock: Some(now),
             live: Vec::new(),
             history: 0,
             oldest_tombstone: None,
             retention: Retention::DEFAULT,
-            audit_seq: first.unwrap_or(0),
+            audit_seq: first.as_ref().map_or(0, |f| f.0),
+            audit_hash: first.map(|f| f.1),
             generation: 0,
             backups: None,
             key_store: key_store.clone(),
@@ -251,6 +277,7 @@ impl Vault<'_> {
             swept: Vec::new(),
             backups: None,
             key_store,
+            keys_pending: Vec::new(),
         };
         let bytes = serde_json::to_vec(&root)
             .map_err(|e| Error::Internal(format!("cannot serialize the root: {e}")))?;
@@ -461,7 +488,7 @@ impl Vault<'_> {
     }
 
     /// Wipes an intervention now and returns its tombstone (with the receipt).
-    pub fn close(&self, id: &str, ui: &mut dyn Interaction) -> Result<Tombstone> {
+    pub fn close(&self, id: &str, ui: &mut dyn Interaction) -> Result<Closed> {
         validate_name("intervention ID", id)?;
         let mut u = self.session_for(ui, Access::Write, id)?;
         let template = Event::new(Action::Close, Outcome::Done).intervention(id);
@@ -479,7 +506,11 @@ impl Vault<'_> {
                 why: "no intervention is open any more",
             });
         }
-        Ok(tombstone)
+        let key_pending = u.key_pending(&tombstone.reference);
+        Ok(Closed {
+            tombstone,
+            key_pending,
+        })
     }
 
     /// Wipes every intervention whose window has ended, without the passphrase.
@@ -496,6 +527,10 @@ impl Vault<'_> {
             let count = h.swept_now.len() as u64;
             self.note_keyless(Action::Sweep, None, Some(count));
         }
+        let keys_pending: Vec<Ref> = (h.root.keys_pending.iter())
+            .map(|p| p.reference.clone())
+            .collect();
+        session::notify_keys(ui, &h);
         let keyless: Vec<WipeRecord> = h
             .swept_now
             .iter()
@@ -504,12 +539,15 @@ impl Vault<'_> {
                 reason: WipeReason::Expired,
                 wiped_at: s.wiped_at,
                 tombstone: None,
+                key_pending: false,
             })
             .collect();
         let passphrase = match ui.passphrase(PassphrasePurpose::UnlockIfAvailable) {
             Ok(p) => p,
-            Err(Error::NoPassphrase { .. }) => return Ok(SweepReport::keyless(keyless)),
-            Err(e) => return Ok(SweepReport::with_error(keyless, e)),
+            Err(Error::NoPassphrase { .. }) => {
+                return Ok(SweepReport::keyless(keyless).with_keys(keys_pending))
+            }
+            Err(e) => return Ok(SweepReport::with_error(keyless, e).with_keys(keys_pending)),
         };
         let completed = session::open_master(&h.paths.root, &h.root, &passphrase)
             .inspect_err(|e| self.note_failed_passphrase(e))
@@ -521,12 +559,12 @@ impl Vault<'_> {
                 u.settle_leftovers(true);
                 u.record(Vec::new())?;
                 u.commit()?;
-                u.report_early_wipes()?;
+                u.report_tampering()?;
                 Ok(completed)
             });
         let completed = match completed {
             Ok(completed) => completed,
-            Err(e) => return Ok(SweepReport::with_error(keyless, e)),
+            Err(e) => return Ok(SweepReport::with_error(keyless, e).with_keys(keys_pending)),
         };
         let wiped = keyless
             .into_iter()
@@ -537,7 +575,7 @@ impl Vault<'_> {
                 },
             )
             .collect();
-        Ok(SweepReport::keyless(wiped))
+        Ok(SweepReport::keyless(wiped).with_keys(keys_pending))
     }
 
     /// Changes the passphrase: re-wraps the master key under a new salt.

@@ -39,8 +39,8 @@ pub use clients::{ClientReport, ClientSummary, Erasure, ReportedEntry, ReportedI
 pub use credentials::{Fetched, NewCredential, StoredCredential};
 pub use format::Retention;
 pub use interventions::{
-    EntryView, InitOptions, InterventionDetail, InterventionSummary, NewIntervention, SweepReport,
-    WindowSpec,
+    Closed, EntryView, InitOptions, InterventionDetail, InterventionSummary, NewIntervention,
+    SweepReport, WindowSpec,
 };
 pub use retention::{RetentionChange, RetentionView};
 pub use status::StatusReport;
@@ -100,6 +100,21 @@ pub enum Notice {
         /// Why, as a phrase ("the passphrase changed").
         why: &'static str,
     },
+    /// An earlier wipe's key destruction was pending (its key store could not
+    /// be reached) and this command finished it: the wipe is now complete.
+    KeyDestroyed {
+        /// The wiped intervention's reference.
+        reference: format::Ref,
+        /// When it was wiped.
+        since: DateTime<Utc>,
+    },
+    /// Wiped interventions whose key could not be destroyed from here yet.
+    KeysPending {
+        /// How many.
+        count: usize,
+        /// When the oldest was wiped.
+        since: DateTime<Utc>,
+    },
     /// A credential reached its `--max-uses` and was wiped after this fetch.
     UsedUp {
         /// The intervention.
@@ -138,6 +153,8 @@ pub struct Vault<'c> {
     accept_rollback: bool,
     /// Whether wipes reach the managed backups (off for a copy being checked).
     upkeep_backups: bool,
+    /// Whether this command already told of pending key destructions.
+    keys_told: std::cell::Cell<bool>,
 }
 
 impl<'c> Vault<'c> {
@@ -155,6 +172,7 @@ impl<'c> Vault<'c> {
             state_dir: None,
             accept_rollback: false,
             upkeep_backups: true,
+            keys_told: std::cell::Cell::new(false),
         }
     }
 

@@ -4,13 +4,17 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
+
 use crate::audit::{Action, Event, Outcome};
 use crate::crypto::MacKey;
 use crate::error::{Error, Result};
+use crate::intervention::WipeReason;
 
 use super::format::{ClientKey, Index};
 use super::session::Unlocked;
 use super::trail::line::Pending;
+use super::trail::Unsealed;
 
 /// The pseudonym that stands for a client in the trail (and, once the client is
 /// erased, in its tombstones): `client-` and 16 hex digits of HMAC(key, name).
@@ -197,22 +201,75 @@ fn match_at(chars: &[char], start: usize, folded: &[char]) -> Option<usize> {
     Some(j)
 }
 
-/// The sealed events that complete the keyless records `pending`, then the wipes
-/// folded in at unlock that no keyless record describes.
+/// How far ahead of the clock of the unlock that completes it a keyless record
+/// may be dated (a clock set back a little in between) before it is foreign.
+const KEYLESS_LEEWAY: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
+
+/// Why the vault cannot vouch for keyless record `u`, if it cannot. Anyone who
+/// can write the trail can append such lines: they are taken for what they say
+/// only when they are in time order (not before the record they follow, not
+/// after `now`) and, for an expiry, when this vault did wipe that intervention
+/// without the key at that very time (its tombstone says so).
+fn unvouched(
+    index: &Index,
+    u: &Unsealed,
+    floor: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    covered: &[String],
+) -> Option<&'static str> {
+    if u.at > now + KEYLESS_LEEWAY {
+        return Some("it is dated after the clock of the unlock that completes it");
+    }
+    if floor.is_some_and(|f| u.at < f) {
+        return Some("it is dated before the record it follows");
+    }
+    if u.record.action != Action::Expired {
+        return None;
+    }
+    let Some(r) = u.record.reference.as_deref() else {
+        return Some("an expiry that names no intervention");
+    };
+    if covered.iter().any(|c| c == r) {
+        return Some("a second expiry of the same intervention");
+    }
+    match index.tombstones.iter().find(|t| t.reference.as_str() == r) {
+        Some(t) if t.reason == WipeReason::Tampered => None,
+        Some(t) if t.reason == WipeReason::Expired && t.wiped_at == u.at => None,
+        Some(_) => Some("an expiry that does not match how this vault wiped that intervention"),
+        None => Some("an expiry of an intervention this vault did not wipe"),
+    }
+}
+
+/// The sealed events that complete the keyless records `pending` (written after
+/// a sealed record of time `since`), then the wipes folded in at unlock that no
+/// keyless record describes. A record the vault cannot vouch for is completed
+/// as foreign, saying why.
 fn fold_events(
     index: &Index,
-    pending: &[(u64, Pending)],
+    since: Option<DateTime<Utc>>,
+    pending: &[Unsealed],
     unrecorded: &[super::format::Ref],
+    now: DateTime<Utc>,
 ) -> Vec<Event> {
     let mut events = Vec::new();
-    let mut covered = Vec::new();
-    for (seq, p) in pending {
+    let mut covered: Vec<String> = Vec::new();
+    let mut floor = since;
+    for u in pending {
+        let p = &u.record;
+        if let Some(why) = unvouched(index, u, floor, now, &covered) {
+            let mut e = Event::new(Action::ForeignRecord, Outcome::Refused);
+            e.completes = Some(u.seq);
+            e.reason = Some(format!("a keyless '{}' line: {why}", p.action.as_str()));
+            events.push(e);
+            continue;
+        }
+        floor = Some(floor.map_or(u.at, |f| f.max(u.at)));
         let outcome = match p.action {
             Action::PassphraseRefused => Outcome::Refused,
             _ => Outcome::Done,
         };
         let mut e = Event::new(p.action, outcome);
-        e.completes = Some(*seq);
+        e.completes = Some(u.seq);
         e.count = p.count;
         e.reference = p.reference.clone();
         if p.action == Action::Expired {
@@ -297,18 +354,26 @@ impl Unlocked<'_> {
             .into_iter()
             .map(|e| self.for_trail(e))
             .collect::<Result<Vec<_>>>()?;
-        let (index, unrecorded) = (&self.index, &self.unrecorded_wipes);
-        let mut fold = |pending: &[(u64, Pending)]| fold_events(index, pending, unrecorded);
+        let (index, unrecorded, now) = (&self.index, &self.unrecorded_wipes, self.h.now);
+        let mut fold = |since: Option<DateTime<Utc>>, pending: &[Unsealed]| {
+            fold_events(index, since, pending, unrecorded, now)
+        };
         let written = self
             .trail
-            .append_sealed(&self.trail_keys, self.h.now, all, &mut fold)
+            .append_sealed(
+                &self.trail_keys,
+                self.h.now,
+                all,
+                &mut fold,
+                &self.index.audit_anchor(),
+            )
             .map_err(|e| Error::NotRecorded(Box::new(e)))?;
         self.unrecorded_wipes.clear();
-        if let Some(seq) = written {
-            self.last_seq = seq;
+        if let Some(last) = written {
+            self.last_record = Some(last);
             // Best effort: the record is written; pruning is tried again next time.
             let months = chrono::Months::new(self.index.retention.audit_months);
-            if let Some(cutoff) = self.h.now.checked_sub_months(months) {
+            if let Some(cutoff) = self.retention_now.checked_sub_months(months) {
                 let _ = self.trail.prune(&self.trail_keys, cutoff, self.h.now);
             }
         }

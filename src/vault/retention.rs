@@ -3,13 +3,13 @@
 
 use std::collections::HashSet;
 
-use chrono::Months;
+use chrono::{DateTime, Months, TimeDelta, Utc};
 
 use crate::audit::{Action, Event, Outcome};
 use crate::error::{Error, Result};
 
 use super::backup::{BackupConfig, DEFAULT_RETENTION_DAYS};
-use super::format::{Ref, Retention};
+use super::format::{Index, Ref, Retention};
 use super::session::{Access, Unlocked};
 use super::{Interaction, Vault};
 
@@ -41,7 +41,7 @@ impl Unlocked<'_> {
     /// unlock's caller commits, and the trail records it.
     pub(super) fn prune_tombstones(&mut self) -> Result<bool> {
         let months = Months::new(self.index.retention.tombstone_months);
-        let Some(cutoff) = self.h.now.checked_sub_months(months) else {
+        let Some(cutoff) = self.retention_now.checked_sub_months(months) else {
             return Ok(false);
         };
         let loaded = &self.index.loaded;
@@ -77,6 +77,41 @@ impl Unlocked<'_> {
         self.owed.push(e);
         Ok(true)
     }
+}
+
+/// The most that retention moves forward in one change: a clock set far ahead
+/// prunes a week's worth more per change, not everything at once (and the jump
+/// is recorded in the trail, where it stays for the full retention).
+pub(super) const MAX_RETENTION_STEP: TimeDelta = TimeDelta::days(7);
+
+/// A forward move of the clock past the last time the vault saw that is worth
+/// recording (a vault left alone for longer also records it, harmlessly).
+pub(super) const LARGE_CLOCK_JUMP: TimeDelta = TimeDelta::days(31);
+
+/// The time retention counts from at `now`: the clock, but never more than
+/// [`MAX_RETENTION_STEP`] past where retention had got, and never back.
+pub(super) fn retention_now(index: &Index, now: DateTime<Utc>) -> DateTime<Utc> {
+    let reached = index.retention_clock.unwrap_or(index.high_water);
+    let furthest = reached
+        .checked_add_signed(MAX_RETENTION_STEP)
+        .unwrap_or(reached);
+    now.min(furthest).max(reached)
+}
+
+/// The event that records a large forward jump of the clock, if `now` is one.
+pub(super) fn clock_jump(index: &Index, now: DateTime<Utc>) -> Option<Event> {
+    let gap = now.signed_duration_since(index.high_water);
+    if index.high_water == DateTime::<Utc>::MIN_UTC || gap <= LARGE_CLOCK_JUMP {
+        return None;
+    }
+    let mut e = Event::new(Action::ClockJump, Outcome::Done);
+    e.reason = Some(format!(
+        "the clock reads {} days past the last time this vault saw ({}); retention moves at most {} days per change",
+        gap.num_days(),
+        crate::timefmt::format_utc(index.high_water),
+        MAX_RETENTION_STEP.num_days()
+    ));
+    Some(e)
 }
 
 impl Vault<'_> {

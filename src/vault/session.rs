@@ -15,16 +15,20 @@ use crate::wipe::{Tombstone, WipeRecord};
 use super::format::{
     check_history, decode_salt, parse_core, parse_credential_set, parse_history, parse_index,
     parse_master_plain, parse_record, parse_root, to_plain_json, Core, CredentialSet, ExpiryEntry,
-    History, Index, InterventionMeta, KdfHeader, Listed, Loaded, MasterPlain, Record, Ref,
-    RootFile, SweptEntry, FORMAT_VERSION, SALT_BYTES,
+    History, Index, InterventionMeta, KdfHeader, Listed, Loaded, MasterPlain, PendingKey, Record,
+    Ref, RootFile, SweptEntry, FORMAT_VERSION, SALT_BYTES,
 };
 use super::fsio::{self, LockMode, VaultLock};
-use super::keystore::{FileKeyStore, KeyStore, KeyringKeyStore};
+use super::keystore::{Destruction, FileKeyStore, KeyStore, KeyringKeyStore};
 use super::rollback::{Seen, SeenStore};
 use super::trail::line::Pending;
 use super::trail::{Trail, TrailKeys};
 use super::{Interaction, Notice, PassphrasePurpose, Vault};
 use crate::audit::{Action, Event};
+
+/// How far a keyless wipe's clear time may lie ahead of the next unlock's clock
+/// (a clock set back a little in between) before it counts as forged.
+const CLOCK_LEEWAY: TimeDelta = TimeDelta::minutes(2);
 
 /// How stale the high-water mark may get before a read-only command refreshes it.
 const HIGH_WATER_REFRESH: TimeDelta = TimeDelta::seconds(60);
@@ -122,6 +126,9 @@ pub(super) struct Handle {
     pub now: DateTime<Utc>,
     /// Wipes done by this command, before unlocking.
     pub swept_now: Vec<SweptEntry>,
+    /// Key destructions left pending by an earlier command that this one
+    /// finished (to say so).
+    pub keys_finished: Vec<PendingKey>,
     /// Whether wipes reach the managed backups (not in a copy being checked).
     pub upkeep_backups: bool,
 }
@@ -163,6 +170,7 @@ impl Handle {
             root_bytes,
             now,
             swept_now: Vec::new(),
+            keys_finished: Vec::new(),
             upkeep_backups,
         })
     }
@@ -193,8 +201,12 @@ pub(super) struct Unlocked<'v> {
     pub index: Index,
     pub keys: Box<dyn KeyStore>,
     txn: Txn,
-    /// Interventions a keyless sweep wiped before their sealed window ended.
-    early_wipes: Vec<String>,
+    /// What the cross-check of the clear root against the sealed index found
+    /// (an intervention wiped before its sealed window ended, a reference the
+    /// index does not know), reported as tampering once the facts are committed.
+    pub tampering: Vec<String>,
+    /// Live interventions the clear expiry table dropped: wiped as tampered.
+    dropped_from_clear: HashSet<Ref>,
     /// The audit trail, and the keys to write it.
     pub trail: Trail,
     pub trail_keys: TrailKeys,
@@ -204,8 +216,11 @@ pub(super) struct Unlocked<'v> {
     pub unrecorded_wipes: Vec<Ref>,
     /// Whether the unlock changed the index (so a reader must commit it).
     pub changed_at_unlock: bool,
-    /// The last audit record this command wrote.
-    pub last_seq: u64,
+    /// The time retention counts from in this command (see
+    /// [`Index::retention_clock`]).
+    pub retention_now: DateTime<Utc>,
+    /// The last audit record this command wrote: number and hash.
+    pub last_record: Option<(u64, String)>,
     /// Where the last generation seen is kept, what it said, and the wipes of
     /// this change (kept there at commit).
     pub seen_store: SeenStore<'v>,
@@ -280,7 +295,10 @@ impl Vault<'_> {
             };
             let now = self.clock.now();
             let has_ended = root.expiry.iter().any(|e| e.until <= now);
-            let needs_write = has_ended || (keyed && !root.swept.is_empty());
+            // A pending key destruction is retried by every command: one that
+            // can reach the key finishes it and must record that.
+            let needs_write =
+                has_ended || (keyed && !root.swept.is_empty()) || !root.keys_pending.is_empty();
             if needs_write && mode == LockMode::Shared {
                 drop(lock);
                 mode = LockMode::Exclusive;
@@ -295,6 +313,7 @@ impl Vault<'_> {
             )?;
             if mode == LockMode::Exclusive {
                 h.expire_without_key()?;
+                h.finish_pending_keys()?;
             }
             // Any lock held means no writer is mid-change, so whatever a crashed
             // writer left behind can go, even under a shared lock. Best effort:
@@ -415,6 +434,10 @@ impl Vault<'_> {
                 ui.notice(Notice::Expired(t.into()));
             }
         }
+        if u.h.lock.mode == LockMode::Exclusive && !self.keys_told.replace(true) {
+            // Once per command (`add` opens the vault twice).
+            notify_keys(ui, &u.h);
+        }
         let exclusive = u.h.lock.mode == LockMode::Exclusive;
         if u.changed_at_unlock && !exclusive {
             // The unlock changed the index (a client's first pseudonym key, pruned
@@ -434,7 +457,7 @@ impl Vault<'_> {
         if exclusive && (access == Access::Read || u.changed_at_unlock) {
             u.commit()?;
         }
-        u.report_early_wipes()?;
+        u.report_tampering()?;
         Ok(u)
     }
 
@@ -536,6 +559,23 @@ impl Vault<'_> {
     }
 }
 
+/// Tells of the key destructions this command finished, and of those still
+/// pending.
+pub(super) fn notify_keys(ui: &mut dyn Interaction, h: &Handle) {
+    for p in &h.keys_finished {
+        ui.notice(Notice::KeyDestroyed {
+            reference: p.reference.clone(),
+            since: p.since,
+        });
+    }
+    if let Some(since) = h.root.keys_pending.iter().map(|p| p.since).min() {
+        ui.notice(Notice::KeysPending {
+            count: h.root.keys_pending.len(),
+            since,
+        });
+    }
+}
+
 fn notify_keyless(ui: &mut dyn Interaction, swept: &[SweptEntry]) {
     for s in swept {
         ui.notice(Notice::Expired(WipeRecord {
@@ -543,6 +583,7 @@ fn notify_keyless(ui: &mut dyn Interaction, swept: &[SweptEntry]) {
             reason: WipeReason::Expired,
             wiped_at: s.wiped_at,
             tombstone: None,
+            key_pending: false,
         }));
     }
 }
@@ -635,6 +676,8 @@ pub(super) fn unlock<'v>(
 ) -> std::result::Result<(Unlocked<'v>, Vec<Tombstone>), (Vec<SweptEntry>, Error)> {
     // Derived once: it opens the core now, and the records and history later.
     let index_key = WrapKey::index(&master);
+    let mut tampering = Vec::new();
+    let mut forced = HashSet::new();
     // The same root read earlier in this command: the index is what was read then.
     let cached = cache
         .and_then(|c| c.borrow_mut().take())
@@ -646,6 +689,16 @@ pub(super) fn unlock<'v>(
     };
     let checked = opened.and_then(|index| {
         check_consistency(&h, &index)?;
+        let (findings, dropped) = clear_table_findings(&h, &index);
+        tampering.extend(findings);
+        // Folded in as keyless wipes, judged tampered whatever the clock says.
+        for reference in dropped {
+            h.root.swept.push(SweptEntry {
+                reference: reference.clone(),
+                wiped_at: h.now,
+            });
+            forced.insert(reference);
+        }
         let seen = seen_store.load(&master)?;
         if index.generation < seen.generation && !seen_store.accept_rollback {
             return Err(Error::RolledBack {
@@ -669,13 +722,15 @@ pub(super) fn unlock<'v>(
         index,
         keys,
         txn: Txn::default(),
-        early_wipes: Vec::new(),
+        tampering,
+        dropped_from_clear: forced,
         trail,
         trail_keys,
         owed: Vec::new(),
         unrecorded_wipes: Vec::new(),
         changed_at_unlock: false,
-        last_seq: 0,
+        last_record: None,
+        retention_now: DateTime::<Utc>::MIN_UTC,
         seen_store,
         seen,
         new_wipes: Vec::new(),
@@ -696,12 +751,24 @@ pub(super) fn unlock<'v>(
     // Client keys for clients that have none (vaults from before pseudonyms):
     // only when every client is in memory.
     let keyed = u.index.loaded.has_everything() && u.index.ensure_client_keys();
+    u.retention_now = super::retention::retention_now(&u.index, u.h.now);
+    if let Some(jump) = super::retention::clock_jump(&u.index, u.h.now) {
+        u.owed.push(jump);
+    }
     let pruned = match u.prune_tombstones() {
         Ok(pruned) => pruned,
         Err(e) => return Err((std::mem::take(&mut u.h.swept_now), e)),
     };
     let migrating = u.index.loaded.from_v1;
-    u.changed_at_unlock = !completed.is_empty() || keyed || pruned || rolled_back || migrating;
+    if let Err(e) = u.check_pending_keys() {
+        return Err((std::mem::take(&mut u.h.swept_now), e));
+    }
+    u.changed_at_unlock = !completed.is_empty()
+        || keyed
+        || pruned
+        || rolled_back
+        || migrating
+        || !u.tampering.is_empty();
     Ok((u, completed))
 }
 
@@ -729,11 +796,13 @@ fn open_index(h: &Handle, master: &SealKey, index_key: &WrapKey) -> Result<Index
     let core = parse_core(&plain).map_err(|what| Error::damaged(path, what))?;
     Ok(Index {
         high_water: core.high_water,
+        retention_clock: core.retention_clock,
         interventions: Vec::new(),
         tombstones: Vec::new(),
         clients: Vec::new(),
         retention: core.retention,
         audit_seq: core.audit_seq,
+        audit_hash: core.audit_hash,
         generation: core.generation,
         backups: core.backups,
         key_store: core.key_store,
@@ -772,28 +841,48 @@ fn check_consistency(h: &Handle, index: &Index) -> Result<()> {
             "the backup directories do not match the sealed index",
         ));
     }
-    let disagree = || {
-        Error::damaged(
-            &h.paths.root,
-            "the expiry table does not match the sealed index",
-        )
-    };
+    Ok(())
+}
+
+/// What the clear tables that drive keyless decisions say that the sealed index
+/// does not: the expiry table must list exactly the live interventions with
+/// their sealed window ends (a keyless wipe folds in at unlock), and a pending
+/// key destruction may only name a wiped intervention. Gives the findings (for
+/// the tampering report) and the live interventions the clear tables dropped,
+/// whose keys a keyless command may already have destroyed.
+fn clear_table_findings(h: &Handle, index: &Index) -> (Vec<String>, Vec<Ref>) {
+    let mut findings = Vec::new();
     // Maps, not a scan per entry: this runs at every unlock of vaults of any size.
     let sealed: HashMap<&Ref, DateTime<Utc>> = (index.loaded.live.iter())
         .map(|l| (&l.reference, l.until))
         .collect();
     for e in &h.root.expiry {
-        if sealed.get(&e.reference) != Some(&e.until) {
-            return Err(disagree());
+        match sealed.get(&e.reference) {
+            Some(until) if *until == e.until => {}
+            Some(_) => findings.push(format!(
+                "the expiry table gives '{}' another window end than the sealed index (rewritten from it)",
+                e.reference
+            )),
+            None => findings.push(format!(
+                "the expiry table names '{}', which the sealed index does not know (removed)",
+                e.reference
+            )),
         }
     }
     let listed: HashSet<&Ref> = (h.root.expiry.iter().map(|e| &e.reference))
         .chain(h.root.swept.iter().map(|s| &s.reference))
         .collect();
-    if sealed.keys().any(|r| !listed.contains(r)) {
-        return Err(disagree());
+    let mut dropped: Vec<Ref> = (sealed.keys())
+        .filter(|r| !listed.contains(*r))
+        .map(|r| (*r).clone())
+        .collect();
+    dropped.sort();
+    for r in &dropped {
+        findings.push(format!(
+            "the expiry table no longer lists live intervention '{r}', so a keyless command may have destroyed its key (its tombstone says 'tampered')"
+        ));
     }
-    Ok(())
+    (findings, dropped)
 }
 
 impl Handle {
@@ -816,15 +905,22 @@ impl Handle {
             })
             .collect();
         self.root.swept.extend(swept.iter().cloned());
+        let wiped: Vec<Ref> = swept.iter().map(|s| s.reference.clone()).collect();
+        self.expect_key_destruction(&wiped);
         self.write_root()?;
         // The root now records the wipe: it has happened. A file that cannot be
         // destroyed now is a leftover the next command collects (as after a
         // commit), and must not turn the wipe into a failure that nobody hears of.
         // One listing of creds/ for all of them, not one per wipe.
         let creds = fsio::list_dir(&self.paths.creds).unwrap_or_default();
+        let mut outcomes = Vec::new();
         for s in &swept {
-            self.cleaned(self.destroy_intervention_files(&s.reference, &creds));
+            match self.destroy_intervention_files(&s.reference, &creds) {
+                Ok(outcome) => outcomes.push((s.reference.clone(), outcome)),
+                Err(e) => self.cleaned::<(), _>(Err(e)),
+            }
         }
+        self.settle_key_destructions(&outcomes)?;
         // The wipe reaches the managed backups too. Best effort: a backup that
         // cannot be rewritten now is by every later sweep (its window has ended).
         if let Some(config) = &self.root.backups {
@@ -848,13 +944,91 @@ impl Handle {
     }
 
     /// Shreds an intervention's key and every generation of its credentials
-    /// (found among `creds`, the names in `creds/`).
-    fn destroy_intervention_files(&self, reference: &Ref, creds: &[String]) -> Result<()> {
-        self.paths.key_store(&self.root).destroy(reference)?;
+    /// (found among `creds`, the names in `creds/`); says what became of the key.
+    fn destroy_intervention_files(&self, reference: &Ref, creds: &[String]) -> Result<Destruction> {
+        let outcome = self.paths.key_store(&self.root).destroy(reference)?;
         let prefix = format!("{reference}.");
         for name in creds.iter().filter(|n| n.starts_with(&prefix)) {
             fsio::shred(&self.paths.creds.join(name))?;
         }
+        Ok(outcome)
+    }
+
+    /// Before a root that wipes `wiped` is written: where keys live in the OS
+    /// keyring, which cannot be listed for leftovers, their destruction is
+    /// recorded as pending in that same root, so that a crash, or a keyring that
+    /// this process cannot reach, never loses track of a key. Settled by
+    /// [`Handle::settle_key_destructions`] once the keys are destroyed.
+    fn expect_key_destruction(&mut self, wiped: &[Ref]) {
+        if self.root.key_store.is_none() {
+            return;
+        }
+        for r in wiped {
+            if !self.root.keys_pending.iter().any(|p| &p.reference == r) {
+                self.root.keys_pending.push(PendingKey {
+                    reference: r.clone(),
+                    since: self.now,
+                });
+            }
+        }
+    }
+
+    /// After keys were destroyed (or not): a key known to be gone leaves the
+    /// pending list; one the store could not reach joins it. Rewrites the root
+    /// when that changed it.
+    fn settle_key_destructions(&mut self, outcomes: &[(Ref, Destruction)]) -> Result<()> {
+        let mut changed = false;
+        for (r, outcome) in outcomes {
+            let listed = self.root.keys_pending.iter().any(|p| &p.reference == r);
+            match (outcome.is_done(), listed) {
+                (true, true) => {
+                    self.root.keys_pending.retain(|p| &p.reference != r);
+                    changed = true;
+                }
+                (false, false) => {
+                    self.root.keys_pending.push(PendingKey {
+                        reference: r.clone(),
+                        since: self.now,
+                    });
+                    changed = true;
+                }
+                _ => {}
+            }
+        }
+        if changed {
+            self.write_root()?;
+        }
+        Ok(())
+    }
+
+    /// Retries every key destruction an earlier command left pending, for
+    /// interventions the clear root does not list as live (a live one in that
+    /// list is tampering, which the next unlock reports). Keyless, like expiry.
+    fn finish_pending_keys(&mut self) -> Result<()> {
+        if self.root.keys_pending.is_empty() {
+            return Ok(());
+        }
+        let live: HashSet<&Ref> = self.root.expiry.iter().map(|e| &e.reference).collect();
+        let store = self.paths.key_store(&self.root);
+        let mut outcomes = Vec::new();
+        for p in &self.root.keys_pending {
+            if live.contains(&p.reference) {
+                continue;
+            }
+            if let Ok(outcome) = store.destroy(&p.reference) {
+                outcomes.push((p.reference.clone(), outcome));
+            }
+        }
+        let finished: Vec<PendingKey> = (self.root.keys_pending.iter())
+            .filter(|p| {
+                outcomes
+                    .iter()
+                    .any(|(r, o)| r == &p.reference && o.is_done())
+            })
+            .cloned()
+            .collect();
+        self.settle_key_destructions(&outcomes)?;
+        self.keys_finished = finished;
         Ok(())
     }
 
@@ -944,40 +1118,69 @@ impl Unlocked<'_> {
                 .iter()
                 .position(|m| m.reference == s.reference)
             else {
+                // Every keyless wipe names a live intervention of the sealed
+                // index: anything else was written by someone else.
+                self.tampering.push(format!(
+                    "the clear list of keyless wipes names '{}', which the sealed index does not know",
+                    s.reference
+                ));
                 continue;
             };
             let m = self.index.interventions.remove(pos);
-            // The clear wipe time is not authenticated: keep it where an expiry
-            // wipe can really have happened, between the window end and now.
-            let wiped_at = s.wiped_at.max(m.window.until).min(self.h.now);
-            if s.wiped_at < m.window.until {
-                // A keyless sweep only wipes what the clear table says has ended;
-                // the sealed window says it had not: the clear table was edited.
-                self.early_wipes.push(m.id.clone());
+            let (wiped_at, reason) = match self.dropped_from_clear.contains(&s.reference) {
+                true => (self.h.now, WipeReason::Tampered),
+                false => judge_keyless_wipe(&s, m.window.until, self.h.now),
+            };
+            if reason == WipeReason::Tampered && !self.dropped_from_clear.contains(&s.reference) {
+                self.tampering.push(format!(
+                    "'{}' was wiped before its window ended, by a keyless command misled by an altered expiry table (its tombstone says 'tampered')",
+                    m.id
+                ));
             }
-            let t = tombstone_of(&m, wiped_at, WipeReason::Expired);
-            self.new_wipes
-                .push((t.reference.clone(), WipeReason::Expired));
+            let t = tombstone_of(&m, wiped_at, reason);
+            self.new_wipes.push((t.reference.clone(), reason));
             self.index.tombstones.push(t.clone());
             done.push(t);
         }
         Ok(done)
     }
 
-    /// Fails, once, when a keyless sweep wiped an intervention before its sealed
-    /// window ended: the wipe cannot be undone, so its tombstone is committed
-    /// first, then the tampering is reported (exit 6) so that nobody takes it for
-    /// an ordinary expiry.
-    pub(super) fn report_early_wipes(&mut self) -> Result<()> {
-        if self.early_wipes.is_empty() {
+    /// A pending key destruction drives a keyless decision (destroy that key):
+    /// it must name a wiped intervention of the sealed history. Anything else is
+    /// dropped from the list and reported.
+    fn check_pending_keys(&mut self) -> Result<()> {
+        if self.h.root.keys_pending.is_empty() {
+            return Ok(());
+        }
+        self.read_history()?;
+        let wiped: HashSet<&Ref> = self.index.tombstones.iter().map(|t| &t.reference).collect();
+        let (known, foreign): (Vec<PendingKey>, Vec<PendingKey>) =
+            (self.h.root.keys_pending.iter().cloned()).partition(|p| wiped.contains(&p.reference));
+        for p in &foreign {
+            self.tampering.push(format!(
+                "the list of pending key destructions names '{}', which is no wiped intervention (removed)",
+                p.reference
+            ));
+        }
+        self.h.root.keys_pending = known;
+        Ok(())
+    }
+
+    /// Fails, once, when the cross-check of the clear root found tampering (a
+    /// keyless wipe before the sealed window end, a reference the index does not
+    /// know): what happened cannot be undone, so the facts are committed first
+    /// (a `tampered` tombstone), then the tampering is reported (exit 6) so that
+    /// nobody takes it for an ordinary expiry.
+    pub(super) fn report_tampering(&mut self) -> Result<()> {
+        if self.tampering.is_empty() {
             return Ok(());
         }
         self.commit()?;
         Err(Error::damaged(
             &self.h.paths.root,
             format!(
-                "the clear expiry table was altered: '{}' was wiped before its window ended (its tombstone records the wipe)",
-                self.early_wipes.join("', '")
+                "the clear root was altered: {}",
+                std::mem::take(&mut self.tampering).join("; ")
             ),
         ))
     }
@@ -1166,7 +1369,13 @@ impl Unlocked<'_> {
     /// one, then obsolete files are shredded.
     pub fn commit(&mut self) -> Result<()> {
         self.index.high_water = self.index.high_water.max(self.h.now);
-        self.index.audit_seq = self.index.audit_seq.max(self.last_seq);
+        self.index.retention_clock = Some(self.retention_now);
+        if let Some((seq, hash)) = &self.last_record {
+            if *seq >= self.index.audit_seq {
+                self.index.audit_seq = *seq;
+                self.index.audit_hash = Some(hash.clone());
+            }
+        }
         self.index.generation += 1;
         let mut written = Vec::new();
         let staged = self.stage_index(&mut written);
@@ -1197,6 +1406,8 @@ impl Unlocked<'_> {
         self.h.root.swept.clear();
         self.h.root.backups = self.index.backups.clone();
         self.h.root.key_store = self.index.key_store.clone();
+        let wiped_keys = self.txn.obsolete_keys.clone();
+        self.h.expect_key_destruction(&wiped_keys);
         if let Err(e) = self.h.write_root() {
             self.h.root = before;
             self.index.generation -= 1;
@@ -1215,10 +1426,28 @@ impl Unlocked<'_> {
         for path in std::mem::take(&mut self.txn.obsolete_files) {
             self.h.cleaned(fsio::shred(&path));
         }
+        let mut outcomes = Vec::new();
         for r in std::mem::take(&mut self.txn.obsolete_keys) {
-            self.h.cleaned(self.keys.destroy(&r));
+            match self.keys.destroy(&r) {
+                Ok(outcome) => outcomes.push((r, outcome)),
+                Err(e) => self.h.cleaned::<(), _>(Err(e)),
+            }
         }
+        // Best effort, like the shredding: the wipe has committed; a root that
+        // cannot record the outcome keeps the key pending, and the next command
+        // settles it.
+        let _ = self.h.settle_key_destructions(&outcomes);
         Ok(())
+    }
+
+    /// Whether the destruction of wiped intervention `reference`'s key is still
+    /// pending (its key store could not be reached).
+    pub fn key_pending(&self, reference: &Ref) -> bool {
+        self.h
+            .root
+            .keys_pending
+            .iter()
+            .any(|p| &p.reference == reference)
     }
 
     /// Writes a new generation of every record and of the history that changed
@@ -1300,11 +1529,13 @@ impl Unlocked<'_> {
         }
         let core = Core {
             high_water: self.index.high_water,
+            retention_clock: self.index.retention_clock,
             live,
             history: loaded.history_gen,
             oldest_tombstone: loaded.oldest_tombstone,
             retention: self.index.retention,
             audit_seq: self.index.audit_seq,
+            audit_hash: self.index.audit_hash.clone(),
             generation: self.index.generation,
             backups: self.index.backups.clone(),
             key_store: self.index.key_store.clone(),
@@ -1468,6 +1699,24 @@ impl Unlocked<'_> {
             OpenError::WrongKey => Error::damaged(path, "it was not sealed by this vault"),
             OpenError::Corrupt(how) => Error::damaged(path, format!("the {what} file {how}")),
         })
+    }
+}
+
+/// When a keyless wipe happened and why, judged against the sealed window end
+/// `until`: the clear wipe time is not authenticated, so it is believed only
+/// where a keyless expiry can really have happened (at or after `until`, and
+/// not after `now`). A wipe that is not that was driven by an altered clear
+/// root: `tampered`, at the time given if it is plausible, else `now`.
+pub(super) fn judge_keyless_wipe(
+    s: &SweptEntry,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, WipeReason) {
+    let at = s.wiped_at.min(now);
+    if s.wiped_at > now + CLOCK_LEEWAY || at < until {
+        (at, WipeReason::Tampered)
+    } else {
+        (at, WipeReason::Expired)
     }
 }
 

@@ -176,7 +176,11 @@ fn close_is_allowed_even_when_the_clock_went_back() {
     let f = Fixture::new("2026-12-01T12:00:00Z");
     f.open_day("acme");
     f.set("2026-12-01T11:00:00Z");
-    let t = f.vault().close("acme", &mut TestUi::new()).unwrap();
+    let t = f
+        .vault()
+        .close("acme", &mut TestUi::new())
+        .unwrap()
+        .tombstone;
     assert_eq!(t.reason, WipeReason::Closed);
 }
 
@@ -333,14 +337,103 @@ fn a_forged_clear_wipe_time_cannot_predate_the_window_end() {
         err.to_string().contains("wiped before its window ended"),
         "{err}"
     );
-    // Reported once; the tombstone was committed, clamped to the window end.
+    // Reported once; the tombstone was committed as tampered, never as an
+    // ordinary expiry.
     let t = f
         .vault()
         .show("acme", &mut TestUi::new())
         .unwrap()
         .tombstone
         .unwrap();
-    assert_eq!(t.wiped_at, at("2026-12-01T18:00:00Z"));
+    assert_eq!(t.reason, WipeReason::Tampered);
+    assert_eq!(t.wiped_at, at("2026-12-01T11:00:00Z"));
+}
+
+/// Issue 12, item 5: an entry moved by hand from the clear expiry table to the
+/// keyless wipes, with a wipe time in the future, gets the intervention
+/// shredded by the next sweep; the next unlock reports tampering (exit 6) and
+/// the tombstone says `tampered`, never `expired`.
+#[test]
+fn issue_12_a_forged_future_keyless_wipe_is_reported_as_tampering() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    f.open_day("acme");
+    let root_path = f.dir.join("vault.json");
+    let mut root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&root_path).unwrap()).unwrap();
+    let entry = root["expiry"].as_array_mut().unwrap().remove(0);
+    root["swept"] =
+        serde_json::json!([{ "ref": entry["ref"], "wiped_at": "2027-06-01T00:00:00Z" }]);
+    std::fs::write(&root_path, serde_json::to_vec(&root).unwrap()).unwrap();
+    // The keyless sweep collects the key of what is no longer listed as live.
+    f.vault().sweep(&mut TestUi::keyless()).unwrap();
+    f.set("2026-12-01T20:00:00Z"); // after the sealed window end
+    let err = f.vault().list(&mut TestUi::new(), true).unwrap_err();
+    assert_eq!(err.exit_code(), 6, "{err}");
+    assert!(err.to_string().contains("was altered"), "{err}");
+    let t = f
+        .vault()
+        .show("acme", &mut TestUi::new())
+        .unwrap()
+        .tombstone
+        .unwrap();
+    assert_eq!(t.reason, WipeReason::Tampered);
+}
+
+/// Issue 12, item 5 (the class): every clear field that drives a keyless
+/// decision is judged against the sealed index. A keyless wipe is an expiry
+/// only at or after the sealed window end and not after the unlock's clock.
+#[test]
+fn issue_12_keyless_wipe_times_are_judged_against_the_sealed_window() {
+    use super::format::{Ref, SweptEntry};
+    use super::session::judge_keyless_wipe;
+    let until = at("2026-12-01T18:00:00Z");
+    let now = at("2026-12-02T09:00:00Z");
+    let cases = [
+        (
+            "2026-12-01T18:00:00Z",
+            WipeReason::Expired,
+            "at the window end",
+        ),
+        (
+            "2026-12-02T08:00:00Z",
+            WipeReason::Expired,
+            "between end and now",
+        ),
+        (
+            "2026-12-02T09:01:00Z",
+            WipeReason::Expired,
+            "within the clock leeway",
+        ),
+        (
+            "2026-12-01T17:59:59Z",
+            WipeReason::Tampered,
+            "one second early",
+        ),
+        (
+            "2026-12-02T09:05:00Z",
+            WipeReason::Tampered,
+            "after the unlock's clock",
+        ),
+        (
+            "2030-01-01T00:00:00Z",
+            WipeReason::Tampered,
+            "far in the future",
+        ),
+        (
+            "1970-01-01T00:00:00Z",
+            WipeReason::Tampered,
+            "before anything",
+        ),
+    ];
+    for (wiped_at, expected, why) in cases {
+        let s = SweptEntry {
+            reference: Ref::random(),
+            wiped_at: at(wiped_at),
+        };
+        let (when, reason) = judge_keyless_wipe(&s, until, now);
+        assert_eq!(reason, expected, "{why}");
+        assert!(when <= now, "{why}: a wipe time is never after the unlock");
+    }
 }
 
 #[test]

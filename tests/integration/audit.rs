@@ -381,7 +381,7 @@ fn an_intact_trail_verifies_with_its_counts() {
     let v = trail_of_seven();
     assert_eq!(
         json_of(&v, &["audit", "verify", "--json"]),
-        json!({"intact": true, "records": 7, "last": 7, "pruned": 0, "unsealed": 0, "torn_tail": false})
+        json!({"intact": true, "records": 7, "last": 7, "pruned": 0, "unsealed": 0, "torn_tail": false, "foreign": 0})
     );
     // The check itself was recorded (#8).
     assert_eq!(
@@ -794,4 +794,161 @@ fn audit_filters_by_intervention_client_and_time() {
     assert_eq!(records(&v, &["--until", &later])[..11], since[..]);
     let none = ok(&v, &["audit", "--intervention", "nope"]);
     assert_eq!(none.stdout(), "no audit records match\n");
+}
+
+/// Issue 12, item 3: the sealed index binds the trail by its last record's
+/// number and hash. Deleting the trail, or putting back an older `audit/`,
+/// leaves a trail without that record: every later access is refused (exit 6)
+/// and `audit verify` names the damage, however many records follow.
+#[test]
+fn issue_12_the_trail_cannot_be_deleted_or_rolled_back_without_the_key() {
+    let older = |v: &TestVault| -> Vec<(PathBuf, Vec<u8>)> { every_file(&v.dir.join("audit")) };
+    type Attack = Box<dyn Fn(&TestVault, &[(PathBuf, Vec<u8>)])>;
+    let attacks: Vec<(&str, Attack)> = vec![
+        (
+            "deleted",
+            Box::new(|v: &TestVault, _: &[(PathBuf, Vec<u8>)]| {
+                fs::remove_dir_all(v.dir.join("audit")).unwrap()
+            }),
+        ),
+        (
+            "log deleted",
+            Box::new(|v: &TestVault, _: &[(PathBuf, Vec<u8>)]| {
+                fs::remove_file(log_path(v)).unwrap()
+            }),
+        ),
+        (
+            "rolled back",
+            Box::new(|v: &TestVault, snapshot: &[(PathBuf, Vec<u8>)]| {
+                fs::remove_dir_all(v.dir.join("audit")).unwrap();
+                fs::create_dir(v.dir.join("audit")).unwrap();
+                fs::set_permissions(v.dir.join("audit"), fs::Permissions::from_mode(0o700))
+                    .unwrap();
+                for (path, bytes) in snapshot {
+                    fs::write(path, bytes).unwrap();
+                    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
+                }
+            }),
+        ),
+    ];
+    for (what, attack) in attacks {
+        let v = TestVault::new();
+        open(&v, "acme", "Acme SARL", "1d");
+        add(&v, "acme", "ftp", "other", "s3cret");
+        let snapshot = older(&v);
+        // A change after the copy: the index now knows a later record.
+        add(&v, "acme", "db", "database", "s3cret-db");
+        attack(&v, &snapshot);
+        for _ in 0..3 {
+            let get = one_line(v.run(&["get", "acme", "ftp"]).fails(6));
+            assert_eq!(get.stdout(), "", "{what}: no secret without a record");
+            assert!(
+                get.stderr().starts_with(NOT_RECORDED),
+                "{what}: {}",
+                get.stderr()
+            );
+        }
+        let verify = v.run(&["audit", "verify"]).fails(6);
+        assert_error_starts(&verify, BROKEN, what);
+    }
+}
+
+/// Issue 12, item 3: a rolled-back trail whose numbering has passed the
+/// index's count (keyless records, such as refused passphrases, can be added by
+/// anyone) holds another record under the number the index knows: refused by
+/// its hash, where the number alone let it through.
+#[test]
+fn issue_12_a_rolled_back_trail_is_refused_even_once_its_numbering_catches_up() {
+    let v = TestVault::new();
+    open(&v, "acme", "Acme SARL", "1d");
+    add(&v, "acme", "ftp", "other", "s3cret");
+    let snapshot = every_file(&v.dir.join("audit"));
+    let old_len = trail_lines(&v).len();
+    add(&v, "acme", "db", "database", "s3cret-db");
+    let known_len = trail_lines(&v).len();
+    fs::remove_dir_all(v.dir.join("audit")).unwrap();
+    fs::create_dir(v.dir.join("audit")).unwrap();
+    fs::set_permissions(v.dir.join("audit"), fs::Permissions::from_mode(0o700)).unwrap();
+    for (path, bytes) in &snapshot {
+        fs::write(path, bytes).unwrap();
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    for _ in old_len..=known_len + 1 {
+        let mut wrong = v.cmd(&["get", "acme", "ftp"]);
+        wrong.env("INTERVAULT_PASSPHRASE", "not the passphrase");
+        assert_eq!(wrong.output().unwrap().status.code(), Some(4));
+    }
+    assert!(trail_lines(&v).len() > known_len, "the numbering caught up");
+    let get = one_line(v.run(&["get", "acme", "ftp"]).fails(6));
+    assert_eq!(get.stdout(), "");
+    assert!(get.stderr().starts_with(NOT_RECORDED), "{}", get.stderr());
+    let verify = v.run(&["audit", "verify"]).fails(6);
+    assert_error_starts(&verify, BROKEN, "rolled back");
+    assert!(
+        verify.stderr().contains("rolled back"),
+        "{}",
+        verify.stderr()
+    );
+}
+
+/// Issue 12, item 4: keyless lines can be appended by anyone who can write the
+/// trail. The unlock that completes them vouches only for what it can: lines
+/// in time order, not dated after its clock, and expiries this vault did; the
+/// rest are completed as `foreign_record`, and `audit verify` says so.
+#[test]
+fn issue_12_keyless_lines_the_vault_cannot_vouch_for_are_completed_as_foreign() {
+    use intervault::audit::Action;
+    use intervault::vault::audit_log::{hash, pending, Pending};
+    let v = TestVault::new();
+    v.open_with_credential("acme", "ftp", "s3cr3t");
+    // One genuine keyless line: a refused passphrase.
+    let mut wrong = v.cmd(&["get", "acme", "ftp"]);
+    wrong.env("INTERVAULT_PASSPHRASE", "not the passphrase");
+    assert_eq!(wrong.output().unwrap().status.code(), Some(4));
+    let mut lines = trail_lines(&v);
+    let forged: [(&str, Action, Option<String>); 3] = [
+        ("2001-01-01T00:00:00Z", Action::PassphraseRefused, None),
+        ("2099-01-01T00:00:00Z", Action::Lock, None),
+        (
+            "2026-01-01T00:00:00Z",
+            Action::Expired,
+            Some("0123456789abcdef0123456789abcdef".into()),
+        ),
+    ];
+    for (at, action, reference) in forged {
+        let last = lines.last().unwrap().clone();
+        let seq = lines.len() as u64 + 1;
+        let p = Pending {
+            action,
+            reference,
+            count: None,
+        };
+        let line = pending(seq, &hash(last.as_bytes()), at.parse().unwrap(), p);
+        lines.push(String::from_utf8(line).unwrap());
+    }
+    write_trail(&v, &lines);
+    // The next keyed command completes them.
+    ok(&v, &["get", "acme", "ftp"]);
+    let all = records(&v, &[]);
+    let described = describe_all(&all);
+    let foreign = described
+        .iter()
+        .filter(|d| d.starts_with("foreign_record refused"))
+        .count();
+    assert_eq!(foreign, 3, "{described:#?}");
+    assert!(
+        described
+            .iter()
+            .any(|d| d.starts_with("passphrase_refused refused (completes")),
+        "the genuine refusal is completed as itself: {described:#?}"
+    );
+    let verify = ok(&v, &["audit", "verify"]);
+    assert!(
+        verify
+            .stdout()
+            .contains("3 keyless line(s) could not be vouched for"),
+        "{}",
+        verify.stdout()
+    );
+    assert_eq!(json_of(&v, &["audit", "verify", "--json"])["foreign"], 3);
 }

@@ -785,9 +785,11 @@ fn list_all_adds_tombstones_with_wiped_at_and_wipe_reason() {
             "names",
             "reason",
             "wiped_at",
-            "receipt"
+            "receipt",
+            "key"
         ])
     );
+    assert_eq!(wiped["key"], "destroyed", "an extension: the key is gone");
     assert!(is_utc_rfc3339(&wiped["wiped_at"]));
     let live = v.run(&["list", "--json"]).success().json();
     let live_ids: Vec<&Value> = live.as_array().unwrap().iter().map(|o| &o["id"]).collect();

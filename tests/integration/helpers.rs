@@ -98,13 +98,16 @@ pub fn write_private(path: &Path, bytes: &[u8]) {
 
 /// Puts the vault back as `snapshot` (from [`TestVault::snapshot`]) has it: files
 /// the snapshot lacks are removed, every file it has gets its bytes back, 0600.
+/// The audit trail, which the snapshot leaves out, is left as it is (removing it
+/// would be an attack of its own: the sealed index binds the trail).
 pub fn restore(v: &TestVault, snapshot: &[(PathBuf, Vec<u8>)]) {
     for p in tree(&v.dir) {
         let meta = fs::symlink_metadata(&p).expect("stat");
         let is_lock = p
             .file_name()
             .is_some_and(|n| n.to_string_lossy().contains("lock"));
-        if !meta.is_dir() && !is_lock && !snapshot.iter().any(|(s, _)| s == &p) {
+        let is_trail = p.to_string_lossy().contains("audit");
+        if !meta.is_dir() && !is_lock && !is_trail && !snapshot.iter().any(|(s, _)| s == &p) {
             fs::remove_file(&p).expect("remove");
         }
     }

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::helpers::{
-    add, cheap_vault, edit_root, expiry_refs, open_with, restore, root_path, write_private,
+    add, cheap_vault, edit_root, expiry_refs, open_with, restore, root_json, root_path,
+    write_private,
 };
 use crate::support::{Run, TestVault};
 
@@ -291,8 +292,9 @@ fn a_root_that_is_not_an_intervault_vault_is_refused() {
 fn an_until_edited_in_the_clear_expiry_table_is_detected() {
     let v = vault();
     let pristine = v.snapshot();
-    for shift in [86_400, 60, -60, -3600] {
-        edit_root(&v, |root| {
+    let sealed_until = pristine_until(&pristine);
+    let shifted = |v: &TestVault, shift: i64| {
+        edit_root(v, |root| {
             let until: chrono::DateTime<chrono::Utc> = root["expiry"][0]["until"]
                 .as_str()
                 .unwrap()
@@ -301,8 +303,13 @@ fn an_until_edited_in_the_clear_expiry_table_is_detected() {
             let moved = until + chrono::TimeDelta::seconds(shift);
             root["expiry"][0]["until"] =
                 Value::from(moved.format("%Y-%m-%dT%H:%M:%SZ").to_string());
-        });
+        })
+    };
+    for shift in [86_400, 60, -60, -3600] {
         for args in [&["get", "acme", "ftp"][..], &["list"], &["show", "acme"]] {
+            shifted(&v, shift);
+            // Reported once (exit 6, naming what was found), and the table is
+            // rewritten from the sealed index: the next command works.
             let out = v.run(args);
             assert_eq!(
                 out.code(),
@@ -310,20 +317,39 @@ fn an_until_edited_in_the_clear_expiry_table_is_detected() {
                 "until moved by {shift}s, {args:?}: {}",
                 out.stderr()
             );
+            assert!(out.stderr().contains("the clear root was altered"));
             out.fails(6);
+            assert_eq!(root_json(&v)["expiry"][0]["until"], sealed_until);
+            v.run(args).success();
         }
-        restore(&v, &pristine);
     }
-    // A live intervention left out of the table, or an unknown one added.
-    edit_root(&v, |root| root["expiry"] = Value::Array(vec![]));
-    v.run(&["get", "acme", "ftp"]).fails(6);
-    restore(&v, &pristine);
+    // An unknown one added: dropped, reported once.
     edit_root(&v, |root| {
         let mut other = root["expiry"][0].clone();
         other["ref"] = Value::from("0123456789abcdef0123456789abcdef");
         root["expiry"].as_array_mut().unwrap().push(other);
     });
     v.run(&["get", "acme", "ftp"]).fails(6);
+    assert_eq!(root_json(&v)["expiry"].as_array().unwrap().len(), 1);
+    v.run(&["get", "acme", "ftp"]).success();
+    // A live intervention left out of the table (a keyless command may have
+    // destroyed its key): wiped as tampered, never fetched again.
+    edit_root(&v, |root| root["expiry"] = Value::Array(vec![]));
+    v.run(&["get", "acme", "ftp"]).fails(6);
+    let listed = v.run(&["list", "--all", "--json"]).success().json();
+    assert_eq!(listed[0]["wipe_reason"], "tampered", "{listed}");
+    assert_eq!(listed[0]["status"], "tampered", "{listed}");
+    v.run(&["get", "acme", "ftp"]).fails(3);
+}
+
+/// The `until` of the first expiry entry in a snapshot's `vault.json`.
+fn pristine_until(snapshot: &[(std::path::PathBuf, Vec<u8>)]) -> Value {
+    let (_, bytes) = snapshot
+        .iter()
+        .find(|(p, _)| p.ends_with("vault.json"))
+        .expect("vault.json in the snapshot");
+    let root: Value = serde_json::from_slice(bytes).unwrap();
+    root["expiry"][0]["until"].clone()
 }
 
 /// A clear-table `until` moved into the past makes the keyless expiry wipe the

@@ -80,11 +80,60 @@ pub fn check_log(
     head: Option<(u64, String)>,
     decrypt: bool,
 ) -> Result<Walked> {
-    walk::walk(bytes, head, keys, 0, decrypt)
+    walk::walk(bytes, head, keys, &Anchor::default(), decrypt)
 }
 
-/// Makes the sealed events that complete pending records (number, record).
-pub type Fold<'a> = dyn FnMut(&[(u64, Pending)]) -> Vec<Event> + 'a;
+/// The last record the sealed index knows: its number and hash. The trail must
+/// still hold that very record, or it was deleted, replaced or rolled back (an
+/// older `audit/` put back), and nothing may be appended to it: an access
+/// recorded there would be recorded nowhere that the vault can vouch for.
+/// Vaults sealed before the hash was kept give only the number.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Anchor {
+    /// Its number (0: the index knows no record yet).
+    pub seq: u64,
+    /// Its hash, when the index keeps it.
+    pub hash: Option<String>,
+}
+
+impl Anchor {
+    /// Checks record `seq`, which hashes to `hash`, against the anchor.
+    fn check(&self, seq: u64, hash: &str) -> Result<()> {
+        if seq == self.seq && self.hash.as_deref().is_some_and(|h| h != hash) {
+            return Err(broken(
+                Some(seq),
+                "it is not the record the vault index knows under its number: the trail was replaced or rolled back",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The error for a trail that ends at `last`, before the anchor.
+    fn missing(&self, last: u64) -> Error {
+        broken(
+            Some(last + 1),
+            format!(
+                "it is missing: the trail ends before record {}, the last one the vault index knows (it was deleted, cut short or rolled back)",
+                self.seq
+            ),
+        )
+    }
+}
+
+/// A keyless record waiting to be completed by the next sealed append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsealed {
+    /// Its number.
+    pub seq: u64,
+    /// When it says it was written (not authenticated).
+    pub at: DateTime<Utc>,
+    /// What it says.
+    pub record: Pending,
+}
+
+/// Makes the sealed events that complete the keyless records written since the
+/// last sealed one, which was written at the time given (if there is one).
+pub type Fold<'a> = dyn FnMut(Option<DateTime<Utc>>, &[Unsealed]) -> Vec<Event> + 'a;
 
 /// The last sealed record, as `audit.head` keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,7 +163,9 @@ struct Tail {
     valid_len: u64,
     torn: bool,
     last: Option<(u64, String)>,
-    pending: Vec<(u64, Pending)>,
+    pending: Vec<Unsealed>,
+    /// When the last sealed record (or checkpoint) was written.
+    settled_at: Option<DateTime<Utc>>,
     /// Number and hash of every record read, back to the last sealed one.
     seen: Vec<(u64, String)>,
     /// Whether a sealed record or a checkpoint was among them.
@@ -215,7 +266,7 @@ impl Trail {
     pub fn append_pending_all(&self, at: DateTime<Utc>, records: Vec<Pending>) -> Result<u64> {
         let _lock = self.locked(LockMode::Exclusive)?;
         let (mut file, len) = fsio::open_for_append(&self.log)?;
-        let tail = self.read_tail(&file, len)?;
+        let tail = self.read_tail(&file, len, 0)?;
         // Without the key the head's MAC cannot be checked, only what it names.
         tail.check_head(self.read_head_unchecked().as_ref())?;
         self.repair(&file, &tail)?;
@@ -233,20 +284,23 @@ impl Trail {
     }
 
     /// Seals `events` into the trail, after the events `fold` makes of the pending
-    /// records written since the last sealed one; gives the last record's number,
-    /// or `None` when there was nothing to write.
+    /// records written since the last sealed one; gives the last record's number
+    /// and hash, or `None` when there was nothing to write. Refuses a trail that
+    /// does not hold the record `anchor` names (the last the sealed index knows).
     pub fn append_sealed(
         &self,
         keys: &TrailKeys,
         at: DateTime<Utc>,
         events: Vec<Event>,
         fold: &mut Fold<'_>,
-    ) -> Result<Option<u64>> {
+        anchor: &Anchor,
+    ) -> Result<Option<(u64, String)>> {
         let _lock = self.locked(LockMode::Exclusive)?;
         let (mut file, len) = fsio::open_for_append(&self.log)?;
-        let tail = self.read_tail(&file, len)?;
+        let tail = self.read_tail(&file, len, anchor.seq)?;
         tail.check_head(self.read_head(keys)?.as_ref())?;
-        let mut all = fold(&tail.pending);
+        self.check_anchor(&tail, anchor, keys)?;
+        let mut all = fold(tail.settled_at, &tail.pending);
         all.extend(events);
         if all.is_empty() {
             return Ok(None);
@@ -268,7 +322,7 @@ impl Trail {
         let head = Head {
             seq: last,
             mac: keys.mac.tag(&head_message(last, &prev)),
-            hash: prev,
+            hash: prev.clone(),
         };
         let head_bytes = serde_json::to_vec(&head)
             .map_err(|e| Error::Internal(format!("cannot serialize the audit head: {e}")))?;
@@ -276,7 +330,27 @@ impl Trail {
         // cut off the end: if it cannot be moved now, it lags until the next
         // append moves it, and no record is lost.
         let _ = fsio::write_atomic(&self.head, &head_bytes);
-        Ok(Some(last))
+        Ok(Some((last, prev)))
+    }
+
+    /// The trail must hold the record `anchor` names, unchanged: found among
+    /// the records read from its end, or else by a walk of the whole trail
+    /// (only when it lies further back than an appender reads).
+    fn check_anchor(&self, tail: &Tail, anchor: &Anchor, keys: &TrailKeys) -> Result<()> {
+        if anchor.seq == 0 {
+            return Ok(());
+        }
+        if let Some((seq, hash)) = tail.seen.iter().find(|(s, _)| *s == anchor.seq) {
+            return anchor.check(*seq, hash);
+        }
+        let last = tail.last.as_ref().map_or(0, |l| l.0);
+        if last < anchor.seq {
+            return Err(anchor.missing(last));
+        }
+        if anchor.hash.is_none() {
+            return Ok(()); // an index from before the hash: the number is all it knows
+        }
+        self.walk_locked(keys, anchor, false).map(|_| ())
     }
 
     /// Whether a keyless expiry record waits to be completed by the next sealed
@@ -289,11 +363,11 @@ impl Trail {
             }
             other => other?,
         };
-        let tail = self.read_tail(&file, meta.len())?;
+        let tail = self.read_tail(&file, meta.len(), 0)?;
         Ok(tail
             .pending
             .iter()
-            .any(|(_, p)| p.action == Action::Expired))
+            .any(|u| u.record.action == Action::Expired))
     }
 
     /// Appends whole lines. If the write fails, whatever part of it reached the
@@ -316,8 +390,9 @@ impl Trail {
         Ok(())
     }
 
-    /// Reads the end of the log, further back while it finds only pending records.
-    fn read_tail(&self, file: &File, len: u64) -> Result<Tail> {
+    /// Reads the end of the log, further back while it finds only pending
+    /// records, and (within [`MAX_TAIL`]) until it reaches record `back_to`.
+    fn read_tail(&self, file: &File, len: u64, back_to: u64) -> Result<Tail> {
         let mut chunk = TAIL_CHUNK;
         loop {
             let start = len.saturating_sub(chunk);
@@ -351,6 +426,7 @@ impl Trail {
                 torn: valid_end < buf.len(),
                 last: None,
                 pending: Vec::new(),
+                settled_at: None,
                 seen: Vec::new(),
                 settled: false,
             };
@@ -360,6 +436,7 @@ impl Trail {
                 lines.remove(0); // may be cut
             }
             let mut settled = false;
+            let mut reached = back_to == 0;
             for raw in lines.iter().rev() {
                 let l = Line::parse(raw).map_err(|what| {
                     broken(
@@ -375,16 +452,26 @@ impl Trail {
                     tail.last = Some(entry.clone());
                 }
                 tail.seen.push(entry);
+                reached = reached || l.seq <= back_to;
                 match l.kind {
-                    Kind::Pending(p) => tail.pending.push((l.seq, p)),
-                    _ => {
+                    Kind::Pending(record) if !settled => tail.pending.push(Unsealed {
+                        seq: l.seq,
+                        at: l.at,
+                        record,
+                    }),
+                    Kind::Pending(_) => {}
+                    _ if !settled => {
                         settled = true;
-                        break;
+                        tail.settled_at = Some(l.at);
                     }
+                    _ => {}
+                }
+                if settled && reached {
+                    break;
                 }
             }
             tail.settled = settled;
-            if settled || start == 0 {
+            if (settled && (reached || chunk >= MAX_TAIL)) || start == 0 {
                 tail.pending.reverse();
                 return Ok(tail);
             }
@@ -395,21 +482,21 @@ impl Trail {
         }
     }
 
-    /// Reads, checks and (with `decrypt`) opens the whole trail. `at_least` is
-    /// the last record number the sealed index has seen.
-    pub fn walk(&self, keys: &TrailKeys, at_least: u64, decrypt: bool) -> Result<Walked> {
+    /// Reads, checks and (with `decrypt`) opens the whole trail. `anchor` is
+    /// the last record the sealed index has seen.
+    pub fn walk(&self, keys: &TrailKeys, anchor: &Anchor, decrypt: bool) -> Result<Walked> {
         let _lock = self.locked(LockMode::Shared)?;
-        self.walk_locked(keys, at_least, decrypt)
+        self.walk_locked(keys, anchor, decrypt)
     }
 
-    fn walk_locked(&self, keys: &TrailKeys, at_least: u64, decrypt: bool) -> Result<Walked> {
+    fn walk_locked(&self, keys: &TrailKeys, anchor: &Anchor, decrypt: bool) -> Result<Walked> {
         let head = self.read_head(keys)?;
         match fsio::open_read_checked(&self.log, MAX_TRAIL_BYTES) {
             Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                walk::walk(std::io::empty(), head, keys, at_least, decrypt)
+                walk::walk(std::io::empty(), head, keys, anchor, decrypt)
             }
             Err(e) => Err(e),
-            Ok((file, _)) => walk::walk(BufReader::new(file), head, keys, at_least, decrypt),
+            Ok((file, _)) => walk::walk(BufReader::new(file), head, keys, anchor, decrypt),
         }
     }
 
@@ -462,15 +549,20 @@ impl Trail {
         at: DateTime<Utc>,
         kept: &str,
         first: Event,
-    ) -> Result<()> {
+    ) -> Result<Option<(u64, String)>> {
         let lock = self.locked(LockMode::Exclusive)?;
         std::fs::rename(&self.log, self.dir.join(kept))
             .map_err(|e| Error::io("move aside", &self.log, e))?;
         let _ = fsio::shred(&self.head);
         fsio::sync_dir(&self.dir)?;
         drop(lock);
-        self.append_sealed(keys, at, vec![first], &mut |_| Vec::new())?;
-        Ok(())
+        self.append_sealed(
+            keys,
+            at,
+            vec![first],
+            &mut |_, _| Vec::new(),
+            &Anchor::default(),
+        )
     }
 
     /// Prunes records written before `cutoff`, if the oldest is that old, and
@@ -491,7 +583,7 @@ impl Trail {
             return Ok(0);
         };
         // Only a trail that verifies is read whole, and rewritten.
-        self.walk_locked(keys, 0, false)?;
+        self.walk_locked(keys, &Anchor::default(), false)?;
         let bytes = fsio::read_checked_up_to(&self.log, MAX_TRAIL_BYTES)?;
         let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         let limit = cutoff + PRUNE_BATCH;

@@ -10,7 +10,7 @@ use crate::audit::{Event, Outcome, Record, Verified};
 use crate::error::Result;
 
 use super::line::{Kind, Line, GENESIS};
-use super::{broken, TrailKeys};
+use super::{broken, Anchor, TrailKeys};
 
 /// What a walk found: the checks passed, and the records (events as sealed,
 /// clients as pseudonyms) when asked to decrypt.
@@ -32,7 +32,7 @@ pub fn walk(
     log: impl BufRead,
     head: Option<(u64, String)>,
     keys: &TrailKeys,
-    at_least: u64,
+    anchor: &Anchor,
     decrypt: bool,
 ) -> Result<Walked> {
     let mut log = log;
@@ -45,6 +45,7 @@ pub fn walk(
             pruned: 0,
             unsealed: 0,
             torn_tail: false,
+            foreign: 0,
         },
         records: Vec::new(),
         checkpoint: None,
@@ -88,6 +89,7 @@ pub fn walk(
                     "the checkpoint of the records pruned up to it was altered (its MAC does not match)",
                 ));
             }
+            anchor.check(l.seq, hash)?;
             expected = l.seq + 1;
             running = hash.clone();
             out.verified.pruned = *pruned;
@@ -132,6 +134,9 @@ pub fn walk(
                 if decrypt {
                     let event = open_event(keys, blob)
                         .map_err(|what| broken(Some(l.seq), format!("it does not open: {what}")))?;
+                    if event.action == crate::audit::Action::ForeignRecord {
+                        out.verified.foreign += 1;
+                    }
                     out.records.push(Record {
                         seq: l.seq,
                         at: l.at,
@@ -165,6 +170,7 @@ pub fn walk(
         if head.as_ref().is_some_and(|(seq, _)| *seq == l.seq) {
             head_hash_seen = Some(l.hash.clone());
         }
+        anchor.check(l.seq, &l.hash)?;
         running = l.hash;
         out.verified.records += 1;
         out.verified.last = l.seq;
@@ -194,11 +200,8 @@ pub fn walk(
             }
         }
     }
-    if at_least > last {
-        return Err(broken(
-            Some(last + 1),
-            format!("it is missing: the trail was cut short (the vault index has seen record {at_least})"),
-        ));
+    if anchor.seq > last {
+        return Err(anchor.missing(last));
     }
     Ok(out)
 }
