@@ -48,6 +48,7 @@ fn status_json(dir: &Path, r: &StatusReport, timer: Option<&str>) -> serde_json:
         "live": r.live,
         "next_expiry": r.next_expiry.map(format_utc),
         "sweep_timer": timer,
+        "keys_pending": r.keys_pending,
     });
     if let Some(items) = &r.interventions {
         v["interventions"] = items
@@ -77,6 +78,12 @@ fn status_text(dir: &Path, r: &StatusReport, timer: Option<&str>) -> String {
         None => "session:      locked\n".into(),
     });
     out.push_str(&format!("open:         {} intervention(s)\n", r.live));
+    if r.keys_pending > 0 {
+        out.push_str(&format!(
+            "keys pending: {} wiped intervention key(s) not destroyed yet: run intervault where the OS keyring holding them can be reached\n",
+            r.keys_pending
+        ));
+    }
     if let Some(next) = r.next_expiry {
         out.push_str(&format!(
             "next expiry:  {} (in {})\n",

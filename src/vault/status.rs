@@ -19,6 +19,9 @@ pub struct StatusReport {
     pub live: usize,
     /// The earliest window end among them.
     pub next_expiry: Option<DateTime<Utc>>,
+    /// Wiped interventions whose key is not destroyed yet (the key store could
+    /// not be reached, from here either): their wipe is not complete.
+    pub keys_pending: usize,
     /// The live interventions, when a session or a non-prompting passphrase
     /// source could open the vault; `None` when it stayed locked.
     pub interventions: Option<Vec<InterventionSummary>>,
@@ -55,6 +58,7 @@ impl Vault<'_> {
         let now = h.now;
         let live = h.root.expiry.len();
         let next_expiry = h.root.expiry.iter().map(|e| e.until).min();
+        let keys_pending = h.root.keys_pending.len();
         let unlocked_until = self.session_until(&h.root, now);
         drop(h);
         let interventions = match self.list(&mut NoPrompt(ui), false) {
@@ -67,6 +71,7 @@ impl Vault<'_> {
             unlocked_until,
             live,
             next_expiry,
+            keys_pending,
             interventions,
         })
     }
