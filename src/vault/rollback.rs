@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::{MacKey, SealKey, SecretText};
 use crate::error::{Error, Result};
 use crate::intervention::WipeReason;
-use crate::session_store::SessionStore;
+use crate::os_keyring::SecretStore;
 
 use super::format::Ref;
 use super::fsio;
@@ -75,7 +75,7 @@ fn message(seen: &Seen) -> Vec<u8> {
 #[derive(Clone)]
 pub(super) struct SeenStore<'a> {
     pub file: Option<std::path::PathBuf>,
-    pub keyring: Option<(&'a dyn SessionStore, String)>,
+    pub keyring: Option<(&'a dyn SecretStore, String)>,
     pub accept_rollback: bool,
 }
 
@@ -171,7 +171,7 @@ impl<'c> Vault<'c> {
                 .as_ref()
                 .map(|dir| dir.join(format!("{account}.json"))),
             keyring: self
-                .sessions
+                .seen_records
                 .map(|store| (store, format!("{account}-seen"))),
             accept_rollback: self.accept_rollback,
         }
