@@ -328,3 +328,158 @@ pub fn probe_keyring() -> Result<KeyringConfig> {
         })),
     }
 }
+
+/// The keyring store against the real kernel keyring (run the tests inside
+/// `keyctl session -`): the three outcomes of a destroy, in this process and in
+/// processes of other login sessions.
+#[cfg(all(test, target_os = "linux", not(feature = "secret-service")))]
+mod keyring_tests {
+    // The helper process reports its outcome on stdout.
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::print_stdout,
+        clippy::print_stderr
+    )]
+
+    use super::*;
+    use std::process::Command;
+
+    const HELPER: &str = "vault::keystore::keyring_tests::destroy_named_by_the_environment";
+    const HELPER_ENV: &str = "INTERVAULT_TEST_KEYRING_DESTROY";
+
+    /// A vault's keyring store, as `init --key-store keyring` makes it.
+    fn new_store() -> (KeyringConfig, KeyringKeyStore) {
+        let config = probe_keyring().expect("the user keyring works here");
+        let store = KeyringKeyStore::new(&config);
+        (config, store)
+    }
+
+    /// Runs the destroy of `reference` in a new process of another login session
+    /// (`keyctl session -`), in a new user namespace too if `elsewhere`; its
+    /// outcome as it printed it.
+    fn destroy_in_another_session(
+        config: &KeyringConfig,
+        reference: &Ref,
+        elsewhere: bool,
+    ) -> Option<String> {
+        let exe = std::env::current_exe().unwrap();
+        let mut cmd = if elsewhere {
+            let mut c = Command::new("unshare");
+            c.args(["--user", "--map-root-user", "keyctl", "session", "-"]);
+            c
+        } else {
+            let mut c = Command::new("keyctl");
+            c.args(["session", "-"]);
+            c
+        };
+        let out = cmd
+            .arg(exe)
+            .args([
+                "--exact",
+                HELPER,
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(HELPER_ENV, format!("{} {reference}", config.id))
+            .output()
+            .expect("run keyctl");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let outcome = stdout
+            .lines()
+            .find_map(|l| l.split_once("outcome: ").map(|(_, o)| o))
+            .map(str::to_owned);
+        if outcome.is_none() && elsewhere {
+            // No user namespaces here (a locked-down CI): nothing to learn.
+            eprintln!(
+                "skipped: unshare --user failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        outcome
+    }
+
+    /// Not a test of its own: the other process of the tests above.
+    #[test]
+    #[ignore]
+    fn destroy_named_by_the_environment() {
+        let Ok(named) = std::env::var(HELPER_ENV) else {
+            return;
+        };
+        let (id, reference) = named.split_once(' ').unwrap();
+        let config = KeyringConfig {
+            id: Ref::parse(id).unwrap(),
+        };
+        let outcome = KeyringKeyStore::new(&config).destroy(&Ref::parse(reference).unwrap());
+        // On a line of its own: libtest prints the test's name before it.
+        println!("\noutcome: {outcome:?}");
+    }
+
+    #[test]
+    fn keyring_destroy_says_destroyed_then_already_gone() {
+        let (_, store) = new_store();
+        let (reference, key, master) = (Ref::random(), SealKey::generate(), SealKey::generate());
+        store.put(&reference, &key, &master).unwrap();
+        let back = store.get(&reference, &master).unwrap();
+        assert_eq!(back.to_secret().expose(), key.to_secret().expose());
+        assert_eq!(store.destroy(&reference).unwrap(), Destruction::Destroyed);
+        assert_eq!(store.destroy(&reference).unwrap(), Destruction::AlreadyGone);
+        let err = store.get(&reference, &master).unwrap_err();
+        assert!(matches!(err, Error::KeyNotInKeyring { .. }), "{err}");
+        assert_eq!(err.exit_code(), 6);
+        assert!(err.to_string().contains("so it was destroyed"), "{err}");
+    }
+
+    /// Issue 12: a store this process cannot see (no marker: another user
+    /// namespace, or a keyring emptied by a reboot) is never reported as wiped.
+    #[test]
+    fn keyring_destroy_without_the_marker_is_unreachable_never_already_gone() {
+        let config = KeyringConfig { id: Ref::random() };
+        let store = KeyringKeyStore::new(&config);
+        let outcome = store.destroy(&Ref::random()).unwrap();
+        let Destruction::Unreachable { why } = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert!(
+            why.contains("marker is not in the user's persistent kernel keyring"),
+            "{why}"
+        );
+        let err = store.get(&Ref::random(), &SealKey::generate()).unwrap_err();
+        assert!(matches!(err, Error::KeyNotInKeyring { .. }), "{err}");
+        assert!(err.to_string().contains("marker is not in"), "{err}");
+    }
+
+    /// Issue 12: `close` or the sweep timer run from another login session (cron,
+    /// a systemd user timer, SSH) reaches and destroys the key.
+    #[test]
+    fn keyring_key_stored_in_one_session_is_destroyed_from_another() {
+        let (config, store) = new_store();
+        let (reference, master) = (Ref::random(), SealKey::generate());
+        store
+            .put(&reference, &SealKey::generate(), &master)
+            .unwrap();
+        let outcome = destroy_in_another_session(&config, &reference, false);
+        assert_eq!(outcome.as_deref(), Some("Ok(Destroyed)"));
+        assert_eq!(store.destroy(&reference).unwrap(), Destruction::AlreadyGone);
+        let again = destroy_in_another_session(&config, &reference, false);
+        assert_eq!(again.as_deref(), Some("Ok(AlreadyGone)"));
+    }
+
+    /// Issue 12: a process in another user namespace has another persistent
+    /// keyring: it cannot reach the key, and says so.
+    #[test]
+    fn keyring_key_out_of_reach_of_another_user_namespace_is_unreachable() {
+        let (config, store) = new_store();
+        let (reference, master) = (Ref::random(), SealKey::generate());
+        store
+            .put(&reference, &SealKey::generate(), &master)
+            .unwrap();
+        if let Some(outcome) = destroy_in_another_session(&config, &reference, true) {
+            assert!(outcome.starts_with("Ok(Unreachable"), "{outcome}");
+        }
+        // Still there for this one.
+        assert!(store.get(&reference, &master).is_ok());
+        assert_eq!(store.destroy(&reference).unwrap(), Destruction::Destroyed);
+    }
+}
