@@ -232,10 +232,12 @@ pub enum Error {
     },
 
     /// An intervention's key is not in the OS keyring any more (exit 6).
-    #[error("the key of intervention {reference} is not in the OS keyring (the Linux kernel keyring forgets its keys at logout and reboot): its credentials cannot be opened any more; close it (its tombstone and receipt stay) and ask the client for the credentials again")]
+    #[error("the key of intervention {reference} is not in the OS keyring: {why}")]
     KeyNotInKeyring {
         /// The intervention's opaque reference.
         reference: String,
+        /// Whether the store itself is out of reach, and what to do.
+        why: String,
     },
 
     /// The vault is older than what this machine has seen of it (exit 6).

@@ -432,11 +432,17 @@ pub fn run(cli: Cli) -> Result<()> {
     }
     let dir = vault_dir(cli.global.vault.clone())?;
     let clock = SystemClock;
-    let keyring = intervault::session_store::OsKeyring::new();
-    let mut vault = match &keyring {
-        Ok(store) => Vault::new(dir, &clock).with_sessions(store),
-        Err(_) => Vault::new(dir, &clock),
-    };
+    // Sessions stay in this login's keyring; the rollback record goes where every
+    // login of the user (and the sweep timer) finds it after this one ends.
+    let sessions = intervault::os_keyring::LoginSessionKeyring::new();
+    let seen_records = intervault::os_keyring::UserKeyring::new();
+    let mut vault = Vault::new(dir, &clock);
+    if let Ok(store) = &sessions {
+        vault = vault.with_sessions(store);
+    }
+    if let Ok(store) = &seen_records {
+        vault = vault.with_seen_records(store);
+    }
     if let Some(state) = state_dir() {
         vault = vault.with_state_dir(state);
     }

@@ -66,6 +66,7 @@ impl<'c> Vault<'c> {
             master_cache: std::cell::RefCell::new(None),
             index_cache: std::cell::RefCell::new(None),
             sessions: self.sessions,
+            seen_records: self.seen_records,
             ignore_sessions: std::cell::Cell::new(false),
             expired_session: std::cell::Cell::new(None),
             restarting_trail: std::cell::Cell::new(false),

@@ -143,6 +143,9 @@ pub struct Vault<'c> {
     /// opens the vault twice: the second read is skipped when nothing changed).
     index_cache: std::cell::RefCell<Option<session::CachedIndex>>,
     sessions: Option<&'c dyn crate::session_store::SessionStore>,
+    /// Where the keyring copy of the rollback record lives (it must outlive the
+    /// login, unlike a session).
+    seen_records: Option<&'c dyn crate::os_keyring::SecretStore>,
     ignore_sessions: std::cell::Cell<bool>,
     expired_session: std::cell::Cell<Option<DateTime<Utc>>>,
     /// Set while `audit restart` opens the vault: a damaged trail must not stop it.
@@ -166,6 +169,7 @@ impl<'c> Vault<'c> {
             master_cache: std::cell::RefCell::new(None),
             index_cache: std::cell::RefCell::new(None),
             sessions: None,
+            seen_records: None,
             ignore_sessions: std::cell::Cell::new(false),
             expired_session: std::cell::Cell::new(None),
             restarting_trail: std::cell::Cell::new(false),
@@ -182,8 +186,16 @@ impl<'c> Vault<'c> {
         self
     }
 
+    /// Keeps a second copy of the last generation seen of this vault in `store`
+    /// (the user's keyring: reachable from every login, outliving logout).
+    pub fn with_seen_records(mut self, store: &'c dyn crate::os_keyring::SecretStore) -> Self {
+        self.seen_records = Some(store);
+        self
+    }
+
     /// Keeps the last generation seen of this vault under `dir` (and in the
-    /// session store, when there is one), and refuses an older copy of the vault.
+    /// keyring given to [`Vault::with_seen_records`]), and refuses an older copy
+    /// of the vault.
     pub fn with_state_dir(mut self, dir: PathBuf) -> Self {
         self.state_dir = Some(dir);
         self

@@ -1,7 +1,9 @@
 //! Rollback detection: the sealed index carries a generation, one more at every
 //! commit, and the highest generation this machine has seen of a vault is kept
 //! outside its directory: in a state file (`$XDG_STATE_HOME/intervault/`) and, when
-//! there is one, in the OS keyring. A vault older than what was seen is an older
+//! there is one, in the user's OS keyring (on Linux the persistent kernel keyring,
+//! which every login session of the user reaches and which outlives logout, but
+//! not a reboot or 3 days without any intervault command). A vault older than what was seen is an older
 //! copy put back (a backup, a snapshot, a sync folder): it would bring back
 //! interventions wiped since, so it is refused unless the user accepts it, and
 //! then those interventions are wiped again first.
@@ -10,6 +12,8 @@
 //! without it can raise the generation (to lock the user out) or shorten the list
 //! of what was wiped. Deleting both copies is possible for whoever can write them;
 //! the first command after that starts again from the vault's own generation.
+//! The MAC does not stop a replay: an older vault put back with its older state
+//! file passes once the keyring copy is gone (docs/design.md, residual risks).
 
 use std::time::Duration;
 
@@ -18,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::{MacKey, SealKey, SecretText};
 use crate::error::{Error, Result};
 use crate::intervention::WipeReason;
-use crate::session_store::SessionStore;
+use crate::os_keyring::SecretStore;
 
 use super::format::Ref;
 use super::fsio;
@@ -75,7 +79,7 @@ fn message(seen: &Seen) -> Vec<u8> {
 #[derive(Clone)]
 pub(super) struct SeenStore<'a> {
     pub file: Option<std::path::PathBuf>,
-    pub keyring: Option<(&'a dyn SessionStore, String)>,
+    pub keyring: Option<(&'a dyn SecretStore, String)>,
     pub accept_rollback: bool,
 }
 
@@ -126,13 +130,7 @@ impl SeenStore<'_> {
     /// Keeps `seen` in both places. Best effort: the command has succeeded, and
     /// a copy that cannot be written only weakens the next check.
     pub fn save(&self, master: &SealKey, seen: &Seen) {
-        let stored = Stored {
-            version: 1,
-            generation: seen.generation,
-            wiped: seen.wiped.clone(),
-            mac: mac_key(master).tag(&message(seen)),
-        };
-        let Ok(text) = serde_json::to_string(&stored) else {
+        let Some(text) = stored_text(master, seen) else {
             return;
         };
         if let Some(path) = &self.file {
@@ -143,9 +141,31 @@ impl SeenStore<'_> {
             }
         }
         if let Some((store, account)) = &self.keyring {
-            let _ = store.save(account, &SecretText::new(text), KEYRING_TTL);
+            // The kernel keyring counts every byte against the user's quota
+            // (20,000 bytes by default): the keyring copy keeps the generation
+            // and only the latest wipes.
+            let latest = Seen {
+                generation: seen.generation,
+                wiped: seen.wiped[seen.wiped.len().saturating_sub(KEYRING_WIPED)..].to_vec(),
+            };
+            if let Some(text) = stored_text(master, &latest) {
+                let _ = store.save(account, &SecretText::new(text), KEYRING_TTL);
+            }
         }
     }
+}
+
+/// The most wiped references in the keyring copy.
+const KEYRING_WIPED: usize = 16;
+
+fn stored_text(master: &SealKey, seen: &Seen) -> Option<String> {
+    let stored = Stored {
+        version: 1,
+        generation: seen.generation,
+        wiped: seen.wiped.clone(),
+        mac: mac_key(master).tag(&message(seen)),
+    };
+    serde_json::to_string(&stored).ok()
 }
 
 fn altered(whence: &str, what: &str) -> Error {
@@ -171,7 +191,7 @@ impl<'c> Vault<'c> {
                 .as_ref()
                 .map(|dir| dir.join(format!("{account}.json"))),
             keyring: self
-                .sessions
+                .seen_records
                 .map(|store| (store, format!("{account}-seen"))),
             accept_rollback: self.accept_rollback,
         }

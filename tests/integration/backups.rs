@@ -375,6 +375,33 @@ fn a_rollback_is_still_refused_when_the_state_file_is_deleted() {
     assert!(!out.stdout().contains(SECRET));
 }
 
+/// Issue 12 (item 10): an older vault put back together with its older state
+/// file is refused from another login session too (cron, SSH, a new login):
+/// the keyring's record lives in the user's persistent keyring, not in the
+/// session keyring of the command that wrote it.
+#[test]
+fn a_rollback_replayed_with_its_state_file_is_refused_from_another_login_session() {
+    let v = TestVault::new();
+    v.open_with_credential("acme", "ftp", SECRET);
+    let state_dir = v.dir.parent().unwrap().join(".local/state/intervault");
+    let copy = v.dir.with_file_name("copy");
+    let state_copy = v.dir.with_file_name("state-copy");
+    copy_dir(&v.dir, &copy);
+    copy_dir(&state_dir, &state_copy);
+    v.run(&["close", "acme"]).success();
+    put_back(&v, &copy);
+    fs::remove_dir_all(&state_dir).unwrap();
+    copy_dir(&state_copy, &state_dir);
+    let out = one_line(v.run_in_another_login(&["get", "acme", "ftp"]).fails(6));
+    assert!(
+        out.stderr()
+            .starts_with("intervault: the vault was rolled back: it is at generation "),
+        "{}",
+        out.stderr()
+    );
+    assert!(!out.stdout().contains(SECRET));
+}
+
 #[test]
 fn backup_into_an_existing_directory_keeps_its_mode_and_writes_a_private_file() {
     use std::os::unix::fs::PermissionsExt;

@@ -22,6 +22,7 @@ mod exec;
 mod expiry;
 mod hostile;
 mod hygiene;
+mod keyring_scope;
 mod leaks;
 mod manual;
 mod sessions;

@@ -67,6 +67,32 @@ impl TestVault {
         c
     }
 
+    /// Runs a command as another login session of the same user would (cron, a
+    /// systemd user timer, SSH): in a new session keyring (`keyctl session -`).
+    pub fn run_in_another_login(&self, args: &[&str]) -> Run {
+        let bin = assert_cmd::cargo::cargo_bin("intervault");
+        let mut c = Command::new("keyctl");
+        c.args(["session", "-"])
+            .arg(bin)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.parent().unwrap_or(Path::new("/")))
+            .env("TZ", "UTC")
+            .env("INTERVAULT_DIR", &self.dir)
+            .env("INTERVAULT_PASSPHRASE", PASSPHRASE)
+            .write_stdin("");
+        let mut out = c.output().expect("run keyctl session");
+        // keyctl announces the session it joined on stderr: not intervault's.
+        let err = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| !l.starts_with("Joined session keyring"))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>();
+        out.stderr = err.into_bytes();
+        Run(out)
+    }
+
     /// Runs a command with empty stdin.
     pub fn run(&self, args: &[&str]) -> Run {
         Run(self.cmd(args).output().expect("run intervault"))

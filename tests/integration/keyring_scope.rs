@@ -1,0 +1,149 @@
+//! Issue 12: each keyring record where it belongs. An unlocked session (the
+//! master key) stays in the login session that unlocked: another login session
+//! of the same user, reading the user's persistent keyring all the while, sees
+//! nothing of it; what must outlive the login (intervention keys of `--key-store
+//! keyring`, the rollback record) is reached from any login session.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::TestVault;
+
+const SECRET: &str = "s3cr3t-keyring-scope";
+
+/// What a process of another login session reads, in a loop, until `stop`
+/// exists: every intervault key of the user's persistent keyring (description
+/// and payload) and every intervault line of /proc/keys.
+const READER: &str = r#"
+P=$(keyctl get_persistent @s) || exit 3
+n=0
+while [ ! -e "$STOP" ]; do
+  n=$((n+1))
+  for id in $(keyctl rlist "$P"); do
+    d=$(keyctl rdescribe "$id" 2>/dev/null) || continue
+    case "$d" in
+      *";intervault:"*) echo "key: $d"; keyctl pipe "$id" 2>/dev/null; echo ;;
+    esac
+  done
+  grep "intervault:" /proc/keys
+  keyctl search "$P" user "intervault:session:$ACCOUNT" 2>/dev/null && echo "found the session"
+done
+echo "polls: $n"
+"#;
+
+fn wait_for(path: &Path, what: &str) {
+    let start = Instant::now();
+    while !fs::read_to_string(path).is_ok_and(|s| s.contains(what)) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the reader never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn an_unlocked_session_is_never_readable_from_another_login_session() {
+    let v = TestVault::new();
+    v.open_with_credential("acme", "ftp", SECRET);
+    let log = v.dir.with_file_name("reader.log");
+    let stop = v.dir.with_file_name("reader.stop");
+    let mut reader = Command::new("keyctl")
+        .args(["session", "-", "sh", "-c", READER])
+        .env("STOP", &stop)
+        .env("ACCOUNT", "vault-")
+        .stdout(fs::File::create(&log).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("keyctl");
+    // The reader has read the keyring at least once: this vault's rollback
+    // record is there (it must outlive the login), and readable to it.
+    wait_for(&log, "-seen");
+
+    v.run(&["unlock", "--for", "10m"]).success();
+    for _ in 0..120 {
+        let out = v.run(&["get", "acme", "ftp"]).success();
+        assert_eq!(out.stdout(), format!("{SECRET}\n"));
+    }
+    v.run(&["lock"]).success();
+    fs::write(&stop, "").unwrap();
+    assert!(reader.wait().unwrap().success());
+
+    let seen = fs::read_to_string(&log).unwrap();
+    let polls: u32 = seen
+        .lines()
+        .find_map(|l| l.strip_prefix("polls: "))
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(polls >= 2, "the reader polled {polls} time(s)");
+    assert!(!seen.contains("intervault:session:"), "{seen}");
+    assert!(!seen.contains("found the session"), "{seen}");
+    assert!(
+        !seen.contains("AGE-SECRET-KEY"),
+        "a secret key was readable"
+    );
+    assert!(!seen.contains(SECRET), "the credential was readable");
+}
+
+/// The session key: only in this login's session keyring, private to its
+/// possessors, and with a kernel timeout.
+#[test]
+fn an_unlocked_session_is_private_and_expires_in_the_kernel() {
+    let v = TestVault::new();
+    v.open_with_credential("acme", "ftp", SECRET);
+    v.run(&["unlock", "--for", "10m"]).success();
+    let keys = fs::read_to_string("/proc/keys").unwrap();
+    let sessions: Vec<&str> = keys
+        .lines()
+        .filter(|l| l.contains("intervault:session:"))
+        .collect();
+    assert!(!sessions.is_empty(), "no session key in /proc/keys");
+    for line in sessions {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // ID FLAGS USAGE TIMEOUT PERM UID GID TYPE DESCRIPTION
+        assert_ne!(fields[3], "perm", "no kernel timeout: {line}");
+        assert_eq!(fields[4], "2f000000", "not possessor-only: {line}");
+    }
+    v.run(&["lock"]).success();
+}
+
+/// Issue 12: with `--key-store keyring`, `close` run from another login session
+/// (cron, a systemd user timer, SSH) destroys the key the first one stored.
+#[test]
+fn a_keyring_key_is_destroyed_by_a_close_from_another_login_session() {
+    let v = TestVault::empty();
+    v.init_cheap(&["--key-store", "keyring"]).success();
+    v.open_with_credential("acme", "ftp", SECRET);
+    let root = fs::read_to_string(v.dir.join("vault.json")).unwrap();
+    let id = root
+        .split("\"key_store\":{\"id\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the vault's keyring id")
+        .to_owned();
+    let key_in_persistent = || {
+        let script = format!(
+            "P=$(keyctl get_persistent @s); for k in $(keyctl rlist $P); do keyctl rdescribe $k; echo; done | grep -c 'intervault:key-{id}-' || true"
+        );
+        let out = Command::new("keyctl")
+            .args(["session", "-", "sh", "-c", &script])
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(
+        key_in_persistent(),
+        "1",
+        "stored where every login reaches it"
+    );
+    let out = v.run_in_another_login(&["close", "acme"]).success();
+    assert!(
+        out.stdout().contains("destroyed:   1 credential(s): ftp"),
+        "{}",
+        out.stdout()
+    );
+    assert_eq!(key_in_persistent(), "0", "destroyed");
+}
