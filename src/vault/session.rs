@@ -378,6 +378,7 @@ impl Vault<'_> {
             None => {
                 let first_root = h.root.clone();
                 let mut swept = std::mem::take(&mut h.swept_now);
+                let mut finished = std::mem::take(&mut h.keys_finished);
                 drop(h);
                 let passphrase = match ui.passphrase(PassphrasePurpose::Unlock) {
                     Ok(p) => p,
@@ -404,6 +405,8 @@ impl Vault<'_> {
                 };
                 swept.append(&mut h.swept_now);
                 h.swept_now = swept;
+                finished.append(&mut h.keys_finished);
+                h.keys_finished = finished;
                 match self.cached_master(&h.root) {
                     Some(master) => master,
                     // The passphrase changed while we were prompting: derive again.
@@ -434,7 +437,8 @@ impl Vault<'_> {
                 ui.notice(Notice::Expired(t.into()));
             }
         }
-        if u.h.lock.mode == LockMode::Exclusive && !self.keys_told.replace(true) {
+        let keys_to_tell = !u.h.keys_finished.is_empty() || !u.h.root.keys_pending.is_empty();
+        if keys_to_tell && !self.keys_told.replace(true) {
             // Once per command (`add` opens the vault twice).
             notify_keys(ui, &u.h);
         }

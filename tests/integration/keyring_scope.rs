@@ -147,3 +147,119 @@ fn a_keyring_key_is_destroyed_by_a_close_from_another_login_session() {
     );
     assert_eq!(key_in_persistent(), "0", "destroyed");
 }
+
+/// Runs intervault in a new user namespace: a process whose persistent keyring
+/// is not the user's (a container), so it cannot reach the vault's keys.
+fn run_out_of_reach(v: &TestVault, args: &[&str]) -> Option<crate::support::Run> {
+    let probe = Command::new("unshare").args(["-U", "-r", "true"]).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("note: user namespaces are not available here; skipping");
+        return None;
+    }
+    let mut c = assert_cmd::Command::new("unshare");
+    c.args(["-U", "-r"])
+        .arg(assert_cmd::cargo::cargo_bin("intervault"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", v.dir.parent().unwrap())
+        .env("TZ", "UTC")
+        .env("INTERVAULT_DIR", &v.dir)
+        .env("INTERVAULT_PASSPHRASE", crate::support::PASSPHRASE)
+        .write_stdin("");
+    Some(crate::support::Run(c.output().expect("run unshare")))
+}
+
+/// Issue 12, item 1: a close run where the keyring holding the key cannot be
+/// reached closes the intervention (nothing can be fetched), but reports the
+/// key's destruction as pending (exit 1, the receipt says so) instead of
+/// destroyed; a copy of the vault taken before still opens the credential until
+/// the next command that reaches the key destroys it, and says so.
+#[test]
+fn issue_12_a_close_that_cannot_reach_the_key_is_pending_until_a_command_that_can_finishes_it() {
+    let v = TestVault::empty();
+    v.init_cheap(&["--key-store", "keyring"]).success();
+    v.open_with_credential("acme", "ftp", SECRET);
+    let copy = v.duplicate();
+    let Some(closed) = run_out_of_reach(&v, &["close", "acme"]) else {
+        return;
+    };
+    assert_eq!(closed.code(), 1, "{}", closed.stderr());
+    assert!(closed
+        .stdout()
+        .contains("destroyed:   1 credential(s): ftp"));
+    assert!(
+        closed.stdout().contains("key:         PENDING"),
+        "{}",
+        closed.stdout()
+    );
+    let line = closed.stderr();
+    assert!(
+        line.lines().any(|l| l.starts_with(
+            "intervault: closed 'acme', but 1 intervention key(s) could not be destroyed"
+        )),
+        "{line}"
+    );
+    let root: serde_json::Value =
+        serde_json::from_slice(&fs::read(v.dir.join("vault.json")).unwrap()).unwrap();
+    assert_eq!(
+        root["keys_pending"].as_array().map(Vec::len),
+        Some(1),
+        "{root}"
+    );
+    // Closed all the same: nothing can be fetched from it.
+    let out = run_out_of_reach(&v, &["get", "acme", "ftp"]).unwrap();
+    assert_eq!(out.code(), 3, "{}", out.stderr());
+    assert_eq!(out.stdout(), "");
+    // Until the key is destroyed, the copy taken before still opens it: the
+    // wipe is honestly not complete.
+    assert_eq!(
+        copy.run(&["get", "acme", "ftp"]).success().stdout(),
+        format!("{SECRET}\n")
+    );
+    // A sweep from out of reach still fails loudly (a timer must show it).
+    let swept = run_out_of_reach(&v, &["sweep"]).unwrap();
+    assert_eq!(swept.code(), 1, "{}", swept.stderr());
+    // The next command that reaches the keyring finishes the wipe, and says so.
+    let listed = v.run(&["list", "--all"]).success();
+    assert!(
+        listed
+            .stderr()
+            .contains("is now destroyed: that wipe is complete"),
+        "{}",
+        listed.stderr()
+    );
+    let root: serde_json::Value =
+        serde_json::from_slice(&fs::read(v.dir.join("vault.json")).unwrap()).unwrap();
+    assert!(root.get("keys_pending").is_none(), "{root}");
+    let out = copy.run(&["get", "acme", "ftp"]).fails(6);
+    assert_eq!(out.stdout(), "");
+    v.run(&["sweep"]).success();
+}
+
+/// Issue 12, item 1 (the class): every wipe that destroys a key reports it
+/// pending when the key is out of reach; here the keyless expiry of a sweep
+/// timer run where the keyring cannot be reached.
+#[test]
+fn issue_12_a_keyless_expiry_out_of_reach_leaves_the_key_pending_and_says_so() {
+    let v = TestVault::empty();
+    v.init_cheap(&["--key-store", "keyring"]).success();
+    v.run(&["open", "short", "--client", "Acme", "--for", "2s"])
+        .success();
+    v.run_with_stdin(&["add", "short", "ftp", "--kind", "other"], "s3cret\n")
+        .success();
+    std::thread::sleep(Duration::from_millis(2500));
+    let Some(swept) = run_out_of_reach(&v, &["sweep", "--json"]) else {
+        return;
+    };
+    assert_eq!(swept.code(), 1, "{}", swept.stderr());
+    let report: serde_json::Value = serde_json::from_str(&swept.stdout()).unwrap();
+    assert_eq!(report["wiped"][0]["key"], "pending", "{report}");
+    assert_eq!(report["wiped"][0]["reason"], "expired");
+    let status = v.run(&["status", "--json"]).success().json();
+    assert_eq!(
+        status["keys_pending"], 0,
+        "finished by the next command: {status}"
+    );
+    v.run(&["sweep"]).success();
+}
