@@ -692,7 +692,7 @@ pub(super) fn unlock<'v>(
         None => open_index(&h, &master, &index_key),
     };
     let checked = opened.and_then(|index| {
-        check_consistency(&h, &index)?;
+        tampering.extend(repair_clear_config(&mut h, &index));
         let (findings, dropped) = clear_table_findings(&h, &index);
         tampering.extend(findings);
         // Folded in as keyless wipes, judged tampered whatever the clock says.
@@ -830,22 +830,34 @@ fn listed(m: &InterventionMeta, record: u64) -> Listed {
     }
 }
 
-/// The clear expiry table must describe exactly the live interventions, and the
-/// clear list of backup directories must be the sealed one.
-fn check_consistency(h: &Handle, index: &Index) -> Result<()> {
+/// The clear copies of the key store and of the managed backup directories must
+/// be the sealed ones: keyless commands act on them (where keys are destroyed,
+/// which backups are rewritten or deleted). An altered copy is put back from the
+/// sealed index (the commit writes it) and reported; the keys of interventions
+/// wiped keylessly under an altered key store are destroyed again, in the real
+/// one (a file store finds nothing to destroy where the keyring holds the key).
+fn repair_clear_config(h: &mut Handle, index: &Index) -> Vec<String> {
+    let mut findings = Vec::new();
     if h.root.key_store != index.key_store {
-        return Err(Error::damaged(
-            &h.paths.root,
-            "the key store does not match the sealed index",
-        ));
+        findings.push(
+            "the key store was altered (put back from the sealed index; the keys of keyless wipes are destroyed again)"
+                .to_owned(),
+        );
+        h.root.key_store = index.key_store.clone();
+        let swept: Vec<Ref> = h.root.swept.iter().map(|s| s.reference.clone()).collect();
+        h.expect_key_destruction(&swept);
+        if h.root.key_store.is_none() {
+            h.root.keys_pending.clear();
+        }
     }
     if h.root.backups != index.backups {
-        return Err(Error::damaged(
-            &h.paths.root,
-            "the backup directories do not match the sealed index",
-        ));
+        findings.push(
+            "the backup directories or their retention were altered (put back from the sealed index)"
+                .to_owned(),
+        );
+        h.root.backups = index.backups.clone();
     }
-    Ok(())
+    findings
 }
 
 /// What the clear tables that drive keyless decisions say that the sealed index

@@ -156,18 +156,7 @@ fn run_out_of_reach(v: &TestVault, args: &[&str]) -> Option<crate::support::Run>
         eprintln!("note: user namespaces are not available here; skipping");
         return None;
     }
-    let mut c = assert_cmd::Command::new("unshare");
-    c.args(["-U", "-r"])
-        .arg(assert_cmd::cargo::cargo_bin("intervault"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", v.dir.parent().unwrap())
-        .env("TZ", "UTC")
-        .env("INTERVAULT_DIR", &v.dir)
-        .env("INTERVAULT_PASSPHRASE", crate::support::PASSPHRASE)
-        .write_stdin("");
-    Some(crate::support::Run(c.output().expect("run unshare")))
+    Some(v.run_under(&["unshare", "-U", "-r"], args))
 }
 
 /// Issue 12, item 1: a close run where the keyring holding the key cannot be

@@ -56,8 +56,12 @@ impl TestVault {
     /// nothing inherited that could change the outcome.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::cargo_bin("intervault").expect("binary");
-        c.args(args)
-            .env_clear()
+        c.args(args);
+        self.with_vault_env(c)
+    }
+
+    fn with_vault_env(&self, mut c: Command) -> Command {
+        c.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.parent().unwrap_or(Path::new("/")))
             .env("TZ", "UTC")
@@ -67,22 +71,14 @@ impl TestVault {
         c
     }
 
-    /// Runs a command as another login session of the same user would (cron, a
-    /// systemd user timer, SSH): in a new session keyring (`keyctl session -`).
-    pub fn run_in_another_login(&self, args: &[&str]) -> Run {
-        let bin = assert_cmd::cargo::cargo_bin("intervault");
-        let mut c = Command::new("keyctl");
-        c.args(["session", "-"])
-            .arg(bin)
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.parent().unwrap_or(Path::new("/")))
-            .env("TZ", "UTC")
-            .env("INTERVAULT_DIR", &self.dir)
-            .env("INTERVAULT_PASSPHRASE", PASSPHRASE)
-            .write_stdin("");
-        let mut out = c.output().expect("run keyctl session");
+    /// Runs intervault under `wrapper` (a program and its arguments, which then
+    /// runs intervault with `args`), with this vault's environment.
+    pub fn run_under(&self, wrapper: &[&str], args: &[&str]) -> Run {
+        let mut c = Command::new(wrapper[0]);
+        c.args(&wrapper[1..])
+            .arg(assert_cmd::cargo::cargo_bin("intervault"))
+            .args(args);
+        let mut out = self.with_vault_env(c).output().expect("run the wrapper");
         // keyctl announces the session it joined on stderr: not intervault's.
         let err = String::from_utf8_lossy(&out.stderr)
             .lines()
@@ -91,6 +87,12 @@ impl TestVault {
             .collect::<String>();
         out.stderr = err.into_bytes();
         Run(out)
+    }
+
+    /// Runs a command as another login session of the same user would (cron, a
+    /// systemd user timer, SSH): in a new session keyring (`keyctl session -`).
+    pub fn run_in_another_login(&self, args: &[&str]) -> Run {
+        self.run_under(&["keyctl", "session", "-"], args)
     }
 
     /// Runs a command with empty stdin.
