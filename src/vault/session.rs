@@ -102,7 +102,7 @@ pub(super) enum Access {
 /// of the vault directory makes it durable before any old file is shredded.
 /// (New files of a change cut off by a power loss before its commit may outlive
 /// the marker; the commands that read every intervention collect them.)
-const CHANGING: &str = "changing";
+pub(super) const CHANGING: &str = "changing";
 
 /// The vault with its lock held and its clear root read; ended interventions have
 /// been wiped if the lock is exclusive.
@@ -869,6 +869,8 @@ impl Handle {
                 }
             }
         }
+        // Copies of a backup that a killed `backup verify` left (issue 12).
+        super::backup_cmds::collect_verify_leftovers(&self.paths.dir)?;
         let live: HashSet<&Ref> = self.root.expiry.iter().map(|e| &e.reference).collect();
         let is_live = |r: &Ref| live.contains(r);
         let keys = self.paths.key_store(&self.root);
