@@ -245,6 +245,9 @@ impl<'c> Vault<'c> {
         ui: &mut dyn Interaction,
     ) -> Result<RestoreReport> {
         let b = backup::read(file)?;
+        // Its header first (KDF costs, expiry table): refused before any prompt,
+        // key derivation or write.
+        let backup_root = b.root(file)?;
         let existed = match std::fs::read_dir(into) {
             Ok(mut entries) => {
                 if entries.next().is_some() {
@@ -264,8 +267,7 @@ impl<'c> Vault<'c> {
             Err(Error::NoVault { .. }) => Vec::new(),
             Err(e) => return Err(e),
         };
-        let ended: Vec<Ref> = b
-            .root(file)?
+        let ended: Vec<Ref> = backup_root
             .expiry
             .into_iter()
             .filter(|e| e.until <= self.clock.now())

@@ -557,7 +557,7 @@ pub(super) fn passphrase_key(
     let kek = kdf
         .params
         .derive(passphrase, &salt)
-        .map_err(|e| Error::damaged(path, e.0))?;
+        .map_err(|e| e.into_error(path))?;
     Ok(PassphraseKey::new(kek))
 }
 

@@ -766,6 +766,108 @@ fn hostile_kdf_headers_are_refused_before_any_work() {
     }
 }
 
+/// Issue 12, item 7: each KDF cost within its own cap, the product far above
+/// the cap on memory times passes (4 GiB x 100 passes is minutes of work). Refused
+/// with exit 6 in well under 2 s, by every command, keyless or not, and by
+/// `backup verify` and `restore` of a backup whose header asks for it.
+#[test]
+fn kdf_costs_whose_product_is_absurd_are_refused_within_milliseconds_issue_12() {
+    let v = vault();
+    let pristine = v.snapshot();
+    let table = [
+        (4u64 << 20, 100u64, 64u64), // the review's header
+        (4 << 20, 3, 4),
+        (1 << 20, 9, 1),
+        (2 << 20, 5, 8),
+    ];
+    for (m, t, p) in table {
+        let ctx = format!("m = {m} KiB, t = {t}, p = {p}");
+        edit_root(&v, |root| {
+            root["kdf"]["memory_kib"] = Value::from(m);
+            root["kdf"]["iterations"] = Value::from(t);
+            root["kdf"]["parallelism"] = Value::from(p);
+        });
+        for args in [&["get", "acme", "ftp"][..], &["list"], &["passwd"]] {
+            refused_fast(&v, args, false, &ctx);
+        }
+        refused_fast(&v, &["sweep"], true, &ctx);
+        refused_fast(&v, &["status"], true, &ctx);
+        restore(&v, &pristine);
+    }
+    // The same header inside a backup: verify and restore refuse it before
+    // asking for anything or writing anything.
+    let dir = v.dir.with_file_name("bk");
+    v.run(&["backup", "--to", dir.to_str().expect("utf-8")])
+        .success();
+    let file = fs::read_dir(&dir)
+        .expect("backups")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "backup"))
+        .expect("a backup");
+    let mut backup: Value = serde_json::from_slice(&fs::read(&file).expect("read")).expect("json");
+    let b64 = base64_engine();
+    let mut root: Value = serde_json::from_slice(
+        &base64::Engine::decode(&b64, backup["files"]["vault.json"].as_str().expect("root"))
+            .expect("base64"),
+    )
+    .expect("root json");
+    root["kdf"]["memory_kib"] = Value::from(4u64 << 20);
+    root["kdf"]["iterations"] = Value::from(100);
+    root["kdf"]["parallelism"] = Value::from(64);
+    backup["files"]["vault.json"] =
+        Value::from(base64::Engine::encode(&b64, root.to_string().as_bytes()));
+    write_private(&file, backup.to_string().as_bytes());
+    let into = v.dir.with_file_name("restored");
+    let path = file.to_str().expect("utf-8");
+    let into_arg = into.to_str().expect("utf-8");
+    refused_fast(&v, &["backup", "verify", path], false, "backup verify");
+    refused_fast(&v, &["restore", path, "--into", into_arg], false, "restore");
+    assert!(!into.exists(), "restore wrote something");
+    assert_eq!(
+        v.run(&["get", "acme", "ftp"]).success().stdout(),
+        format!("{SECRET}\n")
+    );
+}
+
+fn base64_engine() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+/// Issue 12, item 7: a KDF header within the caps that this machine cannot give
+/// the memory for (a `ulimit -v` here) is one clean line and exit 1, not an
+/// abort (exit 134) from a failed allocation.
+#[test]
+fn kdf_memory_that_cannot_be_allocated_is_a_clean_error_issue_12() {
+    let v = vault();
+    let pristine = v.snapshot();
+    // 1 GiB, 1 pass: allowed; the address space is capped at 512 MiB.
+    edit_root(&v, |root| {
+        root["kdf"]["memory_kib"] = Value::from(1u64 << 20);
+        root["kdf"]["iterations"] = Value::from(1);
+    });
+    let edited = v.snapshot();
+    for args in [&["get", "acme", "ftp"][..], &["list"]] {
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg(r#"ulimit -v 524288 && exec "$0" "$@""#)
+            .arg(BIN)
+            .args(args);
+        set_env(&mut c, &v);
+        let started = Instant::now();
+        let out = c.stdin(Stdio::null()).output().expect("run");
+        let took = started.elapsed();
+        let run = refused(Run(out), 1, SHORT, &format!("ulimit -v, {args:?}"));
+        assert!(
+            run.stderr().contains("cannot allocate the 1024 MiB"),
+            "{}",
+            run.stderr()
+        );
+        assert!(took < Duration::from_secs(2), "{args:?}: took {took:?}");
+    }
+    assert!(v.snapshot() == edited, "the vault changed");
+    restore(&v, &pristine);
+}
+
 /// JSON that is hostile as JSON: nested 100 000 deep (a recursive parser without a
 /// limit would overflow its stack), or a number with a million digits.
 #[test]
