@@ -104,6 +104,17 @@ impl<'c> Vault<'c> {
             (Some(c), Some(dir)) => !c.dirs.contains(dir),
             (Some(_), None) => false,
         };
+        // Within what every later read accepts (BackupConfig::check).
+        let listed = u.index.backups.as_ref().map_or(1, |c| c.dirs.len());
+        if needs_config && to.is_some() && listed >= backup::MAX_BACKUP_DIRS {
+            return Err(Error::usage(
+                format!("the vault already has {listed} managed backup directories"),
+                format!(
+                    "{} is the most; back up into one of them",
+                    backup::MAX_BACKUP_DIRS
+                ),
+            ));
+        }
         if needs_config {
             let template = Event::new(Action::Backup, Outcome::Done);
             let to = to.clone();

@@ -1008,3 +1008,127 @@ fn a_passphrase_file_with_an_overlong_first_line_is_refused() {
         run.stderr()
     );
 }
+
+/// An edit of `vault.json`, as JSON.
+type Edit = Box<dyn Fn(&mut Value)>;
+
+/// Issue 12, item 8: every clear field of `vault.json` that keyless commands act
+/// on, set to a value intervault never writes. `backups.retention_days =
+/// 4294967295` made every `sweep` an internal error (an overflow in date
+/// arithmetic) that claimed the vault was not changed, after the sweep had
+/// wiped. Each is now refused where `vault.json` is parsed: exit 6, one line,
+/// by the keyless `sweep` and `status` and by `list`, and the vault is left as
+/// it was.
+#[test]
+fn hostile_clear_fields_are_refused_where_they_are_parsed_issue_12() {
+    let v = vault();
+    let bk = v.dir.with_file_name("bk");
+    v.run(&["backup", "--to", bk.to_str().expect("utf-8")])
+        .success();
+    let pristine = v.snapshot();
+    let reference = crate::helpers::expiry_refs(&v)[0].clone();
+    let other = "0123456789abcdef0123456789abcdef";
+    let many: Vec<String> = (0..65).map(|i| format!("/backups/{i}")).collect();
+    let table: Vec<(&str, Edit)> = vec![
+        (
+            "retention_days = u32::MAX",
+            Box::new(|r| r["backups"]["retention_days"] = Value::from(u32::MAX)),
+        ),
+        (
+            "retention_days = 0",
+            Box::new(|r| r["backups"]["retention_days"] = Value::from(0)),
+        ),
+        (
+            "retention_days = 36501",
+            Box::new(|r| r["backups"]["retention_days"] = Value::from(36_501)),
+        ),
+        (
+            "no backup directory",
+            Box::new(|r| r["backups"]["dirs"] = serde_json::json!([])),
+        ),
+        (
+            "a relative directory",
+            Box::new(|r| r["backups"]["dirs"] = serde_json::json!(["bk"])),
+        ),
+        (
+            "a directory twice",
+            Box::new(|r| r["backups"]["dirs"] = serde_json::json!(["/bk", "/bk"])),
+        ),
+        (
+            "65 directories",
+            Box::new(move |r| r["backups"]["dirs"] = serde_json::json!(many)),
+        ),
+        (
+            "until in year 262142",
+            Box::new(|r| r["expiry"][0]["until"] = Value::from("+262142-12-31T23:59:59Z")),
+        ),
+        (
+            "until in year -262143",
+            Box::new(|r| r["expiry"][0]["until"] = Value::from("-262143-01-01T00:00:00Z")),
+        ),
+        (
+            "until in year 10001",
+            Box::new(|r| r["expiry"][0]["until"] = Value::from("+10001-01-01T00:00:00Z")),
+        ),
+        (
+            "an expiry entry twice",
+            Box::new(|r| {
+                let e = r["expiry"][0].clone();
+                r["expiry"].as_array_mut().expect("expiry").push(e);
+            }),
+        ),
+        (
+            "a swept time in year 262142",
+            Box::new(move |r| {
+                r["swept"] =
+                    serde_json::json!([{"ref": other, "wiped_at": "+262142-12-31T23:59:59Z"}]);
+            }),
+        ),
+        (
+            "a swept time in year -1",
+            Box::new(move |r| {
+                r["swept"] =
+                    serde_json::json!([{"ref": other, "wiped_at": "-0001-06-01T00:00:00Z"}]);
+            }),
+        ),
+        (
+            "a live ref also swept",
+            Box::new({
+                let reference = reference.clone();
+                move |r| {
+                    r["swept"] =
+                        serde_json::json!([{"ref": reference, "wiped_at": "2026-01-01T00:00:00Z"}])
+                }
+            }),
+        ),
+        (
+            "a swept ref twice",
+            Box::new(move |r| {
+                r["swept"] = serde_json::json!([
+                    {"ref": other, "wiped_at": "2026-01-01T00:00:00Z"},
+                    {"ref": other, "wiped_at": "2026-01-02T00:00:00Z"}
+                ]);
+            }),
+        ),
+    ];
+    for (what, edit) in &table {
+        edit_root(&v, |root| edit(root));
+        let edited = v.snapshot();
+        let bk_before = crate::helpers::tree(&bk);
+        refused_fast(&v, &["sweep"], true, what);
+        refused_fast(&v, &["status"], true, what);
+        refused_fast(&v, &["list"], false, what);
+        assert!(v.snapshot() == edited, "{what}: the vault changed");
+        assert_eq!(
+            crate::helpers::tree(&bk),
+            bk_before,
+            "{what}: backups changed"
+        );
+        restore(&v, &pristine);
+    }
+    v.run(&["sweep"]).success();
+    assert_eq!(
+        v.run(&["get", "acme", "ftp"]).success().stdout(),
+        format!("{SECRET}\n")
+    );
+}
