@@ -1132,3 +1132,20 @@ fn hostile_clear_fields_are_refused_where_they_are_parsed_issue_12() {
         format!("{SECRET}\n")
     );
 }
+
+/// Issue 12, item 11: a `--multiline` secret of several hundred KiB, read
+/// through buffers that grow by hand (each old one wiped), comes back whole.
+#[test]
+fn a_600_kib_multiline_secret_round_trips_issue_12() {
+    let v = vault();
+    let line = "-----BEGIN LINE 0123456789abcdefghijklmnopqrstuvwxyz-----\n";
+    let secret = line.repeat(600 * 1024 / line.len());
+    v.run_with_stdin(
+        &["add", "acme", "pem", "--kind", "other", "--multiline"],
+        &secret,
+    )
+    .success();
+    let got = v.run(&["get", "acme", "pem"]).success().stdout();
+    assert_eq!(got.len(), secret.len() + 1);
+    assert!(got == format!("{secret}\n"), "the secret came back altered");
+}
