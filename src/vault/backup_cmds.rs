@@ -470,8 +470,10 @@ impl Drop for VerifyPlace {
 
 /// Shreds what killed or failed `backup verify`s left in `vault_dir`: every
 /// `.verify-*` copy whose lock no running verify holds. Part of the vault's
-/// leftover collection.
+/// leftover collection: a copy left to a running verify is an error, so that
+/// the vault's change marker stays until a later command collects it.
 pub(super) fn collect_verify_leftovers(vault_dir: &Path) -> Result<()> {
+    let mut running = false;
     for name in fsio::list_dir(vault_dir)? {
         let Some(rest) = name.strip_prefix(VERIFY_PREFIX) else {
             continue;
@@ -482,10 +484,18 @@ pub(super) fn collect_verify_leftovers(vault_dir: &Path) -> Result<()> {
         let held = std::fs::symlink_metadata(&lock_path).is_ok();
         let lock = fsio::try_lock_now(&lock_path, fsio::LockMode::Exclusive);
         if held && lock.is_none() {
-            continue; // a verify is running
+            running = true;
+            continue;
         }
         shred_tree(&dir)?;
         fsio::shred(&lock_path)?;
+    }
+    if running {
+        return Err(Error::io(
+            "collect the copy of a running backup verify in",
+            vault_dir,
+            std::io::Error::new(std::io::ErrorKind::ResourceBusy, "it is still running"),
+        ));
     }
     Ok(())
 }

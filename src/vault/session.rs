@@ -869,8 +869,6 @@ impl Handle {
                 }
             }
         }
-        // Copies of a backup that a killed `backup verify` left (issue 12).
-        super::backup_cmds::collect_verify_leftovers(&self.paths.dir)?;
         let live: HashSet<&Ref> = self.root.expiry.iter().map(|e| &e.reference).collect();
         let is_live = |r: &Ref| live.contains(r);
         let keys = self.paths.key_store(&self.root);
@@ -895,7 +893,9 @@ impl Handle {
                 fsio::shred(&self.paths.records.join(name))?;
             }
         }
-        Ok(())
+        // Copies of a backup that a killed `backup verify` left (issue 12); one
+        // still running is an error here, so that the change marker stays.
+        super::backup_cmds::collect_verify_leftovers(&self.paths.dir)
     }
 
     /// Writes the root as it is in memory.

@@ -496,12 +496,14 @@ fn a_killed_backup_verify_leaves_nothing_the_next_command_does_not_collect() {
         std::thread::sleep(Duration::from_millis(20));
     };
     std::thread::sleep(Duration::from_millis(100));
-    // A verify still running keeps its copy: a command now leaves it alone.
-    v.run(&["list"]).success();
+    // A verify still running keeps its copy: a writer that collects everything
+    // now (sweep) leaves it alone, and the vault's change marker with it.
+    v.run(&["sweep"]).success();
     assert!(
         copy.join("vault.json").exists(),
         "a running verify's copy was taken"
     );
+    assert!(v.dir.join("changing").exists(), "the change marker went");
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(
@@ -510,15 +512,18 @@ fn a_killed_backup_verify_leaves_nothing_the_next_command_does_not_collect() {
         "written under TMPDIR"
     );
     assert_eq!(verify_places(&v).len(), 2, "the copy and its lock are left");
-    // The next command, even a read, collects it.
-    v.run(&["list"]).success();
+    // The next command, even a read of one credential, collects it.
+    assert_eq!(
+        v.run(&["get", "acme", "ftp"]).success().stdout(),
+        format!("{SECRET}\n")
+    );
     assert_eq!(
         verify_places(&v),
         Vec::<String>::new(),
         "copy not collected"
     );
-    assert_eq!(
-        v.run(&["get", "acme", "ftp"]).success().stdout(),
-        format!("{SECRET}\n")
-    );
+    // The next writer drops the marker.
+    v.run_with_stdin(&["add", "acme", "db", "--kind", "database"], "x\n")
+        .success();
+    assert!(!v.dir.join("changing").exists(), "the change marker stayed");
 }
