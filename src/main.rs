@@ -13,7 +13,9 @@ fn main() -> ExitCode {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!("intervault: internal error{place}: please report it; the vault was not changed by the failed step");
+        // Whether the failed step changed the vault is not known here (a panic
+        // can come after a commit, or between a wipe and its upkeep): say so.
+        eprintln!("intervault: internal error{place}: please report it; the failed step may have been cut short: check the vault with 'intervault status' and 'intervault list --all'");
         std::process::exit(1);
     }));
     // Before any secret is in memory: no core dumps, no ptrace by the same user.

@@ -109,6 +109,53 @@ fn main() {
         assert!(text.contains(from), "{name}: {from} not in vault.json");
         write(&dir, name, text.replacen(from, to, 1).as_bytes());
     }
+    // Clear fields the keyless sweep and status act on (issue 12): a backup
+    // retention that overflowed date arithmetic, a valid one with every window
+    // ended (so the target's sweep wipes and runs the backup upkeep), a window
+    // end beyond four-digit years, a ref both live and swept.
+    let value: serde_json::Value = serde_json::from_slice(&root_bytes).expect("json");
+    let backups = |days: u64| {
+        serde_json::json!({"id": "0123456789abcdef0123456789abcdef",
+                           "dirs": ["/var/backups/intervault"], "retention_days": days})
+    };
+    let hostile: [(&str, Box<dyn Fn(&mut serde_json::Value)>); 4] = [
+        (
+            "backups-retention-max.json",
+            Box::new(move |v| v["backups"] = backups(4294967295)),
+        ),
+        (
+            "backups-retention-ok-ended.json",
+            Box::new(move |v| {
+                v["backups"] = backups(36500);
+                for e in v["expiry"].as_array_mut().expect("expiry") {
+                    e["until"] = "2020-01-01T00:00:00Z".into();
+                }
+            }),
+        ),
+        (
+            "until-year-262142.json",
+            Box::new(|v| {
+                for e in v["expiry"].as_array_mut().expect("expiry") {
+                    e["until"] = "+262142-12-31T23:59:59Z".into();
+                }
+            }),
+        ),
+        (
+            "swept-also-live.json",
+            Box::new(|v| {
+                let live = v["expiry"][0]["ref"].clone();
+                v["swept"]
+                    .as_array_mut()
+                    .expect("swept")
+                    .push(serde_json::json!({"ref": live, "wiped_at": "2026-01-01T00:00:00Z"}));
+            }),
+        ),
+    ];
+    for (name, edit) in hostile {
+        let mut v = value.clone();
+        edit(&mut v);
+        write(&dir, name, &serde_json::to_vec(&v).expect("json"));
+    }
     write(&dir, "not-json", b"age-encryption.org/v1\n");
     write(
         &dir,

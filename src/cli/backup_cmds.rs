@@ -44,7 +44,7 @@ pub fn verify(vault: &Vault, ui: &mut TerminalUi, file: &Path, json: bool) -> Re
         return Ok(());
     }
     println!(
-        "backup {} is intact: made {}, generation {}; restored into a temporary place, {} intervention(s) opened and checked against its manifest, {} taken out since (wiped)",
+        "backup {} is intact: made {}, generation {}; restored into a private place in the vault directory (shredded since), {} intervention(s) opened and checked against its manifest, {} taken out since (wiped)",
         file.display(),
         format_local(check.created_at),
         check.generation,

@@ -184,11 +184,7 @@ fn first_line_of(path: &Path) -> Result<SecretText> {
         hint: format!("cannot read passphrase file {}: {e}", path.display()),
     };
     let file = std::fs::File::open(path).map_err(cannot)?;
-    // Sized up front: a growing buffer would leave copies of the passphrase.
-    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_INPUT_BYTES as usize + 1));
-    file.take(MAX_INPUT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
+    let bytes = read_secret_bytes(file, MAX_INPUT_BYTES).map_err(cannot)?;
     let end = match bytes.iter().position(|&b| b == b'\n') {
         Some(end) => end,
         None if bytes.len() as u64 > MAX_INPUT_BYTES => {
@@ -214,12 +210,8 @@ fn first_line_of(path: &Path) -> Result<SecretText> {
 /// Reads a secret from stdin: one line (its newline removed), or everything with
 /// `multiline`. Several lines without `multiline` are refused rather than cut.
 fn read_stdin_secret(multiline: bool) -> Result<SecretText> {
-    let mut bytes = Zeroizing::new(Vec::with_capacity(8192));
-    std::io::stdin()
-        .lock()
-        .take(MAX_INPUT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::Input {
+    let bytes =
+        read_secret_bytes(std::io::stdin().lock(), MAX_INPUT_BYTES).map_err(|e| Error::Input {
             what: format!("cannot read the secret from stdin: {e}"),
             fix: "pipe the secret in, or run on a terminal to be prompted".into(),
             code: 1,
@@ -253,6 +245,44 @@ fn read_stdin_secret(multiline: bool) -> Result<SecretText> {
         code: 2,
     })?;
     Ok(SecretText::new(text.to_owned()))
+}
+
+/// Reads a secret (a passphrase file, stdin): at most `max` bytes and one more,
+/// so that the caller can tell a longer input. Every buffer that ever held a
+/// byte of it is zeroed before it is freed: the buffer grows by hand (a bigger
+/// one, a copy, the old one wiped) where `read_to_end` would leave the old
+/// allocations as they were, and the chunks are read through a zeroized one.
+fn read_secret_bytes(mut input: impl Read, max: u64) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let limit = usize::try_from(max).unwrap_or(usize::MAX).saturating_add(1);
+    let mut chunk = Zeroizing::new([0u8; 8192]);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(chunk.len().min(limit)));
+    while bytes.len() < limit {
+        let want = (limit - bytes.len()).min(chunk.len());
+        let n = match input.read(&mut chunk[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if bytes.len() + n > bytes.capacity() {
+            let capacity = (bytes.capacity().saturating_mul(2))
+                .max(bytes.len() + n)
+                .min(limit);
+            bytes = moved_to_bigger(&mut bytes, capacity);
+        }
+        // Within the capacity: never a reallocation.
+        bytes.extend_from_slice(&chunk[..n]);
+    }
+    Ok(bytes)
+}
+
+/// A copy of `old` in a new buffer of at least `capacity` bytes; `old` is
+/// overwritten with zeros, so that no copy of a secret outlives a growth.
+fn moved_to_bigger(old: &mut [u8], capacity: usize) -> Zeroizing<Vec<u8>> {
+    let mut bigger = Zeroizing::new(Vec::with_capacity(capacity.max(old.len())));
+    bigger.extend_from_slice(old);
+    zeroize::Zeroize::zeroize(old);
+    bigger
 }
 
 /// Reads exactly `count` lines from stdin (`add --totp`: the secret, then the seed).
@@ -308,4 +338,54 @@ fn prompt_twice(prompt: &str, what: &str) -> Result<SecretText> {
         });
     }
     Ok(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 12, item 11: a `--multiline` secret of several hundred KiB (a key
+    /// file, a certificate chain) comes back byte for byte, through buffers that
+    /// grew many times.
+    #[test]
+    fn a_large_multiline_secret_round_trips() {
+        let line = "-----0123456789abcdefghijklmnopqrstuvwxyz-----\n";
+        let secret = line.repeat(700 * 1024 / line.len());
+        assert!(secret.len() > 600 * 1024);
+        // Reads of odd sizes, as a pipe gives them.
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(self.0.len()).min(4093);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let read = read_secret_bytes(Trickle(secret.as_bytes()), MAX_INPUT_BYTES).unwrap();
+        assert_eq!(&read[..], secret.as_bytes());
+        assert!(read.capacity() <= MAX_INPUT_BYTES as usize + 1);
+    }
+
+    #[test]
+    fn reading_stops_one_byte_past_the_limit() {
+        let input = vec![b'x'; 5000];
+        assert_eq!(read_secret_bytes(&input[..], 4096).unwrap().len(), 4097);
+        assert_eq!(read_secret_bytes(&input[..], 5000).unwrap().len(), 5000);
+        assert_eq!(read_secret_bytes(&b""[..], 10).unwrap().len(), 0);
+    }
+
+    /// The growth step wipes the buffer it leaves.
+    #[test]
+    fn growing_wipes_the_old_buffer() {
+        let mut old = vec![0xA5u8; 3000];
+        let bigger = moved_to_bigger(&mut old, 8000);
+        assert_eq!(&bigger[..], &[0xA5u8; 3000][..]);
+        assert!(bigger.capacity() >= 8000);
+        assert_eq!(old.len(), 3000);
+        assert!(
+            old.iter().all(|&b| b == 0),
+            "the old buffer still holds the secret"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -20,9 +20,45 @@ pub struct KdfParams {
     pub parallelism: u32,
 }
 
-/// Why a parameter set was refused.
+/// Why a parameter set was refused, or a derivation failed: the message, and
+/// whether the parameters were refused or the memory could not be had.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KdfParamsError(pub String);
+pub struct KdfParamsError(pub String, KdfFailure);
+
+/// What kind of failure a [`KdfParamsError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KdfFailure {
+    /// The parameters are outside the caps or argon2's limits.
+    Refused,
+    /// The memory block could not be allocated (a memory limit, a small machine).
+    OutOfMemory,
+}
+
+impl KdfParamsError {
+    fn refused(what: String) -> Self {
+        KdfParamsError(what, KdfFailure::Refused)
+    }
+
+    /// Whether the memory argon2id needs could not be allocated (the
+    /// parameters themselves are within the caps).
+    pub fn is_out_of_memory(&self) -> bool {
+        self.1 == KdfFailure::OutOfMemory
+    }
+
+    /// The error a command reports for the KDF header of `path`: refused
+    /// parameters are damaged data (exit 6); memory that could not be had is a
+    /// failure of this machine (exit 1).
+    pub fn into_error(self, path: &std::path::Path) -> crate::error::Error {
+        match self.1 {
+            KdfFailure::Refused => crate::error::Error::damaged(path, self.0),
+            KdfFailure::OutOfMemory => crate::error::Error::Input {
+                what: self.0,
+                fix: "free some memory or raise this process's memory limit (ulimit -v), then try again".into(),
+                code: 1,
+            },
+        }
+    }
+}
 
 impl KdfParams {
     /// RFC 9106's second recommended option (also Bitwarden's default):
@@ -38,8 +74,15 @@ impl KdfParams {
     pub const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
     /// Largest number of passes accepted.
     pub const MAX_ITERATIONS: u32 = 100;
-    /// Largest number of lanes accepted.
+    /// Largest number of lanes accepted. Lanes split the memory, they add no
+    /// work (and this build computes them one after the other).
     pub const MAX_PARALLELISM: u32 = 64;
+    /// Largest total work accepted: memory times passes, in KiB, 8 GiB (64 MiB x
+    /// 128, 1 GiB x 8, 4 GiB x 2): each parameter within its own cap can still ask
+    /// for minutes of work (4 GiB x 100 passes), so the product is capped too,
+    /// and refused before any work. The time of one derivation is about
+    /// proportional to it: 64 MiB x 3 (the default) is 192 MiB.
+    pub const MAX_WORK_KIB: u64 = 8 * 1024 * 1024;
     /// OWASP's floor for argon2id: 19 MiB and 2 passes.
     pub const FLOOR_MEMORY_KIB: u32 = 19 * 1024;
     /// See [`KdfParams::FLOOR_MEMORY_KIB`].
@@ -47,7 +90,7 @@ impl KdfParams {
 
     /// Checks the parameters against the caps and argon2's own minimums.
     pub fn check(&self) -> Result<(), KdfParamsError> {
-        let fail = |m: String| Err(KdfParamsError(m));
+        let fail = |m: String| Err(KdfParamsError::refused(m));
         if self.memory_kib > Self::MAX_MEMORY_KIB {
             return fail(format!(
                 "argon2id memory {} MiB is above the cap of 4096 MiB",
@@ -74,7 +117,28 @@ impl KdfParams {
                 self.memory_kib
             ));
         }
+        if self.work_kib() > Self::MAX_WORK_KIB {
+            return fail(format!(
+                "argon2id cost {} MiB x {} passes is above the cap of {} MiB x passes",
+                self.memory_kib / 1024,
+                self.iterations,
+                Self::MAX_WORK_KIB / 1024
+            ));
+        }
         Ok(())
+    }
+
+    /// Memory times passes, in KiB: what one derivation costs.
+    pub fn work_kib(&self) -> u64 {
+        u64::from(self.memory_kib) * u64::from(self.iterations)
+    }
+
+    /// The most passes these memory costs allow within the caps (at least 1).
+    fn max_iterations(&self) -> u32 {
+        let by_work = Self::MAX_WORK_KIB / u64::from(self.memory_kib.max(1));
+        u32::try_from(by_work)
+            .unwrap_or(u32::MAX)
+            .clamp(1, Self::MAX_ITERATIONS)
     }
 
     /// Whether the parameters are below the OWASP floor (weak, but allowed).
@@ -90,16 +154,19 @@ impl KdfParams {
 
     /// These parameters with the number of passes that makes one derivation take
     /// about `target`, given that `passes` passes took `measured`: never below
-    /// [`KdfParams::MIN_CALIBRATED_ITERATIONS`], never above the cap.
+    /// [`KdfParams::MIN_CALIBRATED_ITERATIONS`] unless the work cap says so,
+    /// never above the caps (passes, and memory times passes).
     pub fn with_iterations_for(self, measured: Duration, passes: u32, target: Duration) -> Self {
         let per_pass = measured.as_secs_f64() / f64::from(passes.max(1));
+        let most = self.max_iterations();
         let wanted = if per_pass > 0.0 {
             (target.as_secs_f64() / per_pass).round()
         } else {
-            f64::from(Self::MAX_ITERATIONS)
+            f64::from(most)
         };
         let iterations = (wanted.min(f64::from(Self::MAX_ITERATIONS)) as u32)
-            .max(Self::MIN_CALIBRATED_ITERATIONS);
+            .max(Self::MIN_CALIBRATED_ITERATIONS)
+            .min(most);
         KdfParams { iterations, ..self }
     }
 
@@ -108,7 +175,7 @@ impl KdfParams {
     /// time one derivation is then expected to take.
     pub fn calibrate(self, target: Duration) -> Result<(Self, Duration), KdfParamsError> {
         let probe = KdfParams {
-            iterations: Self::MIN_CALIBRATED_ITERATIONS,
+            iterations: Self::MIN_CALIBRATED_ITERATIONS.min(self.max_iterations()),
             ..self
         };
         let pass = SecretText::new("calibration".into());
@@ -128,14 +195,39 @@ impl KdfParams {
     ) -> Result<Zeroizing<[u8; 32]>, KdfParamsError> {
         self.check()?;
         let params = Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))
-            .map_err(|e| KdfParamsError(format!("argon2id parameters refused: {e}")))?;
+            .map_err(|e| KdfParamsError::refused(format!("argon2id parameters refused: {e}")))?;
+        let mut memory = allocate_blocks(params.block_count())?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let mut out = Zeroizing::new([0u8; 32]);
         argon
-            .hash_password_into(passphrase.expose().as_bytes(), salt, out.as_mut())
-            .map_err(|e| KdfParamsError(format!("argon2id failed: {e}")))?;
+            .hash_password_into_with_memory(
+                passphrase.expose().as_bytes(),
+                salt,
+                out.as_mut(),
+                memory.as_mut_slice(),
+            )
+            .map_err(|e| KdfParamsError::refused(format!("argon2id failed: {e}")))?;
         Ok(out)
     }
+}
+
+/// argon2id's memory, allocated so that a machine or a limit (`ulimit -v`)
+/// that cannot give it is an error, not an abort; zeroized when dropped, as it
+/// holds state derived from the passphrase.
+fn allocate_blocks(count: usize) -> Result<Zeroizing<Vec<Block>>, KdfParamsError> {
+    let mut memory = Zeroizing::new(Vec::new());
+    memory.try_reserve_exact(count).map_err(|_| {
+        KdfParamsError(
+            format!(
+                "cannot allocate the {} MiB of memory argon2id needs to derive the vault key",
+                count / 1024
+            ),
+            KdfFailure::OutOfMemory,
+        )
+    })?;
+    // Within the capacity just reserved: no reallocation.
+    memory.resize(count, Block::new());
+    Ok(memory)
 }
 
 #[cfg(test)]
@@ -165,8 +257,90 @@ mod tests {
         assert!(over(65536, 3, 0));
         assert!(over(65536, 3, 65));
         assert!(over(16, 1, 4));
-        assert!(!over(KdfParams::MAX_MEMORY_KIB, 100, 64));
+        assert!(over(KdfParams::MAX_MEMORY_KIB, 100, 64));
         assert!(KdfParams::DEFAULT.check().is_ok());
+    }
+
+    /// Issue 12, item 7: each cost within its own cap could still ask for 4 GiB
+    /// times 100 passes (minutes of work); the product is capped too.
+    #[test]
+    fn the_total_cost_is_capped_issue_12() {
+        const MIB: u32 = 1024;
+        let table = [
+            // (memory KiB, passes, lanes, accepted)
+            (64 * MIB, 3, 4, true),   // the default
+            (64 * MIB, 100, 4, true), // the most calibration picks at 64 MiB
+            (1024 * MIB, 8, 4, true),
+            (1024 * MIB, 9, 4, false),
+            (4096 * MIB, 2, 64, true),
+            (4096 * MIB, 3, 4, false),
+            (4096 * MIB, 100, 64, false), // the review's header
+            (8 * MIB, 100, 64, true),
+            (KdfParams::MAX_MEMORY_KIB, 1, 1, true),
+        ];
+        for (memory_kib, iterations, parallelism, accepted) in table {
+            let p = KdfParams {
+                memory_kib,
+                iterations,
+                parallelism,
+            };
+            assert_eq!(p.check().is_ok(), accepted, "{p:?}");
+            assert!(p.work_kib() <= KdfParams::MAX_WORK_KIB || !accepted);
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever is accepted is within every cap; whatever calibration picks
+        /// for parameters accepted at one pass is accepted.
+        #[test]
+        fn accepted_costs_are_within_the_caps(m in 0u32..=u32::MAX, t in 0u32..=200, p in 0u32..=100,
+                                              ms in 0u64..10_000) {
+            let params = KdfParams { memory_kib: m, iterations: t, parallelism: p };
+            if params.check().is_ok() {
+                proptest::prop_assert!(m <= KdfParams::MAX_MEMORY_KIB);
+                proptest::prop_assert!((1..=KdfParams::MAX_ITERATIONS).contains(&t));
+                proptest::prop_assert!((1..=KdfParams::MAX_PARALLELISM).contains(&p));
+                proptest::prop_assert!(params.work_kib() <= KdfParams::MAX_WORK_KIB);
+            }
+            let one_pass = KdfParams { iterations: 1, ..params };
+            if one_pass.check().is_ok() {
+                let chosen = one_pass.with_iterations_for(
+                    Duration::from_millis(ms), 3, KdfParams::CALIBRATION_TARGET);
+                proptest::prop_assert!(chosen.check().is_ok(), "{:?}", chosen);
+            }
+        }
+    }
+
+    #[test]
+    fn calibration_stays_within_the_work_cap() {
+        let big = KdfParams {
+            memory_kib: 4096 * 1024,
+            iterations: 1,
+            parallelism: 4,
+        };
+        let chosen = big.with_iterations_for(Duration::from_millis(1), 3, Duration::from_secs(1));
+        assert_eq!(chosen.iterations, 2);
+        assert!(chosen.check().is_ok());
+    }
+
+    /// Memory that cannot be had is an error that says so, not an abort.
+    #[test]
+    fn an_unallocatable_memory_block_is_an_error() {
+        let e = allocate_blocks(usize::MAX / 2).unwrap_err();
+        assert!(e.is_out_of_memory());
+        assert!(e.0.contains("cannot allocate"), "{}", e.0);
+        let path = std::path::Path::new("/v/vault.json");
+        assert_eq!(e.into_error(path).exit_code(), 1);
+        let refused = KdfParams {
+            memory_kib: 4096 * 1024,
+            iterations: 100,
+            parallelism: 64,
+        }
+        .check()
+        .unwrap_err();
+        assert!(!refused.is_out_of_memory());
+        assert_eq!(refused.into_error(path).exit_code(), 6);
+        assert_eq!(allocate_blocks(8).unwrap().len(), 8);
     }
 
     #[test]

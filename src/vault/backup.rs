@@ -34,6 +34,10 @@ const FORMAT: &str = "intervault-backup";
 const VERSION: u32 = 1;
 /// Managed backups are deleted this long after they were made, unless told.
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+/// The longest retention accepted (`retention --backup-days` refuses more).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+/// The most managed backup directories a vault may list.
+pub const MAX_BACKUP_DIRS: usize = 64;
 /// The largest backup read.
 const MAX_BACKUP_BYTES: u64 = 512 << 20;
 
@@ -47,6 +51,38 @@ pub struct BackupConfig {
     pub dirs: Vec<PathBuf>,
     /// Days a managed backup is kept.
     pub retention_days: u32,
+}
+
+impl BackupConfig {
+    /// Checks the ranges the types cannot: a retention `retention --backup-days`
+    /// could have set, and at most [`MAX_BACKUP_DIRS`] distinct absolute
+    /// directories (a relative one would depend on where a command runs).
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if !(1..=MAX_RETENTION_DAYS).contains(&self.retention_days) {
+            return Err(format!(
+                "the backup retention of {} days is outside 1..={MAX_RETENTION_DAYS}",
+                self.retention_days
+            ));
+        }
+        if self.dirs.is_empty() || self.dirs.len() > MAX_BACKUP_DIRS {
+            return Err(format!(
+                "it lists {} managed backup directories, not 1..={MAX_BACKUP_DIRS}",
+                self.dirs.len()
+            ));
+        }
+        for (i, dir) in self.dirs.iter().enumerate() {
+            if !dir.is_absolute() || self.dirs[..i].contains(dir) {
+                return Err("a managed backup directory is relative or listed twice".to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    /// When the oldest backup still kept was made, at `now`; `None` when
+    /// nothing is old enough to go (a retention beyond the calendar).
+    pub fn keep_from(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        TimeDelta::try_days(i64::from(self.retention_days)).and_then(|d| now.checked_sub_signed(d))
+    }
 }
 
 /// One backup file.
@@ -350,9 +386,9 @@ pub fn upkeep(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let mut first_error = None;
-    let keep_from = now - TimeDelta::days(i64::from(config.retention_days));
+    let keep_from = config.keep_from(now);
     for (path, mut b) in managed(&config.dirs, &config.id) {
-        let result = if b.created_at < keep_from {
+        let result = if keep_from.is_some_and(|t| b.created_at < t) {
             fsio::shred(&path)
         } else {
             match b.take_out(&path, wiped, Some(now), now) {
@@ -368,4 +404,57 @@ pub fn upkeep(
         }
     }
     first_error.map_or(Ok(()), Err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(retention_days: u32, dirs: &[&str]) -> BackupConfig {
+        BackupConfig {
+            id: Ref::random(),
+            dirs: dirs.iter().map(PathBuf::from).collect(),
+            retention_days,
+        }
+    }
+
+    /// Issue 12, item 8: the retention comes from the clear `vault.json`; the
+    /// date arithmetic on it never overflows, and its range is checked.
+    #[test]
+    fn retention_arithmetic_is_checked_and_its_range_too() {
+        let now = Utc::now();
+        for days in [
+            0,
+            1,
+            30,
+            MAX_RETENTION_DAYS,
+            MAX_RETENTION_DAYS + 1,
+            u32::MAX,
+        ] {
+            let c = config(days, &["/bk"]);
+            let expected = (1..=MAX_RETENTION_DAYS).contains(&days);
+            assert_eq!(c.check().is_ok(), expected, "{days} days");
+            if let Some(t) = c.keep_from(now) {
+                assert!(t <= now);
+            }
+        }
+        for at in [DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC] {
+            assert_eq!(config(30, &["/bk"]).keep_from(at).is_some(), at > now);
+            assert!(config(u32::MAX, &["/bk"]).keep_from(at).is_none());
+        }
+        let table: [(&[&str], bool); 5] = [
+            (&["/a"], true),
+            (&["/a", "/b"], true),
+            (&[], false),
+            (&["relative"], false),
+            (&["/a", "/a"], false),
+        ];
+        for (dirs, ok) in table {
+            assert_eq!(config(30, dirs).check().is_ok(), ok, "{dirs:?}");
+        }
+        let many: Vec<String> = (0..=MAX_BACKUP_DIRS).map(|i| format!("/d{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(config(30, &many).check().is_err());
+        assert!(config(30, &many[1..]).check().is_ok());
+    }
 }

@@ -106,6 +106,17 @@ impl<'c> Vault<'c> {
             (Some(c), Some(dir)) => !c.dirs.contains(dir),
             (Some(_), None) => false,
         };
+        // Within what every later read accepts (BackupConfig::check).
+        let listed = u.index.backups.as_ref().map_or(1, |c| c.dirs.len());
+        if needs_config && to.is_some() && listed >= backup::MAX_BACKUP_DIRS {
+            return Err(Error::usage(
+                format!("the vault already has {listed} managed backup directories"),
+                format!(
+                    "{} is the most; back up into one of them",
+                    backup::MAX_BACKUP_DIRS
+                ),
+            ));
+        }
         if needs_config {
             let template = Event::new(Action::Backup, Outcome::Done);
             let to = to.clone();
@@ -196,17 +207,17 @@ impl<'c> Vault<'c> {
         })
     }
 
-    /// Checks a backup as a restore would use it: restores it into a temporary
-    /// directory, opens it with the passphrase, checks every file against the
-    /// sealed manifest, opens every live intervention's credentials, and checks
-    /// its audit trail. Exit 6 when anything does not hold.
+    /// Checks a backup as a restore would use it: restores it into a private
+    /// place inside the vault directory (see [`VerifyPlace`]), opens it with the
+    /// passphrase, checks every file against the sealed manifest, opens every
+    /// live intervention's credentials, and checks its audit trail. Exit 6 when
+    /// anything does not hold.
     pub fn backup_verify(&self, file: &Path, ui: &mut dyn Interaction) -> Result<BackupCheck> {
         let b = backup::read(file)?;
-        let tmp = tempfile::Builder::new()
-            .prefix("intervault-verify-")
-            .tempdir()
-            .map_err(|e| Error::io("create a temporary directory in", std::env::temp_dir(), e))?;
-        let copy = tmp.path().join("vault");
+        // Headers first: an absurd KDF cost is refused before anything is written.
+        b.root(file)?;
+        let place = VerifyPlace::new(&self.dir)?;
+        let copy = place.dir.join("vault");
         write_vault(&copy, file, &b)?;
         let mut v = Vault::new(copy, self.clock);
         v.upkeep_backups = false;
@@ -226,6 +237,8 @@ impl<'c> Vault<'c> {
             u.walk_trail(false)
                 .map_err(|e| Error::damaged(file, format!("its audit trail: {e}")))?;
         }
+        drop(u);
+        place.finish()?;
         Ok(BackupCheck {
             created_at: b.created_at,
             generation: b.generation,
@@ -245,6 +258,9 @@ impl<'c> Vault<'c> {
         ui: &mut dyn Interaction,
     ) -> Result<RestoreReport> {
         let b = backup::read(file)?;
+        // Its header first (KDF costs, expiry table): refused before any prompt,
+        // key derivation or write.
+        let backup_root = b.root(file)?;
         let existed = match std::fs::read_dir(into) {
             Ok(mut entries) => {
                 if entries.next().is_some() {
@@ -264,8 +280,7 @@ impl<'c> Vault<'c> {
             Err(Error::NoVault { .. }) => Vec::new(),
             Err(e) => return Err(e),
         };
-        let ended: Vec<Ref> = b
-            .root(file)?
+        let ended: Vec<Ref> = backup_root
             .expiry
             .into_iter()
             .filter(|e| e.until <= self.clock.now())
@@ -368,6 +383,148 @@ fn write_vault(dir: &Path, file: &Path, b: &BackupFile) -> Result<()> {
         fsio::write_atomic(&dir.join(name), &bytes)?;
     }
     Ok(())
+}
+
+/// The names of what `backup verify` writes in the vault directory:
+/// `.verify-REF/` (the copy) and `.verify-REF.lock`.
+const VERIFY_PREFIX: &str = ".verify-";
+const VERIFY_LOCK_SUFFIX: &str = ".lock";
+
+/// Where `backup verify` restores the backup it checks: a private directory
+/// inside the vault directory, never `$TMPDIR`. A copy there opens with the
+/// passphrase of its day like the backup itself, so it must stay where wipes and
+/// leftover collection reach it: the verify shreds it when it ends, and a verify
+/// killed half-way leaves the vault's change marker, so that the next command
+/// collects the copy ([`collect_verify_leftovers`]) unless its lock shows that
+/// the verify is still running.
+struct VerifyPlace {
+    dir: PathBuf,
+    lock_path: PathBuf,
+    vault_dir: PathBuf,
+    /// Whether this verify made the change marker (and so may remove it).
+    made_marker: bool,
+    _lock: fsio::VaultLock,
+}
+
+impl VerifyPlace {
+    fn new(vault_dir: &Path) -> Result<Self> {
+        // Only inside an existing vault directory, which is private.
+        match std::fs::symlink_metadata(vault_dir.join("vault.json")) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NoVault {
+                    path: vault_dir.to_owned(),
+                })
+            }
+            Err(e) => return Err(Error::io("inspect", vault_dir.join("vault.json"), e)),
+            Ok(_) => fsio::check_private_dir(vault_dir)?,
+        }
+        let marker = vault_dir.join(super::session::CHANGING);
+        let made_marker = std::fs::symlink_metadata(&marker).is_err();
+        fsio::create_marker(&marker)?;
+        let name = format!("{VERIFY_PREFIX}{}", Ref::random());
+        let lock_path = vault_dir.join(format!("{name}{VERIFY_LOCK_SUFFIX}"));
+        // The lock before the directory: a collector never sees the directory
+        // without a lock that says whether its verify is still running.
+        let lock = fsio::lock(&lock_path, fsio::LockMode::Exclusive)?;
+        let dir = vault_dir.join(name);
+        let place = VerifyPlace {
+            dir,
+            lock_path,
+            vault_dir: vault_dir.to_owned(),
+            made_marker,
+            _lock: lock,
+        };
+        fsio::create_private_dir(&place.dir)?;
+        Ok(place)
+    }
+
+    /// Shreds the copy, and says so if it could not.
+    fn finish(self) -> Result<()> {
+        let shredded = shred_tree(&self.dir);
+        self.release_marker();
+        shredded
+    }
+
+    /// Removes the change marker this verify made, once no writer holds the
+    /// vault (a writer that found it there counts on it) and the copy is gone.
+    fn release_marker(&self) {
+        if !self.made_marker || std::fs::symlink_metadata(&self.dir).is_ok() {
+            return;
+        }
+        if let Some(_held) = fsio::try_lock_now(
+            &self.vault_dir.join("vault.lock"),
+            fsio::LockMode::Exclusive,
+        ) {
+            let _ = std::fs::remove_file(self.vault_dir.join(super::session::CHANGING));
+        }
+    }
+}
+
+impl Drop for VerifyPlace {
+    fn drop(&mut self) {
+        // A failed verify: shred the copy (a second call after finish is a no-op).
+        if shred_tree(&self.dir).is_ok() {
+            let _ = fsio::shred(&self.lock_path);
+            self.release_marker();
+        }
+    }
+}
+
+/// Shreds what killed or failed `backup verify`s left in `vault_dir`: every
+/// `.verify-*` copy whose lock no running verify holds. Part of the vault's
+/// leftover collection: a copy left to a running verify is an error, so that
+/// the vault's change marker stays until a later command collects it.
+pub(super) fn collect_verify_leftovers(vault_dir: &Path) -> Result<()> {
+    let mut running = false;
+    for name in fsio::list_dir(vault_dir)? {
+        let Some(rest) = name.strip_prefix(VERIFY_PREFIX) else {
+            continue;
+        };
+        let base = rest.strip_suffix(VERIFY_LOCK_SUFFIX).unwrap_or(rest);
+        let dir = vault_dir.join(format!("{VERIFY_PREFIX}{base}"));
+        let lock_path = vault_dir.join(format!("{VERIFY_PREFIX}{base}{VERIFY_LOCK_SUFFIX}"));
+        let held = std::fs::symlink_metadata(&lock_path).is_ok();
+        let lock = fsio::try_lock_now(&lock_path, fsio::LockMode::Exclusive);
+        if held && lock.is_none() {
+            running = true;
+            continue;
+        }
+        shred_tree(&dir)?;
+        fsio::shred(&lock_path)?;
+    }
+    if running {
+        return Err(Error::io(
+            "collect the copy of a running backup verify in",
+            vault_dir,
+            std::io::Error::new(std::io::ErrorKind::ResourceBusy, "it is still running"),
+        ));
+    }
+    Ok(())
+}
+
+/// Shreds every file under `path` and removes its directories; never follows a
+/// symlink. Gives the first error met (everything is still tried).
+fn shred_tree(path: &Path) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("inspect", path, e)),
+    };
+    if !meta.is_dir() {
+        return fsio::shred(path);
+    }
+    let mut first_error = None;
+    for name in fsio::list_dir(path)? {
+        if let Err(e) = shred_tree(&path.join(name)) {
+            first_error.get_or_insert(e);
+        }
+    }
+    if let Err(e) = std::fs::remove_dir(path) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            first_error.get_or_insert(Error::io("remove", path, e));
+        }
+    }
+    first_error.map_or(Ok(()), Err)
 }
 
 /// A list of directories, for a record or a message.

@@ -713,7 +713,57 @@ pub fn parse_root(path: &Path, bytes: &[u8]) -> Result<RootFile> {
         .check()
         .map_err(|e| Error::damaged(path, format!("{} (refused before any work)", e.0)))?;
     decode_salt(path, &root.kdf)?;
+    check_clear_fields(path, &root)?;
     Ok(root)
+}
+
+/// Whether a clear time is one intervault can have written: what the contract's
+/// TIME syntax can express (four-digit years, with any offset, so in UTC from
+/// year 0 to 10000).
+fn time_in_range(t: &DateTime<Utc>) -> bool {
+    (0..=10_000).contains(&chrono::Datelike::year(t))
+}
+
+/// Checks the ranges of every clear field that keyless commands (`sweep`,
+/// `status`, the expiry at every open) act on before any key can vouch for it:
+/// times, the references of the expiry and swept tables (each once), the backup
+/// retention and directories. A value out of range is damaged data (exit 6),
+/// never a panic or an internal error further on.
+fn check_clear_fields(path: &Path, root: &RootFile) -> Result<()> {
+    let bad = |what: String| Err(Error::damaged(path, what));
+    let mut refs = HashSet::with_capacity(root.expiry.len() + root.swept.len());
+    for e in &root.expiry {
+        if !time_in_range(&e.until) {
+            return bad(format!(
+                "the clear expiry table gives ref {} an impossible window end",
+                e.reference
+            ));
+        }
+        if !refs.insert(&e.reference) {
+            return bad(format!(
+                "the clear expiry table lists ref {} twice",
+                e.reference
+            ));
+        }
+    }
+    for s in &root.swept {
+        if !time_in_range(&s.wiped_at) {
+            return bad(format!(
+                "the clear list of keyless wipes gives ref {} an impossible time",
+                s.reference
+            ));
+        }
+        if !refs.insert(&s.reference) {
+            return bad(format!(
+                "ref {} is listed twice among the live and swept interventions",
+                s.reference
+            ));
+        }
+    }
+    if let Some(b) = &root.backups {
+        b.check().map_err(|what| Error::damaged(path, what))?;
+    }
+    Ok(())
 }
 
 /// The KDF salt's bytes.

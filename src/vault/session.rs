@@ -106,7 +106,7 @@ pub(super) enum Access {
 /// of the vault directory makes it durable before any old file is shredded.
 /// (New files of a change cut off by a power loss before its commit may outlive
 /// the marker; the commands that read every intervention collect them.)
-const CHANGING: &str = "changing";
+pub(super) const CHANGING: &str = "changing";
 
 /// The vault with its lock held and its clear root read; ended interventions have
 /// been wiped if the lock is exclusive.
@@ -602,7 +602,7 @@ pub(super) fn passphrase_key(
     let kek = kdf
         .params
         .derive(passphrase, &salt)
-        .map_err(|e| Error::damaged(path, e.0))?;
+        .map_err(|e| e.into_error(path))?;
     Ok(PassphraseKey::new(kek))
 }
 
@@ -1083,7 +1083,9 @@ impl Handle {
                 fsio::shred(&self.paths.records.join(name))?;
             }
         }
-        Ok(())
+        // Copies of a backup that a killed `backup verify` left (issue 12); one
+        // still running is an error here, so that the change marker stays.
+        super::backup_cmds::collect_verify_leftovers(&self.paths.dir)
     }
 
     /// Writes the root as it is in memory.

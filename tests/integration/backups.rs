@@ -421,3 +421,136 @@ fn backup_into_an_existing_directory_keeps_its_mode_and_writes_a_private_file() 
     assert_eq!(mode(&backup_dir(&v)), 0o700);
     assert_eq!(mode(&shared), 0o755);
 }
+
+/// The entries of `dir`, sorted (empty if it does not exist).
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map(|it| {
+            it.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The `.verify-*` entries `backup verify` makes in the vault directory.
+fn verify_places(v: &TestVault) -> Vec<String> {
+    entries(&v.dir)
+        .into_iter()
+        .filter(|n| n.starts_with(".verify-"))
+        .collect()
+}
+
+/// Regression (issue 12, item 6): `backup verify` restored the backup into
+/// `$TMPDIR/intervault-verify-*`, where a killed verify left a copy of the vault
+/// that opens with the passphrase and that no later wipe reaches. Now nothing is
+/// ever written under `$TMPDIR`, and the copy inside the vault directory is gone
+/// when the verify ends, whether it passed or failed.
+#[test]
+fn backup_verify_writes_nothing_under_tmpdir_issue_12() {
+    let v = TestVault::new();
+    v.open_with_credential("acme", "ftp", SECRET);
+    v.run(&["backup"]).success();
+    let file = only_backup(&backup_dir(&v));
+    let tmpdir = v.dir.with_file_name("private-tmp");
+    fs::create_dir(&tmpdir).unwrap();
+    let verify = |passphrase: &str| {
+        let mut c = v.cmd(&["backup", "verify", file.to_str().unwrap()]);
+        c.env("TMPDIR", &tmpdir)
+            .env("INTERVAULT_PASSPHRASE", passphrase);
+        crate::support::Run(c.output().unwrap())
+    };
+    let before = v.snapshot();
+    verify(crate::support::PASSPHRASE).success();
+    one_line(verify("wrong passphrase").fails(4));
+    assert_eq!(
+        entries(&tmpdir),
+        Vec::<String>::new(),
+        "written under TMPDIR"
+    );
+    assert_eq!(verify_places(&v), Vec::<String>::new(), "copy left behind");
+    assert_eq!(v.snapshot(), before, "the vault changed");
+    // No vault: nowhere private to check it in, and nothing written anywhere.
+    let mut c = v.cmd(&["backup", "verify", file.to_str().unwrap()]);
+    let elsewhere = v.dir.with_file_name("no-vault-here");
+    c.env("INTERVAULT_DIR", &elsewhere).env("TMPDIR", &tmpdir);
+    one_line(crate::support::Run(c.output().unwrap()).fails(5));
+    assert!(!elsewhere.exists());
+    assert_eq!(entries(&tmpdir), Vec::<String>::new());
+}
+
+/// A `backup verify` killed with SIGKILL while its copy is written (it waits for
+/// the passphrase on a FIFO) leaves nothing under `$TMPDIR`; the copy it left in
+/// the vault directory is shredded by the next command that opens the vault, and
+/// one still running is left alone.
+#[test]
+fn a_killed_backup_verify_leaves_nothing_the_next_command_does_not_collect() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let v = TestVault::new();
+    v.open_with_credential("acme", "ftp", SECRET);
+    v.run(&["backup"]).success();
+    let file = only_backup(&backup_dir(&v));
+    let tmpdir = v.dir.with_file_name("private-tmp");
+    fs::create_dir(&tmpdir).unwrap();
+    let fifo = v.dir.with_file_name("pass.fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let mut c = crate::helpers::std_cmd(&v, &["backup", "verify", file.to_str().unwrap()]);
+    c.env_remove("INTERVAULT_PASSPHRASE")
+        .env("INTERVAULT_PASSPHRASE_FILE", &fifo)
+        .env("TMPDIR", &tmpdir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    // Waiting on the FIFO: the copy is written by then.
+    let started = Instant::now();
+    let copy = loop {
+        let written = verify_places(&v)
+            .into_iter()
+            .find(|n| !n.ends_with(".lock"))
+            .map(|n| v.dir.join(n).join("vault"))
+            .filter(|c| c.join("vault.json").exists() && c.join("keys").exists());
+        if let Some(copy) = written {
+            break copy;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no copy made");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    // A verify still running keeps its copy: a writer that collects everything
+    // now (sweep) leaves it alone, and the vault's change marker with it.
+    v.run(&["sweep"]).success();
+    assert!(
+        copy.join("vault.json").exists(),
+        "a running verify's copy was taken"
+    );
+    assert!(v.dir.join("changing").exists(), "the change marker went");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        entries(&tmpdir),
+        Vec::<String>::new(),
+        "written under TMPDIR"
+    );
+    assert_eq!(verify_places(&v).len(), 2, "the copy and its lock are left");
+    // The next command, even a read of one credential, collects it.
+    assert_eq!(
+        v.run(&["get", "acme", "ftp"]).success().stdout(),
+        format!("{SECRET}\n")
+    );
+    assert_eq!(
+        verify_places(&v),
+        Vec::<String>::new(),
+        "copy not collected"
+    );
+    // The next writer drops the marker.
+    v.run_with_stdin(&["add", "acme", "db", "--kind", "database"], "x\n")
+        .success();
+    assert!(!v.dir.join("changing").exists(), "the change marker stayed");
+}

@@ -766,6 +766,108 @@ fn hostile_kdf_headers_are_refused_before_any_work() {
     }
 }
 
+/// Issue 12, item 7: each KDF cost within its own cap, the product far above
+/// the cap on memory times passes (4 GiB x 100 passes is minutes of work). Refused
+/// with exit 6 in well under 2 s, by every command, keyless or not, and by
+/// `backup verify` and `restore` of a backup whose header asks for it.
+#[test]
+fn kdf_costs_whose_product_is_absurd_are_refused_within_milliseconds_issue_12() {
+    let v = vault();
+    let pristine = v.snapshot();
+    let table = [
+        (4u64 << 20, 100u64, 64u64), // the review's header
+        (4 << 20, 3, 4),
+        (1 << 20, 9, 1),
+        (2 << 20, 5, 8),
+    ];
+    for (m, t, p) in table {
+        let ctx = format!("m = {m} KiB, t = {t}, p = {p}");
+        edit_root(&v, |root| {
+            root["kdf"]["memory_kib"] = Value::from(m);
+            root["kdf"]["iterations"] = Value::from(t);
+            root["kdf"]["parallelism"] = Value::from(p);
+        });
+        for args in [&["get", "acme", "ftp"][..], &["list"], &["passwd"]] {
+            refused_fast(&v, args, false, &ctx);
+        }
+        refused_fast(&v, &["sweep"], true, &ctx);
+        refused_fast(&v, &["status"], true, &ctx);
+        restore(&v, &pristine);
+    }
+    // The same header inside a backup: verify and restore refuse it before
+    // asking for anything or writing anything.
+    let dir = v.dir.with_file_name("bk");
+    v.run(&["backup", "--to", dir.to_str().expect("utf-8")])
+        .success();
+    let file = fs::read_dir(&dir)
+        .expect("backups")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "backup"))
+        .expect("a backup");
+    let mut backup: Value = serde_json::from_slice(&fs::read(&file).expect("read")).expect("json");
+    let b64 = base64_engine();
+    let mut root: Value = serde_json::from_slice(
+        &base64::Engine::decode(&b64, backup["files"]["vault.json"].as_str().expect("root"))
+            .expect("base64"),
+    )
+    .expect("root json");
+    root["kdf"]["memory_kib"] = Value::from(4u64 << 20);
+    root["kdf"]["iterations"] = Value::from(100);
+    root["kdf"]["parallelism"] = Value::from(64);
+    backup["files"]["vault.json"] =
+        Value::from(base64::Engine::encode(&b64, root.to_string().as_bytes()));
+    write_private(&file, backup.to_string().as_bytes());
+    let into = v.dir.with_file_name("restored");
+    let path = file.to_str().expect("utf-8");
+    let into_arg = into.to_str().expect("utf-8");
+    refused_fast(&v, &["backup", "verify", path], false, "backup verify");
+    refused_fast(&v, &["restore", path, "--into", into_arg], false, "restore");
+    assert!(!into.exists(), "restore wrote something");
+    assert_eq!(
+        v.run(&["get", "acme", "ftp"]).success().stdout(),
+        format!("{SECRET}\n")
+    );
+}
+
+fn base64_engine() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+/// Issue 12, item 7: a KDF header within the caps that this machine cannot give
+/// the memory for (a `ulimit -v` here) is one clean line and exit 1, not an
+/// abort (exit 134) from a failed allocation.
+#[test]
+fn kdf_memory_that_cannot_be_allocated_is_a_clean_error_issue_12() {
+    let v = vault();
+    let pristine = v.snapshot();
+    // 1 GiB, 1 pass: allowed; the address space is capped at 512 MiB.
+    edit_root(&v, |root| {
+        root["kdf"]["memory_kib"] = Value::from(1u64 << 20);
+        root["kdf"]["iterations"] = Value::from(1);
+    });
+    let edited = v.snapshot();
+    for args in [&["get", "acme", "ftp"][..], &["list"]] {
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg(r#"ulimit -v 524288 && exec "$0" "$@""#)
+            .arg(BIN)
+            .args(args);
+        set_env(&mut c, &v);
+        let started = Instant::now();
+        let out = c.stdin(Stdio::null()).output().expect("run");
+        let took = started.elapsed();
+        let run = refused(Run(out), 1, SHORT, &format!("ulimit -v, {args:?}"));
+        assert!(
+            run.stderr().contains("cannot allocate the 1024 MiB"),
+            "{}",
+            run.stderr()
+        );
+        assert!(took < Duration::from_secs(2), "{args:?}: took {took:?}");
+    }
+    assert!(v.snapshot() == edited, "the vault changed");
+    restore(&v, &pristine);
+}
+
 /// JSON that is hostile as JSON: nested 100 000 deep (a recursive parser without a
 /// limit would overflow its stack), or a number with a million digits.
 #[test]
@@ -905,4 +1007,145 @@ fn a_passphrase_file_with_an_overlong_first_line_is_refused() {
         "{}",
         run.stderr()
     );
+}
+
+/// An edit of `vault.json`, as JSON.
+type Edit = Box<dyn Fn(&mut Value)>;
+
+/// Issue 12, item 8: every clear field of `vault.json` that keyless commands act
+/// on, set to a value intervault never writes. `backups.retention_days =
+/// 4294967295` made every `sweep` an internal error (an overflow in date
+/// arithmetic) that claimed the vault was not changed, after the sweep had
+/// wiped. Each is now refused where `vault.json` is parsed: exit 6, one line,
+/// by the keyless `sweep` and `status` and by `list`, and the vault is left as
+/// it was.
+#[test]
+fn hostile_clear_fields_are_refused_where_they_are_parsed_issue_12() {
+    let v = vault();
+    let bk = v.dir.with_file_name("bk");
+    v.run(&["backup", "--to", bk.to_str().expect("utf-8")])
+        .success();
+    let pristine = v.snapshot();
+    let reference = crate::helpers::expiry_refs(&v)[0].clone();
+    let other = "0123456789abcdef0123456789abcdef";
+    let many: Vec<String> = (0..65).map(|i| format!("/backups/{i}")).collect();
+    let table: Vec<(&str, Edit)> = vec![
+        (
+            "retention_days = u32::MAX",
+            Box::new(|r| r["backups"]["retention_days"] = Value::from(u32::MAX)),
+        ),
+        (
+            "retention_days = 0",
+            Box::new(|r| r["backups"]["retention_days"] = Value::from(0)),
+        ),
+        (
+            "retention_days = 36501",
+            Box::new(|r| r["backups"]["retention_days"] = Value::from(36_501)),
+        ),
+        (
+            "no backup directory",
+            Box::new(|r| r["backups"]["dirs"] = serde_json::json!([])),
+        ),
+        (
+            "a relative directory",
+            Box::new(|r| r["backups"]["dirs"] = serde_json::json!(["bk"])),
+        ),
+        (
+            "a directory twice",
+            Box::new(|r| r["backups"]["dirs"] = serde_json::json!(["/bk", "/bk"])),
+        ),
+        (
+            "65 directories",
+            Box::new(move |r| r["backups"]["dirs"] = serde_json::json!(many)),
+        ),
+        (
+            "until in year 262142",
+            Box::new(|r| r["expiry"][0]["until"] = Value::from("+262142-12-31T23:59:59Z")),
+        ),
+        (
+            "until in year -262143",
+            Box::new(|r| r["expiry"][0]["until"] = Value::from("-262143-01-01T00:00:00Z")),
+        ),
+        (
+            "until in year 10001",
+            Box::new(|r| r["expiry"][0]["until"] = Value::from("+10001-01-01T00:00:00Z")),
+        ),
+        (
+            "an expiry entry twice",
+            Box::new(|r| {
+                let e = r["expiry"][0].clone();
+                r["expiry"].as_array_mut().expect("expiry").push(e);
+            }),
+        ),
+        (
+            "a swept time in year 262142",
+            Box::new(move |r| {
+                r["swept"] =
+                    serde_json::json!([{"ref": other, "wiped_at": "+262142-12-31T23:59:59Z"}]);
+            }),
+        ),
+        (
+            "a swept time in year -1",
+            Box::new(move |r| {
+                r["swept"] =
+                    serde_json::json!([{"ref": other, "wiped_at": "-0001-06-01T00:00:00Z"}]);
+            }),
+        ),
+        (
+            "a live ref also swept",
+            Box::new({
+                let reference = reference.clone();
+                move |r| {
+                    r["swept"] =
+                        serde_json::json!([{"ref": reference, "wiped_at": "2026-01-01T00:00:00Z"}])
+                }
+            }),
+        ),
+        (
+            "a swept ref twice",
+            Box::new(move |r| {
+                r["swept"] = serde_json::json!([
+                    {"ref": other, "wiped_at": "2026-01-01T00:00:00Z"},
+                    {"ref": other, "wiped_at": "2026-01-02T00:00:00Z"}
+                ]);
+            }),
+        ),
+    ];
+    for (what, edit) in &table {
+        edit_root(&v, |root| edit(root));
+        let edited = v.snapshot();
+        let bk_before = crate::helpers::tree(&bk);
+        refused_fast(&v, &["sweep"], true, what);
+        refused_fast(&v, &["status"], true, what);
+        refused_fast(&v, &["list"], false, what);
+        assert!(v.snapshot() == edited, "{what}: the vault changed");
+        assert_eq!(
+            crate::helpers::tree(&bk),
+            bk_before,
+            "{what}: backups changed"
+        );
+        restore(&v, &pristine);
+    }
+    v.run(&["sweep"]).success();
+    assert_eq!(
+        v.run(&["get", "acme", "ftp"]).success().stdout(),
+        format!("{SECRET}\n")
+    );
+}
+
+/// Issue 12, item 11: a `--multiline` secret of several hundred KiB, read
+/// through buffers that grow by hand (each old one wiped), comes back whole.
+#[test]
+fn a_600_kib_multiline_secret_round_trips_issue_12() {
+    let v = vault();
+    let line = "-----BEGIN LINE 0123456789abcdefghijklmnopqrstuvwxyz-----\n";
+    let secret = line.repeat(600 * 1024 / line.len());
+    v.run_with_stdin(
+        &["add", "acme", "pem", "--kind", "other", "--multiline"],
+        &secret,
+    )
+    .success();
+    let got = v.run(&["get", "acme", "pem"]).success().stdout();
+    assert_eq!(got.len(), secret.len() + 1);
+    assert!(got == format!("{secret}\n"), "the secret came back altered");
 }
