@@ -186,7 +186,7 @@ pub enum Error {
     },
 
     /// The OS keyring is missing or failing (exit 1).
-    #[error("{what}: the vault stays locked; check the OS keyring (on Linux, run inside a session keyring: keyctl session -)")]
+    #[error("{what}: the vault stays locked; on Linux, run intervault inside a session keyring of its own ('keyctl session - bash', package keyutils), or use a build with --features secret-service (GNOME Keyring, KWallet)")]
     Keyring {
         /// What went wrong.
         what: String,

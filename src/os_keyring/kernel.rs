@@ -158,10 +158,21 @@ fn put_expiring(ring: KeyRing, description: &str, secret: &[u8], ttl: Duration) 
     if kept.is_err() {
         // Never leave a key behind without its timeout or permissions.
         let _ = key.invalidate();
-    } else {
-        let _ = own.unlink_key(key);
+        return kept;
     }
-    kept
+    let _ = own.unlink_key(key);
+    // Look it up as the next command will (a search from `ring`): a keyring this
+    // process can write into but not search from (one it does not possess, as
+    // in some terminal multiplexers, SSH and container set-ups) would hold a
+    // key that nobody finds, and a session that is claimed but never used.
+    let found = ring.search(description).ok().map(|k| k.get_id());
+    if found != Some(key.get_id()) {
+        let _ = key.invalidate();
+        return Err(Error::Keyring {
+            what: "the session was stored, but the next command could not find it in this login's session keyring (it is not usable here), so it was removed".into(),
+        });
+    }
+    Ok(())
 }
 
 /// The key `description` in `ring`, if there is one.

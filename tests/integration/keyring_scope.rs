@@ -252,3 +252,31 @@ fn issue_12_a_keyless_expiry_out_of_reach_leaves_the_key_pending_and_says_so() {
     );
     v.run(&["sweep"]).success();
 }
+
+/// Issue 13, item 1: `unlock` never claims a session that the next command
+/// cannot see. A process whose session keyring is the one every login of the
+/// user without its own shares (a plain shell in tmux, some SSH and container
+/// set-ups) gets exit 1 and what to do, nothing is left in that keyring, and
+/// the next command finds the vault locked.
+#[test]
+fn issue_13_unlock_refuses_a_session_the_next_command_cannot_see() {
+    let v = TestVault::new();
+    let shared = ["keyctl", "session", "_uid_ses.0"];
+    let out = v.run_under(&shared, &["unlock"]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    assert_eq!(out.stdout(), "");
+    let err = out.stderr();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("intervault: "), "{err}");
+    assert!(err.contains("keyctl session - bash"), "{err}");
+    assert!(!err.contains("unlocked until"), "{err}");
+    let status = v.run(&["status", "--json"]).success().json();
+    assert_eq!(status["locked"], true, "{status}");
+    let left = Command::new("keyctl")
+        .args(["session", "_uid_ses.0", "keyctl", "show", "@s"])
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    let left = String::from_utf8_lossy(&left.stdout);
+    assert!(!left.contains("intervault:session"), "{left}");
+}
