@@ -87,13 +87,32 @@ fn without_hidden_commands(full: &clap::Command) -> clap::Command {
 
 /// Writes `intervault.1` and one `intervault-<command>.1` per visible command into
 /// `dir`, creating it if needed. Existing pages of the same names are overwritten.
-pub fn manpages(dir: &Path) -> Result<()> {
+/// Gives how many pages were written.
+pub fn manpages(dir: &Path) -> Result<usize> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create the directory", dir, e))?;
-    for (file_name, page) in pages()? {
-        let path = dir.join(&file_name);
+    let pages = pages()?;
+    for (file_name, page) in &pages {
+        let path = dir.join(file_name);
         std::fs::write(&path, page).map_err(|e| Error::io("write", &path, e))?;
     }
-    Ok(())
+    Ok(pages.len())
+}
+
+/// Where `man` finds pages without MANPATH: man-db looks in `../share/man`
+/// beside every directory of PATH, so beside the directory the binary was
+/// installed in (`~/.cargo/bin` gives `~/.cargo/share/man/man1`).
+pub fn install_dir() -> Result<std::path::PathBuf> {
+    let exe = std::env::current_exe().map_err(|e| Error::io("find", "the intervault binary", e))?;
+    let exe = exe.canonicalize().unwrap_or(exe);
+    let prefix = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| Error::Input {
+            what: format!("{} is not in a bin directory", exe.display()),
+            fix: "give a directory: 'intervault manpages DIR'".into(),
+            code: 2,
+        })?;
+    Ok(prefix.join("share/man/man1"))
 }
 
 /// Every page as (file name, roff bytes): the top level first, then the visible
@@ -121,12 +140,100 @@ fn pages() -> Result<Vec<(String, Vec<u8>)>> {
 }
 
 fn render(cmd: clap::Command, source: &str) -> Result<(String, Vec<u8>)> {
+    // After `build`, a command's display name is `intervault-get`.
+    let display = cmd.get_display_name().unwrap_or(cmd.get_name()).to_owned();
+    let sub_name = display.strip_prefix("intervault-").unwrap_or("").to_owned();
+    let top = sub_name.is_empty();
+    let subcommands: Vec<String> = cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    let has_args = cmd.get_arguments().any(|a| !a.is_hide_set());
     // No date: the page must not change from one run to the next.
     let man = clap_mangen::Man::new(cmd).date("").source(source);
     let mut page = Vec::new();
-    man.render(&mut page)
-        .map_err(|e| Error::Internal(format!("could not render a man page: {e}")))?;
+    let failed = |e: std::io::Error| Error::Internal(format!("could not render a man page: {e}"));
+    man.render_title(&mut page).map_err(failed)?;
+    man.render_name_section(&mut page).map_err(failed)?;
+    man.render_synopsis_section(&mut page).map_err(failed)?;
+    man.render_description_section(&mut page).map_err(failed)?;
+    if has_args {
+        man.render_options_section(&mut page).map_err(failed)?;
+    }
+    if !subcommands.is_empty() {
+        man.render_subcommands_section(&mut page).map_err(failed)?;
+    }
+    let examples = super::examples::of(&sub_name);
+    if !examples.is_empty() {
+        page.extend(roff_examples(examples).into_bytes());
+    }
+    if top {
+        page.extend(roff_section("EXIT STATUS", super::examples::EXIT_STATUS).into_bytes());
+        page.extend(roff_section("ENVIRONMENT", super::examples::ENVIRONMENT).into_bytes());
+        page.extend(roff_section("FILES", super::examples::FILES).into_bytes());
+        let see: Vec<String> = subcommands
+            .iter()
+            .map(|s| format!("intervault-{s}(1)"))
+            .collect();
+        page.extend(roff_see_also(&see).into_bytes());
+    } else {
+        page.extend(
+            roff_text(
+                "EXIT STATUS",
+                "0 on success; otherwise the status intervault(1) lists (2 usage, 3 refused by policy, 4 authentication, 5 not found, 6 damaged or tampered data, 7 conflict, 1 anything else), with one line on standard error saying what happened and what to do.",
+            )
+            .into_bytes(),
+        );
+        page.extend(roff_see_also(&["intervault(1)".to_owned()]).into_bytes());
+    }
     Ok((man.get_filename(), page))
+}
+
+/// Text escaped for roff: backslashes, hyphens (so that options print as
+/// hyphens), and a leading dot or quote that roff would take for a request.
+fn roff_escape(text: &str) -> String {
+    let escaped = text.replace('\\', "\\e").replace('-', "\\-");
+    match escaped.starts_with(['.', '\'']) {
+        true => format!("\\&{escaped}"),
+        false => escaped,
+    }
+}
+
+fn roff_section(title: &str, entries: &[(&str, &str)]) -> String {
+    let mut out = format!(".SH \"{title}\"\n");
+    for (term, what) in entries {
+        out.push_str(&format!(
+            ".TP\n\\fB{}\\fR\n{}\n",
+            roff_escape(term),
+            roff_escape(what)
+        ));
+    }
+    out
+}
+
+fn roff_text(title: &str, text: &str) -> String {
+    format!(".SH \"{title}\"\n{}\n", roff_escape(text))
+}
+
+fn roff_examples(examples: &[(&str, &str)]) -> String {
+    let mut out = String::from(".SH EXAMPLES\n");
+    for (what, line) in examples {
+        out.push_str(&format!(
+            ".PP\n{}:\n.PP\n.RS 4\n.nf\n{}\n.fi\n.RE\n",
+            roff_escape(what),
+            roff_escape(line)
+        ));
+    }
+    out
+}
+
+fn roff_see_also(pages: &[String]) -> String {
+    let names: Vec<String> = pages
+        .iter()
+        .map(|p| format!("\\fB{}\\fR", roff_escape(p)))
+        .collect();
+    format!(".SH \"SEE ALSO\"\n{}\n", names.join(", "))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ mod audit_cmds;
 mod backup_cmds;
 mod clip;
 mod credential_cmds;
+mod examples;
 mod exec;
 mod intervention_cmds;
 mod manual;
@@ -175,10 +176,15 @@ enum Command {
         #[arg(value_enum)]
         shell: manual::CompletionShell,
     },
-    /// Write man pages into a directory
+    /// Write man pages into a directory, or install them where `man` finds them
     Manpages {
         /// Where to write intervault.1 and one page per command
-        dir: PathBuf,
+        #[arg(required_unless_present = "install")]
+        dir: Option<PathBuf>,
+        /// Install them beside the binary (BIN/../share/man/man1), where `man
+        /// intervault` finds them without MANPATH, and say where
+        #[arg(long, conflicts_with = "dir")]
+        install: bool,
     },
     /// Holds the clipboard for `get --clip` (internal; reads its value from stdin)
     #[command(hide = true, name = "__clip-holder")]
@@ -426,7 +432,20 @@ pub fn run(cli: Cli) -> Result<()> {
     // These need no vault, so not even a vault directory.
     match &cli.command {
         Command::Completions { shell } => return manual::completions(*shell),
-        Command::Manpages { dir } => return manual::manpages(dir),
+        Command::Manpages { dir, install } => {
+            let dir = match (dir, install) {
+                (Some(dir), _) => dir.clone(),
+                (None, _) => manual::install_dir()?,
+            };
+            let written = manual::manpages(&dir)?;
+            if *install {
+                eprintln!(
+                    "intervault: installed {written} man pages in {}; 'man intervault' and 'man intervault-COMMAND' find them",
+                    dir.display()
+                );
+            }
+            return Ok(());
+        }
         Command::ClipHolder { seconds } => return clip::hold(*seconds),
         _ => {}
     }

@@ -178,3 +178,72 @@ fn committed_manpages_are_fresh() {
         differing
     );
 }
+
+/// Issue 13, item 4: `manpages --install` puts the pages beside the binary,
+/// where man-db finds them without MANPATH, and says where.
+#[test]
+fn issue_13_manpages_install_puts_the_pages_where_man_finds_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    fs::create_dir(&bin).unwrap();
+    fs::copy(
+        assert_cmd::cargo::cargo_bin("intervault"),
+        bin.join("intervault"),
+    )
+    .unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let out = std::process::Command::new(bin.join("intervault"))
+        .args(["manpages", "--install"])
+        .env_clear()
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    let dir = tmp.path().join("share/man/man1");
+    assert!(said.contains(&dir.display().to_string()), "{said}");
+    let pages = files(&dir);
+    assert!(pages.contains_key("intervault.1") && pages.contains_key("intervault-get.1"));
+    // man-db, when installed, finds them from PATH alone.
+    if let Ok(found) = std::process::Command::new("man")
+        .args(["-w", "intervault-get"])
+        .env_clear()
+        .env("PATH", &path)
+        .output()
+    {
+        if found.status.success() {
+            let where_ = String::from_utf8_lossy(&found.stdout);
+            assert!(where_.starts_with(&dir.display().to_string()), "{where_}");
+        }
+    }
+}
+
+/// Issue 13, item 4: every page has the sections a man reader expects.
+#[test]
+fn issue_13_man_pages_have_examples_exit_status_and_see_also() {
+    let (_tmp, pages) = generate();
+    for (name, page) in &pages {
+        let page = String::from_utf8_lossy(page);
+        for section in ["NAME", "SYNOPSIS", "DESCRIPTION", "EXIT STATUS", "SEE ALSO"] {
+            assert!(
+                page.contains(&format!(".SH {section}"))
+                    || page.contains(&format!(".SH \"{section}\"")),
+                "{name} has no {section}"
+            );
+        }
+    }
+    let top = String::from_utf8_lossy(&pages["intervault.1"]);
+    for section in ["ENVIRONMENT", "FILES", "EXAMPLES"] {
+        assert!(top.contains(section), "intervault.1 has no {section}");
+    }
+    assert!(top.contains("INTERVAULT_PASSPHRASE_FILE"));
+    let get = String::from_utf8_lossy(&pages["intervault-get.1"]);
+    assert!(
+        get.contains(".SH EXAMPLES") && get.contains("\\-\\-field user"),
+        "{get}"
+    );
+}
