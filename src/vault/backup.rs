@@ -293,9 +293,11 @@ pub fn make(
     };
     let bytes = serde_json::to_vec(&file)
         .map_err(|e| Error::Internal(format!("cannot serialize a backup: {e}")))?;
+    // Local time with its offset, as everything else intervault shows (the
+    // offset keeps names unambiguous across a DST change or a move).
     let name = format!(
         "intervault-{}-g{generation}.backup",
-        now.format("%Y%m%dT%H%M%SZ")
+        now.with_timezone(&chrono::Local).format("%Y%m%dT%H%M%S%z")
     );
     Ok((name, bytes))
 }
