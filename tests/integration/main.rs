@@ -17,6 +17,7 @@ mod clip;
 mod concurrency;
 mod contract;
 mod daily;
+mod docs;
 mod enospc;
 mod exec;
 mod expiry;
