@@ -167,20 +167,21 @@ pub fn client_list(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()>
     }
     if clients.is_empty() {
         println!("no clients");
+        return Ok(());
     }
-    for c in &clients {
-        println!(
-            "{}  {} live, {} past{}",
-            c.client,
-            c.live,
-            c.past,
-            if c.erased {
-                "  (erased: a pseudonym)"
-            } else {
-                ""
-            }
-        );
-    }
+    let rows: Vec<Vec<String>> = clients
+        .iter()
+        .map(|c| {
+            vec![
+                c.client.clone(),
+                c.live.to_string(),
+                c.past.to_string(),
+                if c.erased { "erased (a pseudonym)" } else { "" }.to_owned(),
+            ]
+        })
+        .collect();
+    let header: &[&str] = &["CLIENT", "LIVE", "PAST", ""];
+    print!("{}", super::table::render(Some(header), &rows, ""));
     Ok(())
 }
 

@@ -11,6 +11,7 @@ mod intervention_cmds;
 mod manual;
 mod render;
 mod session_cmds;
+mod table;
 mod ui;
 
 use std::path::PathBuf;

@@ -183,12 +183,16 @@ pub fn detail_text(d: &InterventionDetail) -> String {
         out.push_str("credentials: none\n");
     } else {
         out.push_str("credentials:\n");
-        for e in &d.entries {
-            match &e.url {
-                Some(url) => out.push_str(&format!("  {}  ({})  {url}\n", e.name, e.kind)),
-                None => out.push_str(&format!("  {}  ({})\n", e.name, e.kind)),
-            }
-        }
+        let rows: Vec<Vec<String>> = (d.entries.iter())
+            .map(|e| {
+                vec![
+                    e.name.clone(),
+                    format!("({})", e.kind),
+                    e.url.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        out.push_str(&super::table::render(None, &rows, "  "));
     }
     out
 }

@@ -104,7 +104,8 @@ fn status_text(dir: &Path, r: &StatusReport, timer: Option<&str>) -> String {
             out.push_str(&render::list_text(items));
         }
         Some(_) => {}
-        None => out.push_str("(unlock the vault to see the interventions)\n"),
+        None if r.live > 0 => out.push_str("(unlock the vault to see the interventions)\n"),
+        None => {}
     }
     out
 }
