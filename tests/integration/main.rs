@@ -20,6 +20,7 @@ mod daily;
 mod enospc;
 mod exec;
 mod expiry;
+mod forgiving;
 mod hostile;
 mod hygiene;
 mod keyring_scope;
