@@ -42,14 +42,17 @@ pub fn pair(command: &str, id: String, name: Option<String>) -> Result<(String, 
     }
 }
 
-/// [`pair`] for `add`, which refuses a word after the pair (most likely the
-/// secret itself) without quoting it.
-pub fn add_pair(id: String, name: Option<String>, extra: bool) -> Result<(String, String)> {
-    if extra || (id.contains('/') && name.is_some()) {
-        return Err(Error::usage(
-            "a secret is never taken from the command line (it would stay in the shell history and the process list); nothing was stored",
-            "run 'intervault add ID NAME --kind KIND' and type it at the hidden prompt, or pipe it in: printf '%s\\n' \"$SECRET\" | intervault add ID NAME --kind KIND; see 'intervault add --help'",
-        ));
+/// Why `add` refuses a secret on the command line, and how to give one.
+pub const SECRET_ON_ARGV: &str = "a secret is never taken from the command line (it would stay in the shell history and the process list); nothing was stored: run 'intervault add ID NAME --kind KIND' and type it at the hidden prompt, or pipe it in: printf '%s\\n' \"$SECRET\" | intervault add ID NAME --kind KIND; see 'intervault add --help'";
+
+/// [`pair`] for `add`, where a word after `ID/NAME` is most likely the secret:
+/// refused without quoting it.
+pub fn add_pair(id: String, name: Option<String>) -> Result<(String, String)> {
+    if id.contains('/') && name.is_some() {
+        let (what, fix) = SECRET_ON_ARGV
+            .split_once(": ")
+            .unwrap_or((SECRET_ON_ARGV, ""));
+        return Err(Error::usage(what, fix));
     }
     pair("add", id, name)
 }

@@ -99,9 +99,6 @@ enum Command {
         id: String,
         /// Credential name (unless given as ID/NAME)
         name: Option<String>,
-        /// A secret typed here is refused, unread: it would stay in the shell history
-        #[arg(hide = true, value_parser = argv_word)]
-        secret_on_argv: Vec<ArgvWord>,
         /// hosting, domain, cms, database, email or other
         #[arg(long)]
         kind: String,
@@ -344,15 +341,6 @@ enum ClientAction {
     },
 }
 
-/// A word found where no argument belongs (`add ID NAME s3cret`): its text is
-/// dropped unread, so that a secret typed there is kept nowhere, not even in Debug.
-#[derive(Debug, Clone, Copy)]
-struct ArgvWord;
-
-fn argv_word(_: &str) -> std::result::Result<ArgvWord, std::convert::Infallible> {
-    Ok(ArgvWord)
-}
-
 /// Where `init` keeps intervention keys.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 enum KeyStoreArg {
@@ -405,6 +393,14 @@ pub fn parse() -> std::result::Result<Cli, u8> {
                     0
                 }
             }
+            // `add ID NAME s3cret`: most likely the secret itself, so it is
+            // neither quoted (clap would) nor kept.
+            ErrorKind::UnknownArgument
+                if path.first().is_some_and(|c| c == "add") && !unknown_is_flag(&e) =>
+            {
+                eprintln!("intervault: {}", credential_cmds::SECRET_ON_ARGV);
+                2
+            }
             ErrorKind::InvalidSubcommand => {
                 eprintln!("intervault: {}", unknown_command(&e, &path));
                 2
@@ -415,6 +411,14 @@ pub fn parse() -> std::result::Result<Cli, u8> {
             }
         }
     })
+}
+
+/// Whether the argument clap did not expect is a misspelt option (`--kindd`,
+/// for which clap has a suggestion), rather than a stray word that may be a secret.
+fn unknown_is_flag(e: &clap::Error) -> bool {
+    use clap::error::{ContextKind, ContextValue};
+    let flag = matches!(e.get(ContextKind::InvalidArg), Some(ContextValue::String(a)) if a.starts_with('-'));
+    flag && e.get(ContextKind::SuggestedArg).is_some()
 }
 
 /// The (sub)commands named on the command line, e.g. `["backup", "verify"]`, so
@@ -581,7 +585,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Add {
             id,
             name,
-            secret_on_argv,
             kind,
             url,
             user,
@@ -591,7 +594,7 @@ pub fn run(cli: Cli) -> Result<()> {
             totp,
             max_uses,
         } => {
-            let (id, name) = credential_cmds::add_pair(id, name, !secret_on_argv.is_empty())?;
+            let (id, name) = credential_cmds::add_pair(id, name)?;
             ui.multiline = multiline;
             ui.expect_totp = totp;
             let new =
