@@ -88,7 +88,8 @@ impl Interaction for TerminalUi {
     }
 
     fn secret(&mut self, intervention: &str, name: &str) -> Result<SecretText> {
-        let secret = if std::io::stdin().is_terminal() {
+        let from_terminal = std::io::stdin().is_terminal();
+        let secret = if from_terminal {
             prompt_twice(&format!("Secret for {intervention}/{name}: "), "secrets")?
         } else if self.expect_totp {
             let mut lines = read_stdin_lines(2)?.into_iter();
@@ -98,13 +99,14 @@ impl Interaction for TerminalUi {
             self.stdin_lines.push_back(seed);
             secret
         } else {
-            let secret = read_stdin_secret(self.multiline)?;
-            let text = secret.expose();
-            if !self.multiline && text.trim() != text {
-                eprintln!("intervault: warning: the secret for {intervention}/{name} starts or ends with whitespace; it was kept as given");
-            }
-            secret
+            read_stdin_secret(self.multiline)?
         };
+        // A stray space from a copy and paste into a pipe is easy to miss; a
+        // multiline secret (a key file) keeps its final newline on purpose.
+        let text = secret.expose();
+        if !from_terminal && !self.multiline && text.trim() != text {
+            eprintln!("intervault: warning: the secret for {intervention}/{name} starts or ends with whitespace; it was kept as given");
+        }
         if secret.is_empty() {
             return Err(Error::Input {
                 what: "empty secret".into(),
