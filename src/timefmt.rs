@@ -415,6 +415,8 @@ pub fn format_duration(d: TimeDelta) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use proptest::prelude::*;
 
     /// Issue 13, item 3: `audit --since today`, `yesterday`, `7d`.
     #[test]
@@ -451,8 +453,6 @@ mod tests {
             .0
             .contains("no such date"));
     }
-    use super::*;
-    use proptest::prelude::*;
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
