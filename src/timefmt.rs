@@ -117,6 +117,57 @@ pub fn parse_time(input: &str) -> Result<DateTime<Utc>, ParseError> {
     }
 }
 
+/// Parses a point in the past for filters such as `audit --since`: a TIME,
+/// `today` or `yesterday` (local midnight), or a DURATION meaning that long
+/// before `now` (`7d` is seven days ago).
+///
+/// # Errors
+///
+/// A [`ParseError`] when the input is none of these, or names a local
+/// midnight that does not exist (a daylight saving time change at midnight).
+pub fn parse_time_or_ago(input: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ParseError> {
+    let text = input.trim();
+    let days_back = match text.to_ascii_lowercase().as_str() {
+        "today" => Some(0),
+        "yesterday" => Some(1),
+        _ => None,
+    };
+    if let Some(back) = days_back {
+        let date = now.with_timezone(&Local).date_naive() - TimeDelta::days(back);
+        let midnight = date.and_time(NaiveTime::MIN);
+        return Local
+            .from_local_datetime(&midnight)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| {
+                time_error(
+                    input,
+                    "local midnight does not exist on that day (a daylight saving time change); give a time with an offset",
+                )
+            });
+    }
+    // A DURATION starts with a digit and has no '-' or ':' (unlike every TIME).
+    let looks_like_duration =
+        text.starts_with(|c: char| c.is_ascii_digit()) && !text.contains(['-', ':']);
+    if looks_like_duration {
+        let ago = parse_duration(text)?;
+        return now
+            .checked_sub_signed(ago)
+            .map(whole_seconds)
+            .ok_or_else(|| duration_error(input, "too far back"));
+    }
+    parse_time(input).map_err(|e| {
+        if text.is_empty() || !e.0.ends_with(TIME_HELP) {
+            e
+        } else {
+            time_error(
+                input,
+                &format!("{TIME_HELP}, \"today\", \"yesterday\", or a duration ago such as 7d"),
+            )
+        }
+    })
+}
+
 /// Result of matching the local wall-clock forms.
 #[derive(Debug, PartialEq, Eq)]
 enum LocalShape {
@@ -366,6 +417,42 @@ pub fn format_duration(d: TimeDelta) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Issue 13, item 3: `audit --since today`, `yesterday`, `7d`.
+    #[test]
+    fn issue_13_time_or_ago_takes_words_and_durations() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 4, 15, 30, 0).unwrap();
+        assert_eq!(
+            parse_time_or_ago("7d", now).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 27, 15, 30, 0).unwrap()
+        );
+        assert_eq!(
+            parse_time_or_ago("2h", now).unwrap(),
+            Utc.with_ymd_and_hms(2026, 12, 4, 13, 30, 0).unwrap()
+        );
+        let today = parse_time_or_ago("today", now).unwrap();
+        let yesterday = parse_time_or_ago("Yesterday", now).unwrap();
+        assert!(today <= now && now - today < TimeDelta::days(1));
+        assert!(today - yesterday >= TimeDelta::hours(23));
+        assert_eq!(today.with_timezone(&Local).time(), NaiveTime::MIN);
+        assert_eq!(
+            parse_time_or_ago("2026-12-01T09:00:00Z", now).unwrap(),
+            Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()
+        );
+        let err = parse_time_or_ago("last week", now).unwrap_err().to_string();
+        assert!(
+            err.contains("\"today\", \"yesterday\", or a duration ago such as 7d"),
+            "{err}"
+        );
+        assert!(parse_time_or_ago("7x", now)
+            .unwrap_err()
+            .0
+            .starts_with("invalid duration"));
+        assert!(parse_time_or_ago("2026-02-30", now)
+            .unwrap_err()
+            .0
+            .contains("no such date"));
+    }
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

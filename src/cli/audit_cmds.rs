@@ -1,7 +1,7 @@
 //! `audit`, `audit verify`, `client list|report|erase`, `retention`.
 
 use intervault::audit::{Filter, Record};
-use intervault::timefmt::{format_local, format_utc, parse_time};
+use intervault::timefmt::{format_local, format_utc, parse_time_or_ago};
 use intervault::vault::{ClientReport, RetentionChange, Vault};
 use intervault::wipe::{Tombstone, WipeRecord};
 use intervault::Result;
@@ -81,9 +81,11 @@ pub fn audit(
     client: Option<String>,
     json: bool,
 ) -> Result<()> {
+    // `--since 7d` and `today` are taken against this machine's clock.
+    let now = chrono::Utc::now();
     let filter = Filter {
-        since: since.map(parse_time).transpose()?,
-        until: until.map(parse_time).transpose()?,
+        since: since.map(|t| parse_time_or_ago(t, now)).transpose()?,
+        until: until.map(|t| parse_time_or_ago(t, now)).transpose()?,
         intervention,
         client,
     };

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use intervault::timefmt::{format_local, format_utc};
 use intervault::vault::Vault;
-use intervault::Result;
+use intervault::{Error, Result};
 use serde_json::json;
 
 use super::render;
@@ -31,7 +31,19 @@ pub fn backup(vault: &Vault, ui: &mut TerminalUi, to: Option<PathBuf>, json: boo
     Ok(())
 }
 
-pub fn verify(vault: &Vault, ui: &mut TerminalUi, file: &Path, json: bool) -> Result<()> {
+/// `backup verify [FILE]`: without FILE, the newest managed backup.
+pub fn verify(vault: &Vault, ui: &mut TerminalUi, file: Option<PathBuf>, json: bool) -> Result<()> {
+    let file = match file {
+        Some(file) => file,
+        None => vault.latest_backup()?.ok_or_else(|| Error::Input {
+            what: "no managed backup to verify".into(),
+            fix:
+                "make one with 'intervault backup', or name the file: intervault backup verify FILE"
+                    .into(),
+            code: 5,
+        })?,
+    };
+    let file = file.as_path();
     let check = vault.backup_verify(file, ui)?;
     if json {
         render::print_json(&json!({

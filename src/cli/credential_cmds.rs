@@ -23,6 +23,40 @@ pub enum Output {
     Clipboard(u64),
 }
 
+/// The intervention and credential of `command`, given as `ID NAME` or, the way
+/// intervault prints them, `ID/NAME`.
+pub fn pair(command: &str, id: String, name: Option<String>) -> Result<(String, String)> {
+    let see = || format!("give ID NAME or ID/NAME; see 'intervault {command} --help'");
+    match (id.split_once('/'), name) {
+        (Some(_), Some(_)) => Err(Error::usage(
+            "the credential is named twice (ID/NAME and NAME)",
+            see(),
+        )),
+        (Some((id, name)), None) if id.is_empty() || name.is_empty() => Err(Error::usage(
+            "ID/NAME needs both an intervention ID and a credential name",
+            see(),
+        )),
+        (Some((id, name)), None) => Ok((id.to_owned(), name.to_owned())),
+        (None, Some(name)) => Ok((id, name)),
+        (None, None) => Err(Error::usage("no credential name", see())),
+    }
+}
+
+/// Why `add` refuses a secret on the command line, and how to give one.
+pub const SECRET_ON_ARGV: &str = "a secret is never taken from the command line (it would stay in the shell history and the process list); nothing was stored: run 'intervault add ID NAME --kind KIND' and type it at the hidden prompt, or pipe it in: printf '%s\\n' \"$SECRET\" | intervault add ID NAME --kind KIND; see 'intervault add --help'";
+
+/// [`pair`] for `add`, where a word after `ID/NAME` is most likely the secret:
+/// refused without quoting it.
+pub fn add_pair(id: String, name: Option<String>) -> Result<(String, String)> {
+    if id.contains('/') && name.is_some() {
+        let (what, fix) = SECRET_ON_ARGV
+            .split_once(": ")
+            .unwrap_or((SECRET_ON_ARGV, ""));
+        return Err(Error::usage(what, fix));
+    }
+    pair("add", id, name)
+}
+
 pub fn new_credential(
     name: String,
     kind: &str,

@@ -2,7 +2,7 @@
 
 use intervault::crypto::KdfParams;
 use intervault::timefmt::{format_local, parse_duration, parse_time};
-use intervault::vault::{NewIntervention, Vault, WindowSpec};
+use intervault::vault::{NewEnd, NewIntervention, Vault, WindowSpec};
 use intervault::wipe::WipeRecord;
 use intervault::{Error, Result};
 use serde_json::json;
@@ -42,18 +42,33 @@ pub fn init(
 }
 
 /// Turns `--for` / `--until` / `--from` into a window (clap has checked that
-/// exactly one of `--for` and `--until` is there).
+/// exactly one of `--for` and `--until` is there). `--from TIME --for DURATION`
+/// is a scheduled window given as a length: it ends at TIME + DURATION.
 pub fn window_spec(
     for_: Option<String>,
     until: Option<String>,
     from: Option<String>,
 ) -> Result<WindowSpec> {
-    if let Some(d) = for_ {
-        return Ok(WindowSpec::For(parse_duration(&d)?));
-    }
-    let until = parse_time(until.as_deref().unwrap_or_default())?;
     let from = from.as_deref().map(parse_time).transpose()?;
+    let until = match (for_, from) {
+        (Some(d), None) => return Ok(WindowSpec::For(parse_duration(&d)?)),
+        (Some(d), Some(from)) => from
+            .checked_add_signed(parse_duration(&d)?)
+            .ok_or_else(|| Error::usage("the window ends too far away", "give a shorter --for"))?,
+        (None, _) => parse_time(until.as_deref().unwrap_or_default())?,
+    };
     Ok(WindowSpec::Range { from, until })
+}
+
+/// Turns `extend --until` / `--for` into the new end (clap has checked that
+/// exactly one is there): `--for` adds to the end now planned.
+pub fn new_end(until: Option<String>, for_: Option<String>) -> Result<NewEnd> {
+    match for_ {
+        Some(d) => Ok(NewEnd::Later(parse_duration(&d)?)),
+        None => Ok(NewEnd::At(parse_time(
+            until.as_deref().unwrap_or_default(),
+        )?)),
+    }
 }
 
 pub fn open(
@@ -112,12 +127,11 @@ pub fn extend(
     vault: &Vault,
     ui: &mut TerminalUi,
     id: &str,
-    until: &str,
+    end: NewEnd,
     reason: &str,
     json: bool,
 ) -> Result<()> {
-    let until = parse_time(until)?;
-    let s = vault.extend(id, until, reason, ui)?;
+    let s = vault.extend_to(id, end, reason, ui)?;
     if json {
         render::print_json(&render::summary_json(&s));
     } else {

@@ -81,25 +81,26 @@ enum Command {
         /// The client's name
         #[arg(long)]
         client: String,
-        /// Window from now, for DURATION (90s, 45m, 2h, 3d, 1w, 1d12h)
-        #[arg(long = "for", value_name = "DURATION", conflicts_with_all = ["until", "from"])]
+        /// Window of DURATION (90s, 45m, 2h, 3d, 1w, 1d12h), from now or from --from
+        #[arg(long = "for", value_name = "DURATION", conflicts_with = "until")]
         for_: Option<String>,
         /// Window end (RFC 3339, "YYYY-MM-DD HH:MM" or "YYYY-MM-DD", local time)
         #[arg(long, value_name = "TIME")]
         until: Option<String>,
         /// Window start [default: now]
-        #[arg(long, value_name = "TIME", requires = "until")]
+        #[arg(long, value_name = "TIME")]
         from: Option<String>,
         /// A note about the intervention
         #[arg(long)]
         note: Option<String>,
     },
-    /// Store a credential; the secret is prompted for (twice) or read from stdin
+    /// Store a credential; the secret is prompted for (twice) or read from stdin,
+    /// never taken from the command line
     Add {
-        /// Intervention ID
+        /// Intervention ID, or ID/NAME
         id: String,
-        /// Credential name
-        name: String,
+        /// Credential name (unless given as ID/NAME)
+        name: Option<String>,
         /// hosting, domain, cms, database, email or other
         #[arg(long)]
         kind: String,
@@ -128,10 +129,10 @@ enum Command {
     },
     /// Print a credential's field (only inside the intervention's window)
     Get {
-        /// Intervention ID
+        /// Intervention ID, or ID/NAME
         id: String,
-        /// Credential name
-        name: String,
+        /// Credential name (unless given as ID/NAME)
+        name: Option<String>,
         /// Which field to print
         #[arg(long, value_enum, default_value_t = Field::Secret)]
         field: Field,
@@ -145,10 +146,10 @@ enum Command {
     },
     /// Print the current TOTP code of a credential (seconds left on stderr)
     Totp {
-        /// Intervention ID
+        /// Intervention ID, or ID/NAME
         id: String,
-        /// Credential name
-        name: String,
+        /// Credential name (unless given as ID/NAME)
+        name: Option<String>,
     },
     /// Run a command with the intervention's credentials in its environment only
     Exec {
@@ -195,10 +196,10 @@ enum Command {
     },
     /// Remove a credential
     Rm {
-        /// Intervention ID
+        /// Intervention ID, or ID/NAME
         id: String,
-        /// Credential name
-        name: String,
+        /// Credential name (unless given as ID/NAME)
+        name: Option<String>,
     },
     /// List interventions
     List {
@@ -212,12 +213,17 @@ enum Command {
         id: String,
     },
     /// Move the end of a scheduled or active window
+    #[command(group(clap::ArgGroup::new("end").required(true).args(["until", "for_"])))]
     Extend {
         /// Intervention ID
         id: String,
         /// New window end
         #[arg(long, value_name = "TIME")]
-        until: String,
+        until: Option<String>,
+        /// Make the window DURATION longer than it is now planned: the new end is
+        /// the current end plus DURATION (90s, 45m, 2h, 3d, 1w, 1d12h)
+        #[arg(long = "for", value_name = "DURATION")]
+        for_: Option<String>,
         /// Why the window changes (kept with the intervention)
         #[arg(long)]
         reason: String,
@@ -256,10 +262,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         check: Option<AuditCheck>,
-        /// Only records written at or after TIME
+        /// Only records written at or after TIME (also today, yesterday: local
+        /// midnight; or a DURATION ago: 7d)
         #[arg(long, value_name = "TIME")]
         since: Option<String>,
-        /// Only records written before TIME
+        /// Only records written before TIME (same forms as --since)
         #[arg(long, value_name = "TIME")]
         until: Option<String>,
         /// Only records about this intervention
@@ -320,8 +327,8 @@ enum AuditCheck {
 enum BackupCheckCmd {
     /// Restore a backup into a temporary place and check it against its manifest
     Verify {
-        /// The backup file
-        file: PathBuf,
+        /// The backup file [default: the newest managed backup]
+        file: Option<PathBuf>,
     },
 }
 
@@ -370,8 +377,18 @@ pub enum Field {
 /// Parses the command line; on failure prints one `intervault:` line (or the help)
 /// and gives the exit code.
 pub fn parse() -> std::result::Result<Cli, u8> {
-    Cli::try_parse().map_err(|e| {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.len() <= 1 {
+        // Bare `intervault`: the short help, as a usage error (git prints its help
+        // and exits 1; 2 is this contract's usage code). Done here, not with clap's
+        // `arg_required_else_help`, which INTERVAULT_DIR in the environment defeats.
+        let help = <Cli as clap::CommandFactory>::command().render_help();
+        eprint!("{help}");
+        return Err(2);
+    }
+    Cli::try_parse_from(&args).map_err(|e| {
         use clap::error::ErrorKind;
+        let path = command_path(&args);
         match e.kind() {
             ErrorKind::DisplayHelp
             | ErrorKind::DisplayVersion
@@ -383,16 +400,103 @@ pub fn parse() -> std::result::Result<Cli, u8> {
                     0
                 }
             }
+            // `add ID NAME s3cret`: most likely the secret itself, so it is
+            // neither quoted (clap would) nor kept.
+            ErrorKind::UnknownArgument
+                if path.first().is_some_and(|c| c == "add") && !unknown_is_flag(&e) =>
+            {
+                eprintln!("intervault: {}", credential_cmds::SECRET_ON_ARGV);
+                2
+            }
+            ErrorKind::InvalidSubcommand => {
+                eprintln!("intervault: {}", unknown_command(&e, &path));
+                2
+            }
             _ => {
-                eprintln!("intervault: {}", one_line(&e.render().to_string()));
+                eprintln!("intervault: {}", one_line(&e.render().to_string(), &path));
                 2
             }
         }
     })
 }
 
-/// Folds clap's multi-line error into `what: what to do`.
-fn one_line(rendered: &str) -> String {
+/// Whether the argument clap did not expect is a misspelt option (`--kindd`,
+/// for which clap has a suggestion), rather than a stray word that may be a secret.
+fn unknown_is_flag(e: &clap::Error) -> bool {
+    use clap::error::{ContextKind, ContextValue};
+    let flag = matches!(e.get(ContextKind::InvalidArg), Some(ContextValue::String(a)) if a.starts_with('-'));
+    flag && e.get(ContextKind::SuggestedArg).is_some()
+}
+
+/// The (sub)commands named on the command line, e.g. `["backup", "verify"]`, so
+/// that a usage error can point at that command's own `--help`.
+fn command_path(args: &[std::ffi::OsString]) -> Vec<String> {
+    let mut path = Vec::new();
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut words = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(word) = words.next() {
+        if word == "--" {
+            break;
+        }
+        // The global options that take a separate value.
+        if word == "--vault" || word == "--passphrase-file" {
+            words.next();
+            continue;
+        }
+        let Some(sub) = cmd.find_subcommand(word.as_ref()).cloned() else {
+            continue;
+        };
+        path.push(sub.get_name().to_owned());
+        cmd = sub;
+    }
+    path
+}
+
+/// `intervault gte`: the command the user most likely meant, by edit distance
+/// with transpositions (so that `gte` finds `get` and `lsit` finds `list`).
+fn unknown_command(e: &clap::Error, path: &[String]) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let typed = match e.get(ContextKind::InvalidSubcommand) {
+        Some(ContextValue::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    for name in path {
+        if let Some(sub) = cmd.find_subcommand(name).cloned() {
+            cmd = sub;
+        }
+    }
+    let within = std::iter::once("intervault")
+        .chain(path.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let allowed = if typed.chars().count() <= 4 { 1 } else { 2 };
+    let best = cmd
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .map(|c| {
+            let name = c.get_name();
+            (strsim::damerau_levenshtein(&typed, name), name.to_owned())
+        })
+        .filter(|(distance, _)| *distance <= allowed)
+        .min();
+    let shown: String = typed
+        .chars()
+        .take(64)
+        .collect::<String>()
+        .escape_debug()
+        .to_string();
+    match best {
+        Some((_, name)) => {
+            format!("no command '{shown}': did you mean '{within} {name}'? (see '{within} --help')")
+        }
+        None => format!("no command '{shown}': see '{within} --help' for the commands"),
+    }
+}
+
+/// Folds clap's multi-line error into `what: what to do`, pointing at the
+/// `--help` of the command in `path`.
+fn one_line(rendered: &str, path: &[String]) -> String {
     let lines: Vec<&str> = rendered
         .lines()
         .map(str::trim)
@@ -424,7 +528,11 @@ fn one_line(rendered: &str) -> String {
         out.truncate(cut);
         out.push_str("...");
     }
-    out.push_str(": see 'intervault --help'");
+    let within = std::iter::once("intervault")
+        .chain(path.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ");
+    out.push_str(&format!(": see '{within} --help'"));
     out
 }
 
@@ -506,6 +614,7 @@ pub fn run(cli: Cli) -> Result<()> {
             totp,
             max_uses,
         } => {
+            let (id, name) = credential_cmds::add_pair(id, name)?;
             ui.multiline = multiline;
             ui.expect_totp = totp;
             let new =
@@ -533,9 +642,13 @@ pub fn run(cli: Cli) -> Result<()> {
                 false if json => credential_cmds::Output::Json,
                 false => credential_cmds::Output::Stdout,
             };
+            let (id, name) = credential_cmds::pair("get", id, name)?;
             credential_cmds::get(&vault, &mut ui, &id, &name, field, output)
         }
-        Command::Totp { id, name } => credential_cmds::totp(&vault, &mut ui, &id, &name),
+        Command::Totp { id, name } => {
+            let (id, name) = credential_cmds::pair("totp", id, name)?;
+            credential_cmds::totp(&vault, &mut ui, &id, &name)
+        }
         Command::Exec { id, only, command } => exec::exec(&vault, &mut ui, &id, &only, &command),
         Command::Unlock { for_ } => session_cmds::unlock(&vault, &mut ui, for_.as_deref()),
         Command::Lock => session_cmds::lock(&vault),
@@ -544,11 +657,20 @@ pub fn run(cli: Cli) -> Result<()> {
             Err(Error::Internal("handled above".into()))
         }
 
-        Command::Rm { id, name } => credential_cmds::rm(&vault, &mut ui, &id, &name),
+        Command::Rm { id, name } => {
+            let (id, name) = credential_cmds::pair("rm", id, name)?;
+            credential_cmds::rm(&vault, &mut ui, &id, &name)
+        }
         Command::List { all } => intervention_cmds::list(&vault, &mut ui, all, json),
         Command::Show { id } => intervention_cmds::show(&vault, &mut ui, &id, json),
-        Command::Extend { id, until, reason } => {
-            intervention_cmds::extend(&vault, &mut ui, &id, &until, &reason, json)
+        Command::Extend {
+            id,
+            until,
+            for_,
+            reason,
+        } => {
+            let end = intervention_cmds::new_end(until, for_)?;
+            intervention_cmds::extend(&vault, &mut ui, &id, end, &reason, json)
         }
         Command::Freeze { id, reason } => {
             vault.freeze(&id, &reason, &mut ui)?;
@@ -598,7 +720,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Backup {
             check: Some(BackupCheckCmd::Verify { file }),
             ..
-        } => backup_cmds::verify(&vault, &mut ui, &file, json),
+        } => backup_cmds::verify(&vault, &mut ui, file, json),
         Command::Backup { check: None, to } => backup_cmds::backup(&vault, &mut ui, to, json),
         Command::Restore { file, into } => {
             backup_cmds::restore(&vault, &mut ui, &file, &into, json)

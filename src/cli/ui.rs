@@ -56,6 +56,7 @@ impl Interaction for TerminalUi {
             Some(path) => Some(first_line_of(path)?),
             None => std::env::var(var).ok().map(SecretText::new),
         };
+        let prompted = given.is_none();
         let passphrase = match (given, purpose) {
             (Some(p), _) => p,
             (None, PassphrasePurpose::UnlockIfAvailable) => {
@@ -80,11 +81,15 @@ impl Interaction for TerminalUi {
                 code: 2,
             });
         }
+        if is_new {
+            check_strength(&passphrase, prompted)?;
+        }
         Ok(passphrase)
     }
 
     fn secret(&mut self, intervention: &str, name: &str) -> Result<SecretText> {
-        let secret = if std::io::stdin().is_terminal() {
+        let from_terminal = std::io::stdin().is_terminal();
+        let secret = if from_terminal {
             prompt_twice(&format!("Secret for {intervention}/{name}: "), "secrets")?
         } else if self.expect_totp {
             let mut lines = read_stdin_lines(2)?.into_iter();
@@ -96,6 +101,12 @@ impl Interaction for TerminalUi {
         } else {
             read_stdin_secret(self.multiline)?
         };
+        // A stray space from a copy and paste into a pipe is easy to miss; a
+        // multiline secret (a key file) keeps its final newline on purpose.
+        let text = secret.expose();
+        if !from_terminal && !self.multiline && text.trim() != text {
+            eprintln!("intervault: warning: the secret for {intervention}/{name} starts or ends with whitespace; it was kept as given");
+        }
         if secret.is_empty() {
             return Err(Error::Input {
                 what: "empty secret".into(),
@@ -302,6 +313,62 @@ fn read_stdin_lines(count: usize) -> Result<Vec<SecretText>> {
         .into_iter()
         .map(|l| SecretText::new(l.strip_suffix('\r').unwrap_or(l).to_owned()))
         .collect())
+}
+
+/// Below this zxcvbn score (0 to 4) a new passphrase is called weak.
+const STRONG_ENOUGH: u8 = 3;
+
+/// Warns about a weak new passphrase (zxcvbn's estimate, never the passphrase
+/// itself). One typed at the prompt must then be confirmed (y/N); one given by
+/// a file or the environment (scripts, tests) only gets the warning.
+fn check_strength(passphrase: &SecretText, prompted: bool) -> Result<()> {
+    let estimate = zxcvbn::zxcvbn(passphrase.expose(), &["intervault"]);
+    let score = u8::from(estimate.score());
+    if score >= STRONG_ENOUGH {
+        return Ok(());
+    }
+    let why = estimate
+        .feedback()
+        .and_then(|f| f.warning())
+        .map(|w| format!(": {}", w.to_string().trim_end_matches('.')))
+        .unwrap_or_default();
+    eprintln!("intervault: warning: the new passphrase is weak (strength {score} of 4{why}); it guards every client's logins: prefer four or more random words");
+    if !prompted {
+        return Ok(());
+    }
+    if confirm("Use this weak passphrase anyway? [y/N] ")? {
+        return Ok(());
+    }
+    Err(Error::Input {
+        what: "weak passphrase not confirmed".into(),
+        fix: "nothing was changed; run the command again with a stronger passphrase".into(),
+        code: 2,
+    })
+}
+
+/// Asks a yes/no question on the terminal; only `y` or `yes` is a yes.
+fn confirm(question: &str) -> Result<bool> {
+    use std::io::{BufRead, Write};
+    let cannot = |e: std::io::Error| Error::Input {
+        what: format!("cannot ask on the terminal: {e}"),
+        fix: "try again on a terminal".into(),
+        code: 1,
+    };
+    let tty = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(cannot)?;
+    (&tty).write_all(question.as_bytes()).map_err(cannot)?;
+    let mut answer = String::new();
+    std::io::BufReader::new(&tty)
+        .take(64)
+        .read_line(&mut answer)
+        .map_err(cannot)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }
 
 fn ensure_terminal() -> Result<()> {

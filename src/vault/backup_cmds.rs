@@ -207,6 +207,30 @@ impl<'c> Vault<'c> {
         })
     }
 
+    /// The newest managed backup of this vault (by the time it was made), from
+    /// the list of backup directories kept in clear in `vault.json`, so without
+    /// the passphrase; `None` when there is none. Whatever it names is then
+    /// checked by [`Vault::backup_verify`] against its sealed manifest.
+    pub fn latest_backup(&self) -> Result<Option<PathBuf>> {
+        let paths = super::session::Paths::new(&self.dir);
+        let bytes = fsio::read_checked(&paths.root).map_err(|e| match e {
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Error::NoVault {
+                    path: self.dir.clone(),
+                }
+            }
+            other => other,
+        })?;
+        let root = super::format::parse_root(&paths.root, &bytes)?;
+        let Some(config) = root.backups else {
+            return Ok(None);
+        };
+        Ok(backup::managed(&config.dirs, &config.id)
+            .into_iter()
+            .max_by_key(|(_, b)| (b.created_at, b.generation))
+            .map(|(path, _)| path))
+    }
+
     /// Checks a backup as a restore would use it: restores it into a private
     /// place inside the vault directory (see [`VerifyPlace`]), opens it with the
     /// passphrase, checks every file against the sealed manifest, opens every

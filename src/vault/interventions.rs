@@ -92,6 +92,15 @@ pub enum WindowSpec {
     },
 }
 
+/// How `extend` is given the new end of a window.
+#[derive(Debug, Clone, Copy)]
+pub enum NewEnd {
+    /// At this time.
+    At(DateTime<Utc>),
+    /// This much later than the current end.
+    Later(TimeDelta),
+}
+
 /// What `open` needs.
 #[derive(Debug, Clone)]
 pub struct NewIntervention {
@@ -414,9 +423,21 @@ impl Vault<'_> {
         reason: &str,
         ui: &mut dyn Interaction,
     ) -> Result<InterventionSummary> {
+        self.extend_to(id, NewEnd::At(until), reason, ui)
+    }
+
+    /// [`Vault::extend`], with the new end given as a time or as a length added
+    /// to the current end (read under the vault's lock, so two extensions add up).
+    pub fn extend_to(
+        &self,
+        id: &str,
+        end: NewEnd,
+        reason: &str,
+        ui: &mut dyn Interaction,
+    ) -> Result<InterventionSummary> {
         validate_name("intervention ID", id)?;
         validate_text("reason", reason, true)?;
-        if until <= self.clock.now() {
+        if matches!(end, NewEnd::At(until) if until <= self.clock.now()) {
             // A usage error wins over every other outcome, so check it before
             // opening the vault; `until <= from` is checked once `from` is known.
             return Err(Error::usage(
@@ -438,6 +459,12 @@ impl Vault<'_> {
                 });
             }
             let m = &mut u.index.interventions[pos];
+            let until = match end {
+                NewEnd::At(until) => until,
+                NewEnd::Later(by) => m.window.until.checked_add_signed(by).ok_or_else(|| {
+                    Error::usage("the new window end is too far away", "give a shorter --for")
+                })?,
+            };
             let window = Window::new(m.window.from, until, now)?;
             m.extensions.push(Extension {
                 at: now,

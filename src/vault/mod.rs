@@ -39,8 +39,8 @@ pub use clients::{ClientReport, ClientSummary, Erasure, ReportedEntry, ReportedI
 pub use credentials::{Fetched, NewCredential, StoredCredential};
 pub use format::Retention;
 pub use interventions::{
-    Closed, EntryView, InitOptions, InterventionDetail, InterventionSummary, NewIntervention,
-    SweepReport, WindowSpec,
+    Closed, EntryView, InitOptions, InterventionDetail, InterventionSummary, NewEnd,
+    NewIntervention, SweepReport, WindowSpec,
 };
 pub use retention::{RetentionChange, RetentionView};
 pub use status::StatusReport;

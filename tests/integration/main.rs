@@ -21,6 +21,7 @@ mod docs;
 mod enospc;
 mod exec;
 mod expiry;
+mod forgiving;
 mod hostile;
 mod hygiene;
 mod keyring_scope;
