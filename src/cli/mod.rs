@@ -192,6 +192,9 @@ enum Command {
         id: String,
         /// Credential name
         name: String,
+        /// Do not ask before destroying (the question is only asked when stdin is a terminal)
+        #[arg(short, long)]
+        yes: bool,
     },
     /// List interventions
     List {
@@ -235,6 +238,9 @@ enum Command {
         /// Language of the receipt, for the client [default: from LC_ALL, LC_MESSAGES or LANG]
         #[arg(long, value_enum)]
         lang: Option<render::Lang>,
+        /// Do not ask before destroying (the question is only asked when stdin is a terminal)
+        #[arg(short, long)]
+        yes: bool,
     },
     /// Wipe every intervention whose window has ended (no passphrase needed)
     Sweep,
@@ -331,6 +337,9 @@ enum ClientAction {
     Erase {
         /// The client's name, as given to `open --client`
         name: String,
+        /// Do not ask before destroying (the question is only asked when stdin is a terminal)
+        #[arg(short, long)]
+        yes: bool,
     },
 }
 
@@ -524,7 +533,10 @@ pub fn run(cli: Cli) -> Result<()> {
             Err(Error::Internal("handled above".into()))
         }
 
-        Command::Rm { id, name } => credential_cmds::rm(&vault, &mut ui, &id, &name),
+        Command::Rm { id, name, yes } => {
+            ui.assume_yes = yes;
+            credential_cmds::rm(&vault, &mut ui, &id, &name)
+        }
         Command::List { all } => intervention_cmds::list(&vault, &mut ui, all, json),
         Command::Show { id } => intervention_cmds::show(&vault, &mut ui, &id, json),
         Command::Extend { id, until, reason } => {
@@ -543,7 +555,8 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Close { id, lang } => {
+        Command::Close { id, lang, yes } => {
+            ui.assume_yes = yes;
             let lang = lang.unwrap_or_else(render::Lang::from_locale);
             intervention_cmds::close(&vault, &mut ui, &id, json, lang)
         }
@@ -588,7 +601,10 @@ pub fn run(cli: Cli) -> Result<()> {
             ClientAction::Report { name } => {
                 audit_cmds::client_report(&vault, &mut ui, &name, json)
             }
-            ClientAction::Erase { name } => audit_cmds::client_erase(&vault, &mut ui, &name, json),
+            ClientAction::Erase { name, yes } => {
+                ui.assume_yes = yes;
+                audit_cmds::client_erase(&vault, &mut ui, &name, json)
+            }
         },
         Command::Retention {
             audit_months,
