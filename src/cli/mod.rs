@@ -44,7 +44,8 @@ pub struct Global {
         env = "INTERVAULT_PASSPHRASE_FILE"
     )]
     passphrase_file: Option<PathBuf>,
-    /// Print JSON (list, show, get, status, open, extend, close, sweep, audit, client, retention)
+    /// Print JSON: open, get, list, show, extend, close, sweep, status, audit, client,
+    /// backup, restore, retention (the other commands refuse it)
     #[arg(long, global = true)]
     json: bool,
     /// Accept a vault older than the last one seen on this machine (a copy put
@@ -130,9 +131,9 @@ enum Command {
         id: String,
         /// Credential name
         name: String,
-        /// Which field to print
-        #[arg(long, value_enum, default_value_t = Field::Secret)]
-        field: Field,
+        /// Which field to print [default: secret; with --json, every field]
+        #[arg(long, value_enum)]
+        field: Option<Field>,
         /// Copy the field to the clipboard instead of printing it; cleared after
         /// 45 s or at the window end, whichever comes first
         #[arg(long, conflicts_with = "json")]
@@ -432,6 +433,14 @@ fn one_line(rendered: &str) -> String {
 
 /// Runs a parsed command.
 pub fn run(cli: Cli) -> Result<()> {
+    if cli.global.json {
+        if let Some(name) = without_json(&cli.command) {
+            return Err(Error::usage(
+                format!("'{name}' has no JSON output"),
+                "run it without --json (see --json in 'intervault --help')",
+            ));
+        }
+    }
     // These need no vault, so not even a vault directory.
     match &cli.command {
         Command::Completions { shell } => return manual::completions(*shell),
@@ -522,6 +531,10 @@ pub fn run(cli: Cli) -> Result<()> {
                 false if json => credential_cmds::Output::Json,
                 false => credential_cmds::Output::Stdout,
             };
+            let field = field.unwrap_or(match json {
+                true => Field::All,
+                false => Field::Secret,
+            });
             credential_cmds::get(&vault, &mut ui, &id, &name, field, output)
         }
         Command::Totp { id, name } => credential_cmds::totp(&vault, &mut ui, &id, &name),
@@ -629,6 +642,47 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The name of a command that has nothing to say in JSON, which refuses
+/// `--json` (exit 2) rather than ignore it; `None` for those that print JSON.
+fn without_json(command: &Command) -> Option<&'static str> {
+    let name = match command {
+        Command::Open { .. }
+        | Command::Get { .. }
+        | Command::List { .. }
+        | Command::Show { .. }
+        | Command::Extend { .. }
+        | Command::Close { .. }
+        | Command::Sweep
+        | Command::Status
+        | Command::Client { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. }
+        | Command::Retention { .. }
+        | Command::Audit {
+            check: None | Some(AuditCheck::Verify),
+            ..
+        } => return None,
+        Command::Audit {
+            check: Some(AuditCheck::Restart),
+            ..
+        } => "audit restart",
+        Command::Init { .. } => "init",
+        Command::Add { .. } => "add",
+        Command::Totp { .. } => "totp",
+        Command::Exec { .. } => "exec",
+        Command::Unlock { .. } => "unlock",
+        Command::Lock => "lock",
+        Command::Completions { .. } => "completions",
+        Command::Manpages { .. } => "manpages",
+        Command::ClipHolder { .. } => "__clip-holder",
+        Command::Rm { .. } => "rm",
+        Command::Freeze { .. } => "freeze",
+        Command::Unfreeze { .. } => "unfreeze",
+        Command::Passwd { .. } => "passwd",
+    };
+    Some(name)
 }
 
 /// Where what this machine has seen of each vault is kept (rollback detection):

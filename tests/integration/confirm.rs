@@ -140,3 +140,115 @@ fn issue_13_no_question_about_what_does_not_exist() {
     assert_eq!(out.code(), 5);
     assert!(!out.stdout().contains("[y/N]"));
 }
+
+/// Item 5: every command either prints JSON with `--json` (exit 0) or refuses
+/// the flag (exit 2, one line naming it) before doing anything.
+#[test]
+fn issue_13_every_command_prints_json_or_refuses_the_flag() {
+    let v = TestVault::new();
+    v.open_with_credential("acme", "ftp", "s3cret-ftp");
+    let spare = tempfile::tempdir().expect("tempdir");
+    let out_dir = spare.path().join("man");
+    let refused: &[&[&str]] = &[
+        &["init"],
+        &["add", "acme", "db", "--kind", "database"],
+        &["rm", "acme", "ftp"],
+        &["totp", "acme", "ftp"],
+        &["exec", "acme", "--", "true"],
+        &["freeze", "acme", "--reason", "wait"],
+        &["unfreeze", "acme"],
+        &["passwd"],
+        &["unlock"],
+        &["lock"],
+        &["audit", "restart"],
+        &["completions", "bash"],
+        &["manpages", out_dir.to_str().expect("utf-8")],
+    ];
+    for args in refused {
+        let before = v.snapshot();
+        let run = v
+            .run_with_stdin(&[&["--json"], *args].concat(), "x\n")
+            .fails(2);
+        let name = if args[0] == "audit" {
+            "audit restart"
+        } else {
+            args[0]
+        };
+        assert_eq!(
+            run.stderr(),
+            format!("intervault: '{name}' has no JSON output: run it without --json (see --json in 'intervault --help')\n")
+        );
+        assert_eq!(run.stdout(), "", "{args:?}");
+        assert_eq!(v.snapshot(), before, "{args:?} changed the vault");
+    }
+    assert!(!out_dir.exists());
+
+    let backups = spare.path().join("backups");
+    let backups = backups.to_str().expect("utf-8");
+    let json = |args: &[&str]| -> serde_json::Value {
+        let run = v.run(&[args, &["--json"]].concat());
+        assert_eq!(run.code(), 0, "{args:?}: {}", run.stderr());
+        serde_json::from_str(&run.stdout())
+            .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", run.stdout()))
+    };
+    assert_eq!(
+        json(&["open", "beta", "--client", "Beta", "--for", "2h"])["id"],
+        "beta"
+    );
+    assert_eq!(json(&["get", "acme", "ftp"])["secret"], "s3cret-ftp");
+    assert!(json(&["list"]).is_array());
+    assert_eq!(json(&["show", "acme"])["entries"][0]["name"], "ftp");
+    let until = "2099-01-01";
+    assert_eq!(
+        json(&["extend", "beta", "--until", until, "--reason", "more"])["id"],
+        "beta"
+    );
+    assert!(json(&["status"]).is_object());
+    assert!(json(&["audit"]).is_array());
+    assert_eq!(json(&["audit", "verify"])["intact"], true);
+    assert!(json(&["client", "list"]).is_array());
+    assert_eq!(json(&["client", "report", "Beta"])["client"], "Beta");
+    assert!(json(&["retention"]).is_object());
+    let written = json(&["backup", "--to", backups]);
+    let file = written["written"][0]
+        .as_str()
+        .expect("a backup path")
+        .to_owned();
+    assert_eq!(json(&["backup", "verify", &file])["intact"], true);
+    let into = spare.path().join("restored");
+    let restored = json(&["restore", &file, "--into", into.to_str().expect("utf-8")]);
+    assert!(restored["restored"].is_array());
+    assert!(json(&["sweep"])["wiped"].is_array());
+    assert_eq!(json(&["close", "beta"])["wiped"][0]["id"], "beta");
+    assert!(json(&["client", "erase", "Acme SARL"])["wiped"].is_array());
+}
+
+/// Item 5: `get --field F --json` prints only that field.
+#[test]
+fn issue_13_get_field_json_prints_only_that_field() {
+    let v = TestVault::new();
+    v.open_with_credential("acme", "ftp", "s3cret-ftp");
+    let user = v
+        .run(&["get", "acme", "ftp", "--field", "user", "--json"])
+        .success();
+    assert_eq!(
+        user.stdout(),
+        "{\"intervention\":\"acme\",\"name\":\"ftp\",\"field\":\"user\",\"value\":\"webmaster\"}\n"
+    );
+    let secret = v
+        .run(&["get", "acme", "ftp", "--field", "secret", "--json"])
+        .success();
+    assert_eq!(secret.json()["value"], "s3cret-ftp");
+    assert!(secret.json().get("user").is_none());
+    v.run(&["get", "acme", "ftp", "--field", "note", "--json"])
+        .fails(5);
+    let all = v
+        .run(&["get", "acme", "ftp", "--field", "all", "--json"])
+        .success();
+    assert_eq!(all.json()["user"], "webmaster");
+    assert_eq!(all.json()["secret"], "s3cret-ftp");
+    assert_eq!(
+        v.run(&["get", "acme", "ftp", "--json"]).success().json(),
+        all.json()
+    );
+}
