@@ -35,6 +35,9 @@ impl Interaction for Ui {
         Ok(SecretText::new("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".into()))
     }
     fn notice(&mut self, _: Notice) {}
+    fn confirm(&mut self, _: &intervault::vault::Destruction) -> intervault::Result<bool> {
+        Ok(true)
+    }
 }
 
 /// A session store in memory, standing for the OS keyring.

@@ -221,6 +221,16 @@ pub enum Error {
         code: u8,
     },
 
+    /// The user answered no to the question before a destruction (exit 1):
+    /// nothing was changed.
+    #[error(
+        "{what}: you answered no, so nothing was changed (answer y, or give --yes, to go ahead)"
+    )]
+    Declined {
+        /// What was not done, as a phrase (`'acme' not closed`).
+        what: String,
+    },
+
     /// A wipe happened but the destruction of its key is pending: the key store
     /// (the OS keyring of another login session) cannot be reached (exit 1).
     #[error("{what}, but {count} intervention key(s) could not be destroyed from this login session (the OS keyring that holds them cannot be reached here): the destruction is recorded as pending, and until it is done a copy of the vault taken earlier still opens those credentials with the passphrase; run any intervault command where the keyring can be reached (the login session that stored the keys) to finish it")]
@@ -295,6 +305,7 @@ impl Error {
             Error::NotRecorded(cause) => cause.exit_code(),
             Error::Input { code, .. } => *code,
             Error::Busy { .. }
+            | Error::Declined { .. }
             | Error::Io { .. }
             | Error::Keyring { .. }
             | Error::KeysPending { .. }

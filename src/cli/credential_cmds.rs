@@ -19,6 +19,8 @@ pub enum Output {
     Stdout,
     /// Every field as JSON on stdout.
     Json,
+    /// One field as JSON on stdout (`--field F --json`).
+    JsonField,
     /// The clipboard, cleared after this many seconds (or at the window end).
     Clipboard(u64),
 }
@@ -104,6 +106,15 @@ struct GetJson<'a> {
     totp: Option<&'a str>,
 }
 
+/// `get --field F --json`: one field.
+#[derive(Serialize)]
+struct FieldJson<'a> {
+    intervention: &'a str,
+    name: &'a str,
+    field: &'a str,
+    value: &'a str,
+}
+
 pub fn get(
     vault: &Vault,
     ui: &mut TerminalUi,
@@ -123,13 +134,18 @@ pub fn get(
         clip::check_display()?;
     }
     // A field that was never set fails before the fetch counts a use.
+    // `--field F --json`: only that field (`--field all --json` is `--json`).
+    let output = match output {
+        Output::Json if field != Field::All => Output::JsonField,
+        other => other,
+    };
     let check = |c: &StoredCredential| match output {
         Output::Json => Ok(()),
-        Output::Stdout | Output::Clipboard(_) => field_is_set(id, c, field),
+        Output::JsonField | Output::Stdout | Output::Clipboard(_) => field_is_set(id, c, field),
     };
     let action = match output {
         Output::Clipboard(_) => Action::Clip,
-        Output::Json | Output::Stdout => Action::Get,
+        Output::Json | Output::JsonField | Output::Stdout => Action::Get,
     };
     let fetched = vault.fetch_checked(action, id, Some(&[name.to_owned()]), &check, ui)?;
     let c = fetched
@@ -153,6 +169,18 @@ pub fn get(
                 secret: c.secret.expose(),
                 note: c.note.as_deref(),
                 totp: code.as_ref().map(|t| t.code.expose()),
+            };
+            serde_json::to_writer(&mut *out, &view)
+                .map_err(|e| Error::Internal(format!("cannot render JSON: {e}")))?;
+            out.push(b'\n');
+        }
+        Output::JsonField => {
+            let value = one_field(id, c, field, fetched.now)?;
+            let view = FieldJson {
+                intervention: id,
+                name: &c.name,
+                field: field_name(field),
+                value: value.expose(),
             };
             serde_json::to_writer(&mut *out, &view)
                 .map_err(|e| Error::Internal(format!("cannot render JSON: {e}")))?;

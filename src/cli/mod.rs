@@ -46,7 +46,8 @@ pub struct Global {
         env = "INTERVAULT_PASSPHRASE_FILE"
     )]
     passphrase_file: Option<PathBuf>,
-    /// Print JSON (list, show, get, status, open, extend, close, sweep, audit, client, retention)
+    /// Print JSON: open, get, list, show, extend, close, sweep, status, audit, client,
+    /// backup, restore, retention (the other commands refuse it)
     #[arg(long, global = true)]
     json: bool,
     /// Accept a vault older than the last one seen on this machine (a copy put
@@ -133,9 +134,9 @@ enum Command {
         id: String,
         /// Credential name (unless given as ID/NAME)
         name: Option<String>,
-        /// Which field to print
-        #[arg(long, value_enum, default_value_t = Field::Secret)]
-        field: Field,
+        /// Which field to print [default: secret; with --json, every field]
+        #[arg(long, value_enum)]
+        field: Option<Field>,
         /// Copy the field to the clipboard instead of printing it; cleared after
         /// 45 s or at the window end, whichever comes first
         #[arg(long, conflicts_with = "json")]
@@ -200,6 +201,9 @@ enum Command {
         id: String,
         /// Credential name (unless given as ID/NAME)
         name: Option<String>,
+        /// Do not ask before destroying (the question is only asked when stdin is a terminal)
+        #[arg(short, long)]
+        yes: bool,
     },
     /// List interventions
     List {
@@ -248,6 +252,9 @@ enum Command {
         /// Language of the receipt, for the client [default: from LC_ALL, LC_MESSAGES or LANG]
         #[arg(long, value_enum)]
         lang: Option<render::Lang>,
+        /// Do not ask before destroying (the question is only asked when stdin is a terminal)
+        #[arg(short, long)]
+        yes: bool,
     },
     /// Wipe every intervention whose window has ended (no passphrase needed)
     Sweep,
@@ -345,6 +352,9 @@ enum ClientAction {
     Erase {
         /// The client's name, as given to `open --client`
         name: String,
+        /// Do not ask before destroying (the question is only asked when stdin is a terminal)
+        #[arg(short, long)]
+        yes: bool,
     },
 }
 
@@ -538,6 +548,14 @@ fn one_line(rendered: &str, path: &[String]) -> String {
 
 /// Runs a parsed command.
 pub fn run(cli: Cli) -> Result<()> {
+    if cli.global.json {
+        if let Some(name) = without_json(&cli.command) {
+            return Err(Error::usage(
+                format!("'{name}' has no JSON output"),
+                "run it without --json (see --json in 'intervault --help')",
+            ));
+        }
+    }
     // These need no vault, so not even a vault directory.
     match &cli.command {
         Command::Completions { shell } => return manual::completions(*shell),
@@ -643,6 +661,10 @@ pub fn run(cli: Cli) -> Result<()> {
                 false => credential_cmds::Output::Stdout,
             };
             let (id, name) = credential_cmds::pair("get", id, name)?;
+            let field = field.unwrap_or(match json {
+                true => Field::All,
+                false => Field::Secret,
+            });
             credential_cmds::get(&vault, &mut ui, &id, &name, field, output)
         }
         Command::Totp { id, name } => {
@@ -657,8 +679,9 @@ pub fn run(cli: Cli) -> Result<()> {
             Err(Error::Internal("handled above".into()))
         }
 
-        Command::Rm { id, name } => {
+        Command::Rm { id, name, yes } => {
             let (id, name) = credential_cmds::pair("rm", id, name)?;
+            ui.assume_yes = yes;
             credential_cmds::rm(&vault, &mut ui, &id, &name)
         }
         Command::List { all } => intervention_cmds::list(&vault, &mut ui, all, json),
@@ -685,7 +708,8 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Close { id, lang } => {
+        Command::Close { id, lang, yes } => {
+            ui.assume_yes = yes;
             let lang = lang.unwrap_or_else(render::Lang::from_locale);
             intervention_cmds::close(&vault, &mut ui, &id, json, lang)
         }
@@ -730,7 +754,10 @@ pub fn run(cli: Cli) -> Result<()> {
             ClientAction::Report { name } => {
                 audit_cmds::client_report(&vault, &mut ui, &name, json)
             }
-            ClientAction::Erase { name } => audit_cmds::client_erase(&vault, &mut ui, &name, json),
+            ClientAction::Erase { name, yes } => {
+                ui.assume_yes = yes;
+                audit_cmds::client_erase(&vault, &mut ui, &name, json)
+            }
         },
         Command::Retention {
             audit_months,
@@ -755,6 +782,47 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The name of a command that has nothing to say in JSON, which refuses
+/// `--json` (exit 2) rather than ignore it; `None` for those that print JSON.
+fn without_json(command: &Command) -> Option<&'static str> {
+    let name = match command {
+        Command::Open { .. }
+        | Command::Get { .. }
+        | Command::List { .. }
+        | Command::Show { .. }
+        | Command::Extend { .. }
+        | Command::Close { .. }
+        | Command::Sweep
+        | Command::Status
+        | Command::Client { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. }
+        | Command::Retention { .. }
+        | Command::Audit {
+            check: None | Some(AuditCheck::Verify),
+            ..
+        } => return None,
+        Command::Audit {
+            check: Some(AuditCheck::Restart),
+            ..
+        } => "audit restart",
+        Command::Init { .. } => "init",
+        Command::Add { .. } => "add",
+        Command::Totp { .. } => "totp",
+        Command::Exec { .. } => "exec",
+        Command::Unlock { .. } => "unlock",
+        Command::Lock => "lock",
+        Command::Completions { .. } => "completions",
+        Command::Manpages { .. } => "manpages",
+        Command::ClipHolder { .. } => "__clip-holder",
+        Command::Rm { .. } => "rm",
+        Command::Freeze { .. } => "freeze",
+        Command::Unfreeze { .. } => "unfreeze",
+        Command::Passwd { .. } => "passwd",
+    };
+    Some(name)
 }
 
 /// Where what this machine has seen of each vault is kept (rollback detection):

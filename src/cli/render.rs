@@ -2,7 +2,7 @@
 
 use intervault::intervention::Status;
 use intervault::timefmt::{format_duration, format_local, format_utc};
-use intervault::vault::{InterventionDetail, InterventionSummary};
+use intervault::vault::{Destruction, InterventionDetail, InterventionSummary};
 use intervault::wipe::{Tombstone, WipeRecord};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -298,4 +298,45 @@ fn paint(status: Status, text: &str) -> String {
         Status::Closed | Status::Expired | Status::Tampered => "2", // dim
     };
     format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// The question asked before a destruction (`[y/N]` is added by the prompt).
+pub fn question(what: &Destruction) -> String {
+    let names = |names: &[String]| match names.is_empty() {
+        true => String::new(),
+        false => format!(": {}", names.join(", ")),
+    };
+    match what {
+        Destruction::Close {
+            id,
+            client,
+            names: n,
+        } => format!(
+            "Close {id} ({client}) and wipe {} credential(s){}?",
+            n.len(),
+            names(n)
+        ),
+        Destruction::Remove { id, client, name } => {
+            format!("Remove credential {name} from {id} ({client})?")
+        }
+        Destruction::ClientErase {
+            client,
+            interventions,
+            tombstones,
+        } => {
+            let live: Vec<String> = interventions
+                .iter()
+                .map(|(id, n)| format!("{id} with {} credential(s){}", n.len(), names(n)))
+                .collect();
+            let live = match live.is_empty() {
+                true => String::new(),
+                false => format!(" ({})", live.join("; ")),
+            };
+            format!(
+                "Erase client {client}: wipe {} live intervention(s){live} and remove its name from {tombstones} tombstone(s)?",
+                interventions.len()
+            )
+        }
+        _ => "Destroy it?".to_owned(),
+    }
 }

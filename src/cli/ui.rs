@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use intervault::crypto::SecretText;
 use intervault::timefmt::format_local;
-use intervault::vault::{Interaction, Notice, PassphrasePurpose};
+use intervault::vault::{Destruction, Interaction, Notice, PassphrasePurpose};
 use intervault::{Error, Result};
 use zeroize::Zeroizing;
 
@@ -27,6 +27,8 @@ pub struct TerminalUi {
     pub multiline: bool,
     /// `add --totp`: stdin holds the secret, then the TOTP seed.
     pub expect_totp: bool,
+    /// `--yes`: destroy without asking.
+    pub assume_yes: bool,
     /// Lines read from stdin and not yet used.
     stdin_lines: std::collections::VecDeque<SecretText>,
 }
@@ -38,6 +40,7 @@ impl TerminalUi {
             new_passphrase_file: None,
             multiline: false,
             expect_totp: false,
+            assume_yes: false,
             stdin_lines: std::collections::VecDeque::new(),
         }
     }
@@ -187,6 +190,40 @@ impl Interaction for TerminalUi {
             ),
         }
     }
+
+    fn confirm(&mut self, what: &Destruction) -> Result<bool> {
+        if self.assume_yes || !std::io::stdin().is_terminal() {
+            return Ok(true);
+        }
+        confirm_on_terminal(what)
+    }
+}
+
+/// Whether to destroy: asked on the terminal only when stdin is one (a script
+/// that pipes into intervault keeps the contract's behaviour, and acts at once).
+fn confirm_on_terminal(what: &Destruction) -> Result<bool> {
+    use std::io::{BufRead, Write};
+    let cannot = |e: std::io::Error| Error::Input {
+        what: format!("cannot ask on the terminal: {e}"),
+        fix: "nothing was changed; give --yes to go ahead without the question".into(),
+        code: 1,
+    };
+    let mut tty = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(cannot)?;
+    write!(tty, "{} [y/N] ", super::render::question(what)).map_err(cannot)?;
+    tty.flush().map_err(cannot)?;
+    let mut answer = String::new();
+    // At most one short line: anything else is not a yes.
+    std::io::BufReader::new(tty.take(64))
+        .read_line(&mut answer)
+        .map_err(cannot)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }
 
 /// The first line of a passphrase file, line ending removed.

@@ -13,8 +13,8 @@ use crate::wipe::Tombstone;
 use super::audit_view::with_names;
 use super::format::Extension;
 use super::interventions::wipe_event;
-use super::session::Access;
-use super::{Interaction, InterventionSummary, Notice, Vault};
+use super::session::{Access, Unlocked};
+use super::{Destruction, Interaction, InterventionSummary, Notice, Vault};
 
 /// One client as `client list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,9 +193,8 @@ impl Vault<'_> {
     /// held the pseudonym) still verifies and nothing links it back to the name.
     pub fn client_erase(&self, name: &str, ui: &mut dyn Interaction) -> Result<Erasure> {
         validate_text("client name", name, true)?;
-        let mut u = self.session(ui, Access::Write)?;
         let template = Event::new(Action::ClientErase, Outcome::Done);
-        let erasure = u.audited(template, |u| {
+        let doomed = |u: &mut Unlocked| -> Result<(String, Destruction)> {
             let known = u.index.interventions.iter().any(|m| m.client == name)
                 || u.index
                     .tombstones
@@ -209,13 +208,50 @@ impl Vault<'_> {
                     })
                 }
             };
-            let ids: Vec<String> = u
-                .index
-                .interventions
-                .iter()
+            let interventions = (u.index.interventions.iter())
                 .filter(|m| m.client == name)
-                .map(|m| m.id.clone())
+                .map(|m| {
+                    (
+                        m.id.clone(),
+                        m.entries.iter().map(|e| e.name.clone()).collect(),
+                    )
+                })
                 .collect();
+            let tombstones = (u.index.tombstones.iter())
+                .filter(|t| t.client == name && !t.client_erased)
+                .count();
+            let what = Destruction::ClientErase {
+                client: name.to_owned(),
+                interventions,
+                tombstones,
+            };
+            Ok((pseudonym, what))
+        };
+        // Asked with the vault unlocked but not locked; checked again under the lock.
+        let mut first = self.session(ui, Access::Write)?;
+        let asked = match doomed(&mut first) {
+            Ok((_, what)) => what,
+            Err(e) => {
+                first.record_refusal(&template, &e);
+                return Err(e);
+            }
+        };
+        self.keep_for_next_session(first);
+        if !ui.confirm(&asked)? {
+            return Err(asked.declined());
+        }
+        let mut u = self.session(ui, Access::Write)?;
+        let erasure = u.audited(template, |u| {
+            let (pseudonym, what) = doomed(u)?;
+            if what != asked {
+                return Err(asked.changed());
+            }
+            let Destruction::ClientErase { interventions, .. } = what else {
+                return Err(Error::Internal(
+                    "a client erasure is not a client erasure".into(),
+                ));
+            };
+            let ids: Vec<String> = interventions.into_iter().map(|(id, _)| id).collect();
             let mut wiped = Vec::new();
             let mut events = Vec::new();
             for id in ids {

@@ -9,7 +9,7 @@ use crate::intervention::{may_edit, may_fetch, validate_name, validate_text, Kin
 
 use super::format::{Credential, InterventionMeta};
 use super::session::{Access, Unlocked};
-use super::{Interaction, Notice, Vault, ENDING_SOON};
+use super::{Destruction, Interaction, Notice, Vault, ENDING_SOON};
 
 /// A stored credential, as a fetch returns it. Its fields zeroize on drop.
 pub type StoredCredential = Credential;
@@ -230,15 +230,42 @@ impl Vault<'_> {
     pub fn rm(&self, id: &str, name: &str, ui: &mut dyn Interaction) -> Result<()> {
         validate_name("intervention ID", id)?;
         validate_name("credential name", name)?;
-        let mut u = self.session_for(ui, Access::Write, id)?;
         let template = Event::new(Action::Rm, Outcome::Done)
             .intervention(id)
             .credential(name);
-        u.audited(template.clone(), |u| {
+        let doomed = |u: &mut Unlocked| -> Result<(usize, Destruction)> {
             let pos = u.live(id)?;
             let m = &u.index.interventions[pos];
             may_edit(id, State::Live(m.window), u.h.now, u.index.high_water)?;
             require_entry(m, name)?;
+            let what = Destruction::Remove {
+                id: id.to_owned(),
+                client: m.client.clone(),
+                name: name.to_owned(),
+            };
+            Ok((pos, what))
+        };
+        // Asked with the vault unlocked but not locked, as `add` asks for the
+        // secret; checked again under the lock.
+        let mut first = self.session_for(ui, Access::Write, id)?;
+        let asked = match doomed(&mut first) {
+            Ok((_, what)) => what,
+            Err(e) => {
+                first.record_refusal(&template, &e);
+                return Err(e);
+            }
+        };
+        self.keep_for_next_session(first);
+        if !ui.confirm(&asked)? {
+            return Err(asked.declined());
+        }
+        let mut u = self.session_for(ui, Access::Write, id)?;
+        u.audited(template.clone(), |u| {
+            let (pos, what) = doomed(u)?;
+            if what != asked {
+                return Err(asked.changed());
+            }
+            let m = &u.index.interventions[pos];
             let mut set = u.load_credentials(m)?;
             set.credentials.retain(|c| c.name != name);
             u.store_credentials(pos, &mut set)?;

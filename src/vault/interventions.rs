@@ -14,9 +14,9 @@ use super::format::{
     FORMAT_VERSION,
 };
 use super::fsio::{self, LockMode};
-use super::session::{self, Access, Paths, Scope};
+use super::session::{self, Access, Paths, Scope, Unlocked};
 use super::trail::{Anchor, Trail, TrailKeys};
-use super::{live_status, Interaction, Notice, PassphrasePurpose, Vault};
+use super::{live_status, Destruction, Interaction, Notice, PassphrasePurpose, Vault};
 use crate::audit::{Action, Event, Outcome};
 
 /// What `sweep` did.
@@ -517,11 +517,38 @@ impl Vault<'_> {
     /// Wipes an intervention now and returns its tombstone (with the receipt).
     pub fn close(&self, id: &str, ui: &mut dyn Interaction) -> Result<Closed> {
         validate_name("intervention ID", id)?;
-        let mut u = self.session_for(ui, Access::Write, id)?;
         let template = Event::new(Action::Close, Outcome::Done).intervention(id);
-        let tombstone = u.audited(template, |u| {
-            // Closing is allowed whatever the clock says: wiping early is always safe.
+        // Closing is allowed whatever the clock says: wiping early is always safe.
+        let doomed = |u: &mut Unlocked| -> Result<(usize, Destruction)> {
             let pos = u.live(id)?;
+            let m = &u.index.interventions[pos];
+            let what = Destruction::Close {
+                id: id.to_owned(),
+                client: m.client.clone(),
+                names: m.entries.iter().map(|e| e.name.clone()).collect(),
+            };
+            Ok((pos, what))
+        };
+        // Asked with the vault unlocked but not locked (the sweep timer and other
+        // commands go on), then checked again under the lock.
+        let mut first = self.session_for(ui, Access::Write, id)?;
+        let asked = match doomed(&mut first) {
+            Ok((_, what)) => what,
+            Err(e) => {
+                first.record_refusal(&template, &e);
+                return Err(e);
+            }
+        };
+        self.keep_for_next_session(first);
+        if !ui.confirm(&asked)? {
+            return Err(asked.declined());
+        }
+        let mut u = self.session_for(ui, Access::Write, id)?;
+        let tombstone = u.audited(template, |u| {
+            let (pos, what) = doomed(u)?;
+            if what != asked {
+                return Err(asked.changed());
+            }
             let t = u.wipe(pos, WipeReason::Closed)?;
             let e = wipe_event(&t);
             Ok((t, vec![e]))

@@ -57,6 +57,76 @@ pub trait Interaction {
     fn totp_seed(&mut self, intervention: &str, name: &str) -> Result<SecretText>;
     /// Something the user should know, such as an automatic wipe.
     fn notice(&mut self, notice: Notice);
+    /// Whether to go ahead with `what`, asked before anything is destroyed and
+    /// while the vault is not locked: `Ok(false)` leaves the vault as it was
+    /// ([`crate::Error::Declined`]). An implementation that cannot ask (no
+    /// terminal, a script) decides by its own policy.
+    fn confirm(&mut self, what: &Destruction) -> Result<bool>;
+}
+
+/// What a command is about to destroy, for [`Interaction::confirm`]. The command
+/// checks once more, with the vault locked, that this is still exactly what it
+/// destroys, and destroys nothing otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Destruction {
+    /// `close`: an intervention and all its credentials.
+    Close {
+        /// The intervention.
+        id: String,
+        /// Its client.
+        client: String,
+        /// The names of its credentials.
+        names: Vec<String>,
+    },
+    /// `rm`: one credential.
+    Remove {
+        /// The intervention.
+        id: String,
+        /// Its client.
+        client: String,
+        /// The credential's name.
+        name: String,
+    },
+    /// `client erase`: a client's live interventions, and its name everywhere.
+    ClientErase {
+        /// The client's name.
+        client: String,
+        /// Its live interventions, each with the names of its credentials.
+        interventions: Vec<(String, Vec<String>)>,
+        /// How many of its tombstones lose the name.
+        tombstones: usize,
+    },
+}
+
+impl Destruction {
+    /// The refusal when the user answers no.
+    pub fn declined(&self) -> crate::Error {
+        let what = match self {
+            Destruction::Close { id, .. } => format!("'{id}' not closed"),
+            Destruction::Remove { id, name, .. } => format!("'{id}/{name}' not removed"),
+            Destruction::ClientErase { client, .. } => format!("client '{client}' not erased"),
+        };
+        crate::Error::Declined { what }
+    }
+
+    /// The refusal when the vault changed between the question and the answer.
+    pub(crate) fn changed(&self) -> crate::Error {
+        let what = match self {
+            Destruction::Close { id, .. } | Destruction::Remove { id, .. } => {
+                format!("'{id}' changed while you answered")
+            }
+            Destruction::ClientErase { client, .. } => {
+                format!("what the vault holds about client '{client}' changed while you answered")
+            }
+        };
+        crate::Error::Input {
+            what,
+            fix: "nothing was destroyed; run the command again to see what it would destroy now"
+                .into(),
+            code: 1,
+        }
+    }
 }
 
 /// Why a passphrase is asked for.

@@ -6,7 +6,7 @@ use crate::crypto::SecretText;
 use crate::error::{Error, Result};
 
 use super::fsio::LockMode;
-use super::{Interaction, InterventionSummary, Notice, PassphrasePurpose, Vault};
+use super::{Destruction, Interaction, InterventionSummary, Notice, PassphrasePurpose, Vault};
 
 /// What `status` reports.
 #[derive(Debug, Clone)]
@@ -46,6 +46,10 @@ impl Interaction for NoPrompt<'_> {
     }
     fn notice(&mut self, notice: Notice) {
         self.0.notice(notice);
+    }
+    fn confirm(&mut self, _: &Destruction) -> Result<bool> {
+        // `status` destroys nothing, and must not ask.
+        Ok(false)
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
-use super::{fsio, Interaction, Notice, PassphrasePurpose};
+use super::{fsio, Destruction, Interaction, Notice, PassphrasePurpose};
 use crate::clock::Clock;
 use crate::crypto::{KdfParams, SecretText};
 use crate::error::{Error, Result};
@@ -28,6 +28,9 @@ pub(super) struct TestUi {
     pub(super) notices: Vec<Notice>,
     pub(super) lock_path: Option<PathBuf>,
     pub(super) asked_while_locked: usize,
+    /// The answer to every confirmation question, and the questions asked.
+    pub(super) answer: bool,
+    pub(super) confirmed: Vec<Destruction>,
 }
 
 impl TestUi {
@@ -37,6 +40,8 @@ impl TestUi {
             notices: Vec::new(),
             lock_path: None,
             asked_while_locked: 0,
+            answer: true,
+            confirmed: Vec::new(),
         }
     }
 
@@ -82,6 +87,11 @@ impl Interaction for TestUi {
     }
     fn notice(&mut self, notice: Notice) {
         self.notices.push(notice);
+    }
+    fn confirm(&mut self, what: &Destruction) -> Result<bool> {
+        self.note_lock();
+        self.confirmed.push(what.clone());
+        Ok(self.answer)
     }
 }
 

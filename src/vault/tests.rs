@@ -244,7 +244,55 @@ fn nothing_is_asked_while_the_vault_is_locked() {
     let cred = super::test_support::bare_credential("ftp", Kind::Hosting);
     v.add("acme", &cred, false, &mut ui).unwrap();
     Vault::new(f.dir.clone(), &f.clock).passwd(&mut ui).unwrap();
+    // Issue 13, item 2: the question before a destruction too.
+    let v = f.vault();
+    v.rm("acme", "ftp", &mut ui).unwrap();
+    v.close("acme", &mut ui).unwrap();
+    v.client_erase("Acme", &mut ui).unwrap();
+    assert_eq!(ui.confirmed.len(), 3);
     assert_eq!(ui.asked_while_locked, 0);
+}
+
+/// Issue 13, item 2: answering no to `close`, `rm` or `client erase` destroys
+/// nothing, and the question names what would have been destroyed.
+#[test]
+fn issue_13_answering_no_destroys_nothing() {
+    let f = Fixture::new("2026-12-01T10:00:00Z");
+    f.open_day("acme");
+    let mut no = TestUi::new();
+    no.answer = false;
+    let v = f.vault();
+    assert!(matches!(
+        v.close("acme", &mut no),
+        Err(Error::Declined { .. })
+    ));
+    assert!(matches!(
+        v.rm("acme", "ftp", &mut no),
+        Err(Error::Declined { .. })
+    ));
+    let err = v.client_erase("Acme", &mut no).unwrap_err();
+    assert_eq!(err.exit_code(), 1);
+    assert_eq!(
+        err.to_string(),
+        "client 'Acme' not erased: you answered no, so nothing was changed (answer y, or give --yes, to go ahead)"
+    );
+    assert_eq!(f.get("acme").unwrap(), "secret-of-ftp");
+    assert_eq!(
+        no.confirmed[0],
+        Destruction::Close {
+            id: "acme".into(),
+            client: "Acme".into(),
+            names: vec!["ftp".into()],
+        }
+    );
+    assert_eq!(
+        no.confirmed[2],
+        Destruction::ClientErase {
+            client: "Acme".into(),
+            interventions: vec![("acme".into(), vec!["ftp".into()])],
+            tombstones: 0,
+        }
+    );
 }
 
 #[test]
@@ -547,6 +595,9 @@ impl Interaction for ClosesWhileTyping<'_> {
         Err(Error::Internal("no TOTP seed is asked for".into()))
     }
     fn notice(&mut self, _: Notice) {}
+    fn confirm(&mut self, _: &Destruction) -> Result<bool> {
+        Ok(true)
+    }
 }
 
 /// `add` opens the vault twice (check, then write, with the secret typed in

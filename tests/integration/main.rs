@@ -15,6 +15,7 @@ mod backups;
 mod client_rights;
 mod clip;
 mod concurrency;
+mod confirm;
 mod contract;
 mod daily;
 mod docs;
