@@ -15,6 +15,50 @@ pub struct TestVault {
     pub dir: PathBuf,
 }
 
+/// The account under which intervault keeps a vault's records in the OS keyring
+/// (as `Vault::session_account` derives it from the canonical path).
+pub fn keyring_account(dir: &Path) -> String {
+    let path = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
+    let digest = intervault::crypto::sha256_tagged(path.as_os_str().as_encoded_bytes());
+    let hex = digest.trim_start_matches("sha256:");
+    format!("vault-{}", &hex[..32])
+}
+
+impl Drop for TestVault {
+    /// A test vault leaves its records in the user's persistent keyring, which
+    /// outlives the test run (every run's rollback records and key-store markers
+    /// would pile up there): take them out. Best effort, and only this vault's.
+    fn drop(&mut self) {
+        if !self.dir.join("vault.json").exists() {
+            return;
+        }
+        let account = keyring_account(&self.dir);
+        let mut prefixes = vec![format!("intervault:{account}")];
+        if let Ok(root) = std::fs::read(self.dir.join("vault.json")) {
+            if let Ok(root) = serde_json::from_slice::<serde_json::Value>(&root) {
+                if let Some(id) = root["key_store"]["id"].as_str() {
+                    prefixes.push(format!("intervault:marker-{id}"));
+                    prefixes.push(format!("intervault:key-{id}-"));
+                }
+            }
+        }
+        let purge: Vec<String> = prefixes
+            .iter()
+            .map(|p| format!("keyctl purge -p user '{p}' >/dev/null 2>&1"))
+            .collect();
+        let script = format!(
+            "keyctl get_persistent @s >/dev/null 2>&1 || exit 0; {}",
+            purge.join("; ")
+        );
+        let _ = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
 impl TestVault {
     /// A directory where a vault can be created (not yet initialised).
     pub fn empty() -> Self {
