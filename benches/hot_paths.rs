@@ -160,7 +160,7 @@ fn vault_benches(c: &mut Criterion) {
                 },
                 |id| {
                     let v = Vault::new(tmp.path().join("v"), &SystemClock).with_sessions(&store);
-                    v.close(&id, &mut Ui).expect("close")
+                    v.close(&id, None, &mut Ui).expect("close")
                 },
                 BatchSize::PerIteration,
             )

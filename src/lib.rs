@@ -32,6 +32,7 @@ pub mod crypto;
 pub mod error;
 pub mod hygiene;
 pub mod intervention;
+pub mod lang;
 pub mod os_keyring;
 pub mod session_store;
 pub mod timefmt;

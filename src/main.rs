@@ -1,6 +1,7 @@
 //! The `intervault` command: parse, run, render, exit code. All the work is in
 //! the library; see `cli/` for the argument types, prompts and rendering.
 
+#[macro_use]
 mod cli;
 
 use std::process::ExitCode;
@@ -15,23 +16,23 @@ fn main() -> ExitCode {
             .unwrap_or_default();
         // Whether the failed step changed the vault is not known here (a panic
         // can come after a commit, or between a wipe and its upkeep): say so.
-        eprintln!("intervault: internal error{place}: please report it; the failed step may have been cut short: check the vault with 'intervault status' and 'intervault list --all'");
+        errln!("intervault: internal error{place}: please report it; the failed step may have been cut short: check the vault with 'intervault status' and 'intervault list --all'");
         std::process::exit(1);
     }));
     // Before any secret is in memory: no core dumps, no ptrace by the same user.
     for problem in intervault::hygiene::harden_process() {
-        eprintln!("intervault: warning: {problem}: secrets could reach a core dump");
+        errln!("intervault: warning: {problem}: secrets could reach a core dump");
     }
     let args = match cli::parse() {
         Ok(args) => args,
         Err(code) => return ExitCode::from(code),
     };
-    match cli::run(args) {
+    match cli::run(args).and_then(|()| cli::out::finish()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line, whatever a message from below may hold.
             let line = e.to_string().replace(['\n', '\r'], " ");
-            eprintln!("intervault: {line}");
+            errln!("intervault: {line}");
             ExitCode::from(e.exit_code())
         }
     }

@@ -386,6 +386,37 @@ where
         .to_string()
 }
 
+/// `text` with every UTC time in it written as [`format_utc`] writes them
+/// (`2026-12-01T08:00:00Z`) shown in local time instead: the audit trail keeps
+/// its reasons in UTC, and a person reading them sees the zone of every other
+/// time on the screen.
+#[must_use]
+pub fn localize_utc_times(text: &str) -> String {
+    const LEN: usize = "2026-12-01T08:00:00Z".len();
+    let mut shown = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+        let candidate = rest.get(start..start + LEN).filter(|c| c.ends_with('Z'));
+        match candidate.and_then(|c| DateTime::parse_from_rfc3339(c).ok()) {
+            Some(t) => {
+                shown.push_str(&rest[..start]);
+                shown.push_str(&format_local(t.with_timezone(&Utc)));
+                rest = &rest[start + LEN..];
+            }
+            None => {
+                // Skip this run of digits: a time never starts inside one.
+                let run = rest[start..]
+                    .find(|c: char| !c.is_ascii_digit())
+                    .map_or(rest.len(), |n| start + n);
+                shown.push_str(&rest[..run]);
+                rest = &rest[run..];
+            }
+        }
+    }
+    shown.push_str(rest);
+    shown
+}
+
 /// Formats `t` as RFC 3339 in UTC with whole seconds and `Z`, e.g. `2026-12-01T08:00:00Z`.
 #[must_use]
 pub fn format_utc(t: DateTime<Utc>) -> String {
@@ -742,6 +773,30 @@ mod tests {
     }
 
     // ---- formatting ----
+
+    #[test]
+    fn utc_times_in_a_text_are_shown_local() {
+        let local = format_local(Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap());
+        assert_eq!(
+            localize_utc_times("frozen since 2026-12-01T08:00:00Z: audit"),
+            format!("frozen since {local}: audit")
+        );
+        assert_eq!(
+            localize_utc_times("from 2026-12-01T08:00:00Z to 2026-12-01T08:00:00Z"),
+            format!("from {local} to {local}")
+        );
+        // Not a time, or not in UTC: left as it is.
+        for kept in [
+            "",
+            "count 12345",
+            "2026-12-01T08:00:00+01:00",
+            "2026-13-01T08:00:00Z",
+            "20261-12-01T08:00:00Z",
+            "é2026-12-01T08:00:0",
+        ] {
+            assert_eq!(localize_utc_times(kept), kept);
+        }
+    }
 
     #[test]
     fn format_utc_and_local() {

@@ -1,12 +1,14 @@
 //! `audit`, `audit verify`, `client list|report|erase`, `retention`.
 
 use intervault::audit::{Filter, Record};
-use intervault::timefmt::{format_local, format_utc, parse_time_or_ago};
+use intervault::lang::Lang;
+use intervault::timefmt::{format_local, format_utc, localize_utc_times, parse_time_or_ago};
 use intervault::vault::{ClientReport, RetentionChange, Vault};
 use intervault::wipe::{Tombstone, WipeRecord};
 use intervault::Result;
 use serde_json::{json, Value};
 
+use super::documents;
 use super::render;
 use super::ui::TerminalUi;
 
@@ -57,7 +59,7 @@ fn record_text(r: &Record) -> String {
         }
     }
     if let Some(reason) = &e.reason {
-        parts.push(format!("({reason})"));
+        parts.push(format!("({})", localize_utc_times(reason)));
     }
     if let Some(seq) = e.completes {
         parts.push(format!("(completes #{seq})"));
@@ -96,16 +98,16 @@ pub fn audit(
         return Ok(());
     }
     if let Some((seq, at)) = view.pruned_through {
-        println!(
+        outln!(
             "records up to #{seq} were pruned by retention on {}",
             format_local(at)
         );
     }
     if view.records.is_empty() {
-        println!("no audit records match");
+        outln!("no audit records match");
     }
     for r in &view.records {
-        println!("{}", record_text(r));
+        outln!("{}", record_text(r));
     }
     Ok(())
 }
@@ -124,8 +126,8 @@ pub fn verify(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()> {
         }));
         return Ok(());
     }
-    println!(
-        "audit trail intact: {} record(s) up to #{} chain and verify{}",
+    outln!(
+        "audit trail intact: {} record(s) up to #{}, each sealed and linked to the one before{}",
         v.records,
         v.last,
         if v.pruned > 0 {
@@ -138,16 +140,16 @@ pub fn verify(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()> {
         }
     );
     if v.unsealed > 0 {
-        println!(
+        outln!(
             "{} record(s) at the end were written without the key and are vouched for by the next sealed one",
             v.unsealed
         );
     }
     if v.torn_tail {
-        println!("an interrupted write at the end was ignored (it granted nothing)");
+        outln!("an interrupted write at the end was ignored (it granted nothing)");
     }
     if v.foreign > 0 {
-        println!(
+        outln!(
             "warning: {} keyless line(s) could not be vouched for and were completed as foreign (see 'intervault audit': foreign_record); someone wrote to the trail without the key",
             v.foreign
         );
@@ -168,7 +170,7 @@ pub fn client_list(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()>
         return Ok(());
     }
     if clients.is_empty() {
-        println!("no clients");
+        outln!("no clients");
         return Ok(());
     }
     let rows: Vec<Vec<String>> = clients
@@ -183,7 +185,7 @@ pub fn client_list(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()>
         })
         .collect();
     let header: &[&str] = &["CLIENT", "LIVE", "PAST", ""];
-    print!("{}", super::table::render(Some(header), &rows, ""));
+    out!("{}", super::table::render(Some(header), &rows, ""));
     Ok(())
 }
 
@@ -233,84 +235,34 @@ fn report_json(r: &ClientReport) -> Value {
     })
 }
 
-fn report_text(r: &ClientReport) -> String {
-    let mut out = format!(
-        "What this vault holds about {} ({})\n\nInterventions in progress: {}\n",
-        r.client,
-        format_local(r.at),
-        r.interventions.len()
-    );
-    for i in &r.interventions {
-        let s = &i.summary;
-        out.push_str(&format!(
-            "- {} ({}), opened {}, window {} -> {}\n",
-            s.id,
-            s.status.as_str(),
-            format_local(i.opened_at),
-            format_local(s.window.from),
-            format_local(s.window.until)
-        ));
-        if let Some(note) = &s.note {
-            out.push_str(&format!("  note: {note}\n"));
-        }
-        if let Some((since, reason)) = &s.frozen {
-            out.push_str(&format!(
-                "  frozen since {} ({reason})\n",
-                format_local(*since)
-            ));
-        }
-        for e in &i.entries {
-            out.push_str(&format!(
-                "  credential {} ({}){}: holds {}\n",
-                e.name,
-                e.kind.as_str(),
-                e.url
-                    .as_ref()
-                    .map(|u| format!(" at {u}"))
-                    .unwrap_or_default(),
-                e.fields.join(", ")
-            ));
-        }
-        for x in &i.extensions {
-            out.push_str(&format!(
-                "  window moved on {} from {} to {} ({})\n",
-                format_local(x.at),
-                format_local(x.previous_until),
-                format_local(x.until),
-                x.reason
-            ));
-        }
-    }
-    out.push_str(&format!("\nWiped interventions: {}\n", r.tombstones.len()));
-    for t in &r.tombstones {
-        out.push_str(&format!("- {}\n", t.id));
-        for line in render::receipt_text(t).lines() {
-            out.push_str(&format!("  {line}\n"));
-        }
-    }
-    out.push_str(&format!(
-        "\nAccess history: {} record(s)\n",
-        r.history.len()
-    ));
-    for rec in &r.history {
-        out.push_str(&format!("  {}\n", record_text(rec)));
-    }
-    out.push_str("\nNo secret value is part of this report.\n");
-    out
-}
-
-pub fn client_report(vault: &Vault, ui: &mut TerminalUi, name: &str, json: bool) -> Result<()> {
-    let report = vault.client_report(name, ui)?;
+pub fn client_report(
+    vault: &Vault,
+    ui: &mut TerminalUi,
+    name: &str,
+    lang: Option<Lang>,
+    json: bool,
+) -> Result<()> {
+    let report = vault.client_report(name, lang, ui)?;
     if json {
-        render::print_json(&report_json(&report));
+        let mut v = report_json(&report);
+        v["lang"] = json!(report.lang.unwrap_or_else(documents::locale_lang).code());
+        render::print_json(&v);
     } else {
-        print!("{}", report_text(&report));
+        let lang = report.lang.unwrap_or_else(documents::locale_lang);
+        out!("{}", documents::report_text(&report, lang, record_text));
     }
     Ok(())
 }
 
-pub fn client_erase(vault: &Vault, ui: &mut TerminalUi, name: &str, json: bool) -> Result<()> {
-    let erasure = vault.client_erase(name, ui)?;
+pub fn client_erase(
+    vault: &Vault,
+    ui: &mut TerminalUi,
+    name: &str,
+    lang: Option<Lang>,
+    json: bool,
+) -> Result<()> {
+    let erasure = vault.client_erase(name, lang, ui)?;
+    let lang = erasure.lang.unwrap_or_else(documents::locale_lang);
     // The receipts go to the client, who knows its own name: show them with it
     // (their digests were computed with it).
     let with_name = |t: &Tombstone| {
@@ -329,21 +281,14 @@ pub fn client_erase(vault: &Vault, ui: &mut TerminalUi, name: &str, json: bool) 
             "client": erasure.pseudonym,
             "wiped": wiped,
             "tombstones": erasure.tombstones,
+            "lang": lang.code(),
         }));
         return Ok(());
     }
     for t in &erasure.wiped {
-        print!(
-            "{}",
-            render::closing_receipt(&with_name(t), render::Lang::from_locale())
-        );
+        out!("{}", documents::closing_receipt(&with_name(t), lang));
     }
-    println!(
-        "erased client: {} intervention(s) wiped; in {} tombstone(s) and in the audit trail the client is now {}, which nothing links back to the name",
-        erasure.wiped.len(),
-        erasure.tombstones,
-        erasure.pseudonym
-    );
+    outln!("{}", documents::erasure_line(&erasure, lang));
     Ok(())
 }
 
@@ -361,7 +306,7 @@ pub fn retention(
             "backup_days": r.backup_days,
         }));
     } else {
-        println!(
+        outln!(
             "audit records are kept {} months; tombstones {} months after their wipe; managed backups {} days",
             r.periods.audit_months, r.periods.tombstone_months, r.backup_days
         );

@@ -21,7 +21,7 @@ pub fn backup(vault: &Vault, ui: &mut TerminalUi, to: Option<PathBuf>, json: boo
         return Ok(());
     }
     for path in &report.written {
-        println!(
+        outln!(
             "backup written: {} (generation {}, {} live intervention(s))",
             path.display(),
             report.generation,
@@ -55,7 +55,7 @@ pub fn verify(vault: &Vault, ui: &mut TerminalUi, file: Option<PathBuf>, json: b
         }));
         return Ok(());
     }
-    println!(
+    outln!(
         "backup {} is intact: made {}, generation {}; restored into a private place in the vault directory (shredded since), {} intervention(s) opened and checked against its manifest, {} taken out since (wiped)",
         file.display(),
         format_local(check.created_at),
@@ -87,7 +87,7 @@ pub fn restore(
         render::print_json(&json!({"restored": report.restored, "dropped": dropped}));
         return Ok(());
     }
-    println!(
+    outln!(
         "restored into {}: {}",
         into.display(),
         if report.restored.is_empty() {
@@ -97,9 +97,10 @@ pub fn restore(
         }
     );
     for d in &report.dropped {
-        println!("not brought back: {} ({})", d.tombstone.id, d.why);
-        for line in render::receipt_text(&d.tombstone).lines() {
-            println!("  {line}");
+        outln!("not brought back: {} ({})", d.tombstone.id, d.why);
+        for line in super::documents::receipt_text(&d.tombstone, intervault::lang::Lang::En).lines()
+        {
+            outln!("  {line}");
         }
     }
     Ok(())

@@ -1,7 +1,5 @@
 //! `add`, `get`, `totp`, `rm`.
 
-use std::io::Write;
-
 use intervault::audit::Action;
 use intervault::vault::{NewCredential, StoredCredential, Vault};
 use intervault::{Error, Result};
@@ -87,7 +85,7 @@ pub fn add(
     replace: bool,
 ) -> Result<()> {
     vault.add(id, &new, replace, ui)?;
-    eprintln!("intervault: stored {id}/{}", new.name);
+    errln!("intervault: stored {id}/{}", new.name);
     Ok(())
 }
 
@@ -217,7 +215,7 @@ pub fn get(
         Output::Clipboard(seconds) => {
             let value = one_field(id, c, field, fetched.now)?;
             clip::copy(&value, seconds, fetched.until)?;
-            eprintln!(
+            errln!(
                 "intervault: copied the {} of {id}/{name}; the clipboard is cleared in {} s",
                 field_name(field),
                 seconds.min((fetched.until - fetched.now).num_seconds().max(0) as u64)
@@ -245,7 +243,7 @@ pub fn totp(vault: &Vault, ui: &mut TerminalUi, id: &str, name: &str) -> Result<
     out.extend_from_slice(code.code.expose().as_bytes());
     out.push(b'\n');
     write_stdout(&out)?;
-    eprintln!("intervault: valid for {} s", code.seconds_left);
+    errln!("intervault: valid for {} s", code.seconds_left);
     Ok(())
 }
 
@@ -309,15 +307,12 @@ fn one_field(
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(bytes)
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Error::io("write to", "stdout", e))
+    super::out::stdout_bytes(bytes);
+    Ok(())
 }
 
 pub fn rm(vault: &Vault, ui: &mut TerminalUi, id: &str, name: &str) -> Result<()> {
     vault.rm(id, name, ui)?;
-    eprintln!("intervault: removed {id}/{name}");
+    errln!("intervault: removed {id}/{name}");
     Ok(())
 }

@@ -135,7 +135,7 @@ fn run(
     match &names {
         Some(names) => distinct_variables(names.iter().map(String::as_str))?,
         None => {
-            let detail = vault.show(id, ui)?;
+            let detail = vault.show(id, None, ui)?;
             distinct_variables(detail.entries.iter().map(|e| e.name.as_str()))?;
         }
     }
@@ -447,7 +447,7 @@ fn supervise(
                 Stage::Running => {
                     send(pid, SIGTERM);
                     send(pid, SIGCONT);
-                    eprintln!(
+                    errln!(
                         "intervault: the window of '{id}' ended at {}: stopped the command (SIGTERM)",
                         format_local(until)
                     );
@@ -457,7 +457,7 @@ fn supervise(
                 }
                 Stage::Terminated { .. } => {
                     send(pid, SIGKILL);
-                    eprintln!(
+                    errln!(
                         "intervault: the command was still running {} s after SIGTERM: killed it (SIGKILL)",
                         KILL_AFTER.as_secs()
                     );

@@ -1,6 +1,7 @@
 //! `init`, `open`, `list`, `show`, `extend`, `close`, `sweep`.
 
 use intervault::crypto::KdfParams;
+use intervault::lang::Lang;
 use intervault::timefmt::{format_local, parse_duration, parse_time};
 use intervault::vault::{NewEnd, NewIntervention, Vault, WindowSpec};
 use intervault::wipe::WipeRecord;
@@ -8,6 +9,7 @@ use intervault::{Error, Result};
 use serde_json::json;
 use std::io::IsTerminal;
 
+use super::documents;
 use super::render;
 use super::ui::TerminalUi;
 
@@ -32,9 +34,9 @@ pub fn init(
         },
         ui,
     )?;
-    eprintln!("intervault: created a vault at {}", vault.dir().display());
+    errln!("intervault: created a vault at {}", vault.dir().display());
     if keyring {
-        eprintln!(
+        errln!(
             "intervault: intervention keys are kept only in the OS keyring: on Linux in the user's persistent kernel keyring, which every login session and the sweep timer reach, and which the kernel empties at reboot and after 3 days without any intervault command, taking the credentials with it; with the Secret Service or the macOS Keychain they persist. See docs/wiped.md"
         );
     }
@@ -90,7 +92,7 @@ pub fn open(
     if json {
         render::print_json(&render::summary_json(&s));
     } else {
-        println!(
+        outln!(
             "opened {} for {}: {} -> {} ({})",
             s.id,
             s.client,
@@ -108,17 +110,26 @@ pub fn list(vault: &Vault, ui: &mut TerminalUi, all: bool, json: bool) -> Result
         let arr: Vec<_> = items.iter().map(render::summary_json).collect();
         render::print_json(&arr);
     } else {
-        print!("{}", render::list_text(&items));
+        out!("{}", render::list_text(&items));
     }
     Ok(())
 }
 
-pub fn show(vault: &Vault, ui: &mut TerminalUi, id: &str, json: bool) -> Result<()> {
-    let d = vault.show(id, ui)?;
+pub fn show(
+    vault: &Vault,
+    ui: &mut TerminalUi,
+    id: &str,
+    lang: Option<Lang>,
+    json: bool,
+) -> Result<()> {
+    let d = vault.show(id, lang, ui)?;
+    let lang = d.lang.unwrap_or_else(documents::locale_lang);
     if json {
-        render::print_json(&render::detail_json(&d));
+        let mut v = render::detail_json(&d);
+        v["lang"] = json!(lang.code());
+        render::print_json(&v);
     } else {
-        print!("{}", render::detail_text(&d));
+        out!("{}", documents::detail_text(&d, lang));
     }
     Ok(())
 }
@@ -135,7 +146,7 @@ pub fn extend(
     if json {
         render::print_json(&render::summary_json(&s));
     } else {
-        println!(
+        outln!(
             "{} now runs {} -> {}",
             s.id,
             format_local(s.window.from),
@@ -150,18 +161,19 @@ pub fn close(
     ui: &mut TerminalUi,
     id: &str,
     json: bool,
-    lang: render::Lang,
+    lang: Option<Lang>,
 ) -> Result<()> {
-    let closed = vault.close(id, ui)?;
+    let closed = vault.close(id, lang, ui)?;
+    let lang = closed.lang.unwrap_or_else(documents::locale_lang);
     let t = &closed.tombstone;
     if json {
         let mut record: WipeRecord = t.clone().into();
         record.key_pending = closed.key_pending;
         render::print_json(&json!({ "wiped": [render::wipe_json(&record)] }));
     } else {
-        print!("{}", render::closing_receipt(t, lang));
+        out!("{}", documents::closing_receipt(t, lang));
         if closed.key_pending {
-            println!("{}", render::key_pending_line(lang));
+            out!("{}", documents::key_pending_line(lang));
         }
     }
     if closed.key_pending {
@@ -184,11 +196,11 @@ pub fn sweep(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()> {
         render::print_json(&json!({ "wiped": arr }));
     } else if records.is_empty() && std::io::stderr().is_terminal() {
         // Silent when nothing happened and nobody watches: cron mails any output.
-        eprintln!("intervault: nothing to wipe");
+        errln!("intervault: nothing to wipe");
     }
     for r in records.iter().filter(|_| !json) {
         match &r.tombstone {
-            Some(t) => println!(
+            Some(t) => outln!(
                 "expired {} ({}): {} credential(s) wiped at {}; receipt {}",
                 t.id,
                 t.client,
@@ -196,7 +208,7 @@ pub fn sweep(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()> {
                 format_local(r.wiped_at),
                 t.receipt
             ),
-            None => println!(
+            None => outln!(
                 "expired ref {}: key and credentials wiped at {}; details at the next unlock",
                 r.reference,
                 format_local(r.wiped_at)

@@ -4,7 +4,6 @@
 //! Neither output depends on the clock: the man pages carry no date, so pages
 //! generated on different days (as the committed `docs/man/` ones) compare equal.
 
-use std::io::Write;
 use std::path::Path;
 
 use clap::CommandFactory;
@@ -45,11 +44,8 @@ pub fn completions(shell: CompletionShell) -> Result<()> {
     // ourselves so that a closed stdout is an ordinary error.
     let mut script = Vec::new();
     clap_complete::generate(shell.shell(), &mut cmd, name, &mut script);
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(&script)
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Error::io("write to", "stdout", e))
+    super::out::stdout_bytes(&script);
+    Ok(())
 }
 
 /// The root command with only its visible commands, for completions.

@@ -1,10 +1,14 @@
 //! Command-line arguments (clap derive), and the dispatch from a parsed command to
 //! the library and back to rendering.
 
+// First: its macros are used by every module after it.
+#[macro_use]
+pub mod out;
 mod audit_cmds;
 mod backup_cmds;
 mod clip;
 mod credential_cmds;
+mod documents;
 mod examples;
 mod exec;
 mod intervention_cmds;
@@ -215,6 +219,11 @@ enum Command {
     Show {
         /// Intervention ID
         id: String,
+        /// Language of what is shown, for the client (a receipt printed again
+        /// after `close`) [default: the client's last, else from LC_ALL,
+        /// LC_MESSAGES or LANG]
+        #[arg(long, value_enum, value_name = "LANG")]
+        lang: Option<documents::LangArg>,
     },
     /// Move the end of a scheduled or active window
     #[command(group(clap::ArgGroup::new("end").required(true).args(["until", "for_"])))]
@@ -249,9 +258,10 @@ enum Command {
     Close {
         /// Intervention ID
         id: String,
-        /// Language of the receipt, for the client [default: from LC_ALL, LC_MESSAGES or LANG]
-        #[arg(long, value_enum)]
-        lang: Option<render::Lang>,
+        /// Language of the receipt, for the client [default: the client's last,
+        /// else from LC_ALL, LC_MESSAGES or LANG]
+        #[arg(long, value_enum, value_name = "LANG")]
+        lang: Option<documents::LangArg>,
         /// Do not ask before destroying (the question is only asked when stdin is a terminal)
         #[arg(short, long)]
         yes: bool,
@@ -347,6 +357,10 @@ enum ClientAction {
     Report {
         /// The client's name, as given to `open --client`
         name: String,
+        /// Language of the report, for the client [default: the client's last,
+        /// else from LC_ALL, LC_MESSAGES or LANG]
+        #[arg(long, value_enum, value_name = "LANG")]
+        lang: Option<documents::LangArg>,
     },
     /// Wipe all of a client's live interventions, then pseudonymise its name
     Erase {
@@ -355,6 +369,10 @@ enum ClientAction {
         /// Do not ask before destroying (the question is only asked when stdin is a terminal)
         #[arg(short, long)]
         yes: bool,
+        /// Language of the receipts and confirmation, for the client [default:
+        /// the client's last, else from LC_ALL, LC_MESSAGES or LANG]
+        #[arg(long, value_enum, value_name = "LANG")]
+        lang: Option<documents::LangArg>,
     },
 }
 
@@ -393,7 +411,7 @@ pub fn parse() -> std::result::Result<Cli, u8> {
         // and exits 1; 2 is this contract's usage code). Done here, not with clap's
         // `arg_required_else_help`, which INTERVAULT_DIR in the environment defeats.
         let help = <Cli as clap::CommandFactory>::command().render_help();
-        eprint!("{help}");
+        err!("{help}");
         return Err(2);
     }
     Cli::try_parse_from(&args).map_err(|e| {
@@ -415,15 +433,15 @@ pub fn parse() -> std::result::Result<Cli, u8> {
             ErrorKind::UnknownArgument
                 if path.first().is_some_and(|c| c == "add") && !unknown_is_flag(&e) =>
             {
-                eprintln!("intervault: {}", credential_cmds::SECRET_ON_ARGV);
+                errln!("intervault: {}", credential_cmds::SECRET_ON_ARGV);
                 2
             }
             ErrorKind::InvalidSubcommand => {
-                eprintln!("intervault: {}", unknown_command(&e, &path));
+                errln!("intervault: {}", unknown_command(&e, &path));
                 2
             }
             _ => {
-                eprintln!("intervault: {}", one_line(&e.render().to_string(), &path));
+                errln!("intervault: {}", one_line(&e.render().to_string(), &path));
                 2
             }
         }
@@ -566,7 +584,7 @@ pub fn run(cli: Cli) -> Result<()> {
             };
             let written = manual::manpages(&dir)?;
             if *install {
-                eprintln!(
+                errln!(
                     "intervault: installed {written} man pages in {}; 'man intervault' and 'man intervault-COMMAND' find them",
                     dir.display()
                 );
@@ -685,7 +703,9 @@ pub fn run(cli: Cli) -> Result<()> {
             credential_cmds::rm(&vault, &mut ui, &id, &name)
         }
         Command::List { all } => intervention_cmds::list(&vault, &mut ui, all, json),
-        Command::Show { id } => intervention_cmds::show(&vault, &mut ui, &id, json),
+        Command::Show { id, lang } => {
+            intervention_cmds::show(&vault, &mut ui, &id, lang.map(Into::into), json)
+        }
         Command::Extend {
             id,
             until,
@@ -697,21 +717,20 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Freeze { id, reason } => {
             vault.freeze(&id, &reason, &mut ui)?;
-            eprintln!("intervault: '{id}' is frozen: every fetch is refused until 'intervault unfreeze {id}'");
+            errln!("intervault: '{id}' is frozen: every fetch is refused until 'intervault unfreeze {id}'");
             Ok(())
         }
         Command::Unfreeze { id } => {
             if vault.unfreeze(&id, &mut ui)? {
-                eprintln!("intervault: '{id}' is no longer frozen");
+                errln!("intervault: '{id}' is no longer frozen");
             } else {
-                eprintln!("intervault: '{id}' was not frozen");
+                errln!("intervault: '{id}' was not frozen");
             }
             Ok(())
         }
         Command::Close { id, lang, yes } => {
             ui.assume_yes = yes;
-            let lang = lang.unwrap_or_else(render::Lang::from_locale);
-            intervention_cmds::close(&vault, &mut ui, &id, json, lang)
+            intervention_cmds::close(&vault, &mut ui, &id, json, lang.map(Into::into))
         }
         Command::Sweep => intervention_cmds::sweep(&vault, &mut ui, json),
         Command::Audit {
@@ -723,7 +742,7 @@ pub fn run(cli: Cli) -> Result<()> {
             ..
         } => {
             let kept = vault.audit_restart(&mut ui)?;
-            eprintln!("intervault: a new audit trail was started; the damaged one is kept as audit/{kept}");
+            errln!("intervault: a new audit trail was started; the damaged one is kept as audit/{kept}");
             Ok(())
         }
         Command::Audit {
@@ -751,12 +770,12 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Client { action } => match action {
             ClientAction::List => audit_cmds::client_list(&vault, &mut ui, json),
-            ClientAction::Report { name } => {
-                audit_cmds::client_report(&vault, &mut ui, &name, json)
+            ClientAction::Report { name, lang } => {
+                audit_cmds::client_report(&vault, &mut ui, &name, lang.map(Into::into), json)
             }
-            ClientAction::Erase { name, yes } => {
+            ClientAction::Erase { name, yes, lang } => {
                 ui.assume_yes = yes;
-                audit_cmds::client_erase(&vault, &mut ui, &name, json)
+                audit_cmds::client_erase(&vault, &mut ui, &name, lang.map(Into::into), json)
             }
         },
         Command::Retention {
@@ -778,7 +797,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => {
             ui.new_passphrase_file = new_passphrase_file;
             vault.passwd(&mut ui)?;
-            eprintln!("intervault: passphrase changed");
+            errln!("intervault: passphrase changed");
             Ok(())
         }
     }

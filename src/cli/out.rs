@@ -23,7 +23,7 @@ static STDOUT: AtomicU8 = AtomicU8::new(OPEN);
 static STDERR: AtomicU8 = AtomicU8::new(OPEN);
 
 /// What went wrong on stdout, other than a closed pipe, for [`finish`].
-static STDOUT_ERROR: std::sync::Mutex<Option<io::ErrorKind>> = std::sync::Mutex::new(None);
+static STDOUT_ERROR: std::sync::Mutex<Option<io::Error>> = std::sync::Mutex::new(None);
 
 /// Writes `args` to stdout (see the module's policy).
 pub fn stdout_fmt(args: fmt::Arguments<'_>) {
@@ -66,21 +66,23 @@ fn fail(state: &AtomicU8, e: io::Error, remember: bool) {
     state.store(FAILED, Ordering::Relaxed);
     if remember {
         if let Ok(mut kept) = STDOUT_ERROR.lock() {
-            kept.get_or_insert(e.kind());
+            kept.get_or_insert(e);
         }
     }
 }
 
-/// Flushes stdout at the end of a command; gives the error to report if
-/// anything the command printed could not be written (a closed pipe is not one).
-pub fn finish() -> Option<io::Error> {
+/// Flushes stdout at the end of a command; fails if anything the command
+/// printed could not be written (a closed pipe is not a failure).
+pub fn finish() -> intervault::Result<()> {
     if STDOUT.load(Ordering::Relaxed) == OPEN {
         if let Err(e) = io::stdout().lock().flush() {
             fail(&STDOUT, e, true);
         }
     }
-    let kind = STDOUT_ERROR.lock().ok().and_then(|k| *k)?;
-    Some(io::Error::from(kind))
+    match STDOUT_ERROR.lock().ok().and_then(|mut kept| kept.take()) {
+        Some(e) => Err(intervault::Error::io("write to", "stdout", e)),
+        None => Ok(()),
+    }
 }
 
 /// `println!` on stdout, with the module's policy.
@@ -96,11 +98,14 @@ macro_rules! out {
     ($($arg:tt)*) => { $crate::cli::out::stdout_fmt(format_args!($($arg)*)) };
 }
 
+/// `eprint!` on stderr, with the module's policy.
+macro_rules! err {
+    ($($arg:tt)*) => { $crate::cli::out::stderr_fmt(format_args!($($arg)*)) };
+}
+
 /// `eprintln!` on stderr, with the module's policy.
 macro_rules! errln {
     ($($arg:tt)*) => {
         $crate::cli::out::stderr_fmt(format_args!("{}\n", format_args!($($arg)*)))
     };
 }
-
-pub(crate) use {errln, out, outln};

@@ -3,7 +3,7 @@
 use intervault::intervention::Status;
 use intervault::timefmt::{format_duration, format_local, format_utc};
 use intervault::vault::{Destruction, InterventionDetail, InterventionSummary};
-use intervault::wipe::{Tombstone, WipeRecord};
+use intervault::wipe::WipeRecord;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -78,7 +78,7 @@ pub fn wipe_json(r: &WipeRecord) -> Value {
 
 /// Prints a JSON value and a newline on stdout.
 pub fn print_json<T: Serialize>(value: &T) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_default()
     );
@@ -146,141 +146,6 @@ pub fn list_text(items: &[InterventionSummary]) -> String {
         out.push('\n');
     }
     out
-}
-
-/// `show` as text.
-pub fn detail_text(d: &InterventionDetail) -> String {
-    let s = &d.summary;
-    let mut out = format!(
-        "intervention {}\nclient:      {}\nstatus:      {}\nwindow:      {} -> {}\n",
-        s.id,
-        s.client,
-        status_text(s, chrono::Utc::now()),
-        format_local(s.window.from),
-        format_local(s.window.until)
-    );
-    if let Some(note) = &s.note {
-        out.push_str(&format!("note:        {note}\n"));
-    }
-    for x in &d.extensions {
-        out.push_str(&format!(
-            "extended:    {} ({} -> {}): {}\n",
-            format_local(x.at),
-            format_local(x.previous_until),
-            format_local(x.until),
-            x.reason
-        ));
-    }
-    if let Some(t) = &d.tombstone {
-        out.push_str(&format!(
-            "wiped:       {} ({})\ndestroyed:   {}\nreceipt:     {}\n",
-            format_local(t.wiped_at),
-            t.reason,
-            destroyed_text(t),
-            t.receipt
-        ));
-    } else if d.entries.is_empty() {
-        out.push_str("credentials: none\n");
-    } else {
-        out.push_str("credentials:\n");
-        let rows: Vec<Vec<String>> = (d.entries.iter())
-            .map(|e| {
-                vec![
-                    e.name.clone(),
-                    format!("({})", e.kind),
-                    e.url.clone().unwrap_or_default(),
-                ]
-            })
-            .collect();
-        out.push_str(&super::table::render(None, &rows, "  "));
-    }
-    out
-}
-
-fn destroyed_text(t: &Tombstone) -> String {
-    if t.names.is_empty() {
-        "0 credentials".into()
-    } else {
-        format!("{} credential(s): {}", t.names.len(), t.names.join(", "))
-    }
-}
-
-/// The language of a receipt given to a client.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    /// English
-    En,
-    /// French
-    Fr,
-}
-
-impl Lang {
-    /// French when the locale (LC_ALL, then LC_MESSAGES, then LANG) says so.
-    pub fn from_locale() -> Lang {
-        let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
-            .iter()
-            .filter_map(|v| std::env::var(v).ok())
-            .find(|v| !v.is_empty())
-            .unwrap_or_default();
-        if locale.starts_with("fr") {
-            Lang::Fr
-        } else {
-            Lang::En
-        }
-    }
-}
-
-/// What `close` prints: the receipt, in the client's language. The digest is the
-/// same whatever the language: it covers the tombstone's canonical form.
-pub fn closing_receipt(t: &Tombstone, lang: Lang) -> String {
-    match lang {
-        Lang::En => format!("closed {}\n{}", t.id, receipt_text(t)),
-        Lang::Fr => {
-            let names = if t.names.is_empty() {
-                "aucun identifiant".to_owned()
-            } else {
-                format!("{} identifiant(s) : {}", t.names.len(), t.names.join(", "))
-            };
-            let reason = match t.reason {
-                intervault::intervention::WipeReason::Closed => "clôture de l'intervention",
-                intervault::intervention::WipeReason::Expired => "fin de la fenêtre",
-                intervault::intervention::WipeReason::Tampered => {
-                    "effacement anticipé après une altération du coffre"
-                }
-            };
-            format!(
-                "intervention {} clôturée\neffacement : {} ({reason})\nclient :     {}\nfenêtre :    {} -> {}\ndétruits :   {names}\nreçu :       {}\n",
-                t.id,
-                format_local(t.wiped_at),
-                t.client,
-                format_local(t.window.from),
-                format_local(t.window.until),
-                t.receipt
-            )
-        }
-    }
-}
-
-/// The receipt's line for a key whose destruction is still pending.
-pub fn key_pending_line(lang: Lang) -> &'static str {
-    match lang {
-        Lang::En => "key:         PENDING: not destroyed yet (its OS keyring cannot be reached from here); the wipe is complete once it is",
-        Lang::Fr => "clé :        EN ATTENTE : pas encore détruite (son trousseau n'est pas joignable d'ici) ; l'effacement sera complet une fois la clé détruite",
-    }
-}
-
-/// A wipe receipt as text.
-pub fn receipt_text(t: &Tombstone) -> String {
-    format!(
-        "wiped:       {} ({})\nclient:      {}\nwindow:      {} -> {}\ndestroyed:   {}\nreceipt:     {}\n",
-        format_local(t.wiped_at),
-        t.reason,
-        t.client,
-        format_local(t.window.from),
-        format_local(t.window.until),
-        destroyed_text(t),
-        t.receipt
-    )
 }
 
 /// Colour only for a terminal, and never when NO_COLOR is set to anything

@@ -13,7 +13,7 @@ use super::ui::TerminalUi;
 pub fn unlock(vault: &Vault, ui: &mut TerminalUi, for_: Option<&str>) -> Result<()> {
     let duration = for_.map(parse_duration).transpose()?;
     let until = vault.unlock(duration, ui)?;
-    eprintln!(
+    errln!(
         "intervault: unlocked until {}; 'intervault lock' ends it sooner",
         format_local(until)
     );
@@ -22,9 +22,9 @@ pub fn unlock(vault: &Vault, ui: &mut TerminalUi, for_: Option<&str>) -> Result<
 
 pub fn lock(vault: &Vault) -> Result<()> {
     if vault.lock()? {
-        eprintln!("intervault: locked");
+        errln!("intervault: locked");
     } else {
-        eprintln!("intervault: was not unlocked");
+        errln!("intervault: was not unlocked");
     }
     Ok(())
 }
@@ -35,7 +35,7 @@ pub fn status(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()> {
     if json {
         render::print_json(&status_json(vault.dir(), &report, timer.as_deref()));
     } else {
-        print!("{}", status_text(vault.dir(), &report, timer.as_deref()));
+        out!("{}", status_text(vault.dir(), &report, timer.as_deref()));
     }
     Ok(())
 }

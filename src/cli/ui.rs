@@ -108,7 +108,7 @@ impl Interaction for TerminalUi {
         // multiline secret (a key file) keeps its final newline on purpose.
         let text = secret.expose();
         if !from_terminal && !self.multiline && text.trim() != text {
-            eprintln!("intervault: warning: the secret for {intervention}/{name} starts or ends with whitespace; it was kept as given");
+            errln!("intervault: warning: the secret for {intervention}/{name} starts or ends with whitespace; it was kept as given");
         }
         if secret.is_empty() {
             return Err(Error::Input {
@@ -138,7 +138,7 @@ impl Interaction for TerminalUi {
     fn notice(&mut self, notice: Notice) {
         match notice {
             Notice::Expired(record) => match &record.tombstone {
-                Some(t) => eprintln!(
+                Some(t) => errln!(
                     "intervault: expired '{}' ({}): window ended {}; {} credential(s) wiped{}; receipt {}",
                     t.id,
                     t.client,
@@ -151,39 +151,39 @@ impl Interaction for TerminalUi {
                     },
                     t.receipt
                 ),
-                None => eprintln!(
+                None => errln!(
                     "intervault: expired intervention ref {}: its window ended; its key and credentials were wiped at {} (the receipt is completed at the next unlock)",
                     record.reference,
                     format_local(record.wiped_at)
                 ),
             },
-            Notice::KeyDestroyed { reference, since } => eprintln!(
+            Notice::KeyDestroyed { reference, since } => errln!(
                 "intervault: the key of intervention ref {reference}, wiped at {}, is now destroyed: that wipe is complete",
                 format_local(since)
             ),
-            Notice::KeysPending { count, since } => eprintln!(
+            Notice::KeysPending { count, since } => errln!(
                 "intervault: warning: {count} wiped intervention key(s) not destroyed yet (pending since {}): the OS keyring that holds them cannot be reached from this login session; run intervault where it can be",
                 format_local(since)
             ),
-            Notice::EndingSoon { id, until, now } => eprintln!(
+            Notice::EndingSoon { id, until, now } => errln!(
                 "intervault: note: the window of '{id}' ends in {} (at {}); extend it if the work needs longer",
                 intervault::timefmt::format_duration(until - now),
                 format_local(until)
             ),
-            Notice::SessionEnded { why } => eprintln!(
+            Notice::SessionEnded { why } => errln!(
                 "intervault: the unlocked session was ended ({why}); run 'intervault unlock' to start another"
             ),
-            Notice::UsedUp { id, name } => eprintln!(
+            Notice::UsedUp { id, name } => errln!(
                 "intervault: '{id}/{name}' reached its --max-uses and has been wiped"
             ),
-            Notice::KdfCalibrated { params, expected } => eprintln!(
+            Notice::KdfCalibrated { params, expected } => errln!(
                 "intervault: argon2id calibrated on this machine: {} MiB, {} lane(s), {} passes; one unlock takes about {:.2} s",
                 params.memory_kib / 1024,
                 params.parallelism,
                 params.iterations,
                 expected.as_secs_f64()
             ),
-            Notice::WeakKdf(p) => eprintln!(
+            Notice::WeakKdf(p) => errln!(
                 "intervault: warning: argon2id with {} MiB and {} pass(es) is below the OWASP floor (19 MiB, 2 passes): use the defaults for a real vault",
                 p.memory_kib / 1024,
                 p.iterations
@@ -369,7 +369,7 @@ fn check_strength(passphrase: &SecretText, prompted: bool) -> Result<()> {
         .and_then(|f| f.warning())
         .map(|w| format!(": {}", w.to_string().trim_end_matches('.')))
         .unwrap_or_default();
-    eprintln!("intervault: warning: the new passphrase is weak (strength {score} of 4{why}); it guards every client's logins: prefer four or more random words");
+    errln!("intervault: warning: the new passphrase is weak (strength {score} of 4{why}); it guards every client's logins: prefer four or more random words");
     if !prompted {
         return Ok(());
     }

@@ -185,8 +185,8 @@ fn every_keyed_and_keyless_event_lands_with_its_outcome() {
         &mut ui,
     )
     .unwrap();
-    v.client_report("Acme", &mut ui).unwrap();
-    let closed = v.close("acme", &mut ui).unwrap().tombstone;
+    v.client_report("Acme", None, &mut ui).unwrap();
+    let closed = v.close("acme", None, &mut ui).unwrap().tombstone;
     v.audit_verify(&mut ui).unwrap();
 
     use Action as A;
@@ -425,7 +425,7 @@ fn tombstones_go_three_years_after_their_wipe_to_the_second_and_the_unlock_recor
         "2029-12-31T18:00:00Z",
     );
     f.set("2026-12-01T10:00:00Z");
-    f.vault().close("acme", &mut TestUi::new()).unwrap();
+    f.vault().close("acme", None, &mut TestUi::new()).unwrap();
     let listed = |f: &Fixture| -> Vec<String> {
         f.vault()
             .list(&mut TestUi::new(), true)
@@ -529,7 +529,7 @@ fn client_erase_leaves_no_trace_of_the_name_in_any_decrypted_byte_and_the_trail_
     f.set("2026-12-01T10:00:00Z");
     let v = f.vault();
     let mut ui = TestUi::new();
-    v.close("old", &mut ui).unwrap();
+    v.close("old", None, &mut ui).unwrap();
     v.extend(
         "site",
         at("2026-12-01T19:00:00Z"),
@@ -549,7 +549,7 @@ fn client_erase_leaves_no_trace_of_the_name_in_any_decrypted_byte_and_the_trail_
         "the test sees the name before"
     );
 
-    let erased = v.client_erase(name, &mut ui).unwrap();
+    let erased = v.client_erase(name, None, &mut ui).unwrap();
     assert_eq!(erased.wiped.len(), 1);
     assert_eq!(erased.wiped[0].id, "site");
     assert_eq!(erased.tombstones, 2);
@@ -564,14 +564,14 @@ fn client_erase_leaves_no_trace_of_the_name_in_any_decrypted_byte_and_the_trail_
     v.audit_verify(&mut ui).unwrap();
     // The other client is untouched, and still shown by name.
     assert!(f.get("other", "ftp").is_ok());
-    let acme = v.client_report("Acme", &mut ui).unwrap();
+    let acme = v.client_report("Acme", None, &mut ui).unwrap();
     assert_eq!(acme.interventions.len(), 1);
     assert!(acme
         .history
         .iter()
         .all(|r| r.event.client.as_deref() == Some("Acme")));
     assert!(matches!(
-        v.client_report(name, &mut ui),
+        v.client_report(name, None, &mut ui),
         Err(Error::NoSuchClient { .. })
     ));
     let clients = v.client_list(&mut ui).unwrap();

@@ -137,7 +137,7 @@ fn a_restore_never_brings_back_what_was_wiped_since_or_has_ended() {
     let [b] = f.backups().try_into().unwrap();
     let closed = f
         .vault()
-        .close("closed-later", &mut TestUi::new())
+        .close("closed-later", None, &mut TestUi::new())
         .unwrap()
         .tombstone;
     f.set("2026-12-01T11:00:00Z");

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::audit::{Action, Event, Outcome, Record};
 use crate::error::{Error, Result};
 use crate::intervention::{validate_text, Kind, WipeReason};
+use crate::lang::Lang;
 use crate::wipe::Tombstone;
 
 use super::audit_view::with_names;
@@ -68,6 +69,9 @@ pub struct ClientReport {
     pub tombstones: Vec<Tombstone>,
     /// Every audit record about the client.
     pub history: Vec<Record>,
+    /// The client's language: the one given to `client report`, else the one
+    /// its last document was given in (none yet: the caller's default).
+    pub lang: Option<Lang>,
 }
 
 /// What `client erase` did.
@@ -79,6 +83,10 @@ pub struct Erasure {
     pub wiped: Vec<Tombstone>,
     /// How many tombstones now name the pseudonym.
     pub tombstones: usize,
+    /// The language of the client's confirmation: the one given to `client
+    /// erase`, else the one its last document was given in (the vault forgets
+    /// it with the name).
+    pub lang: Option<Lang>,
 }
 
 impl Vault<'_> {
@@ -117,9 +125,20 @@ impl Vault<'_> {
     /// Everything the vault holds or held about client `name`: live interventions
     /// (windows, credential names, kinds and which fields are set), tombstones
     /// with receipts, and the client's audit history. Never a secret value.
-    pub fn client_report(&self, name: &str, ui: &mut dyn Interaction) -> Result<ClientReport> {
+    /// With `lang`, the client's documents are given in that language from now on.
+    pub fn client_report(
+        &self,
+        name: &str,
+        lang: Option<Lang>,
+        ui: &mut dyn Interaction,
+    ) -> Result<ClientReport> {
         validate_text("client name", name, true)?;
-        let mut u = self.session(ui, Access::Read)?;
+        // Remembering a language is a change: it takes the write lock.
+        let access = match lang {
+            Some(_) => Access::Write,
+            None => Access::Read,
+        };
+        let mut u = self.session(ui, access)?;
         let template = Event::new(Action::ClientReport, Outcome::Done);
         let known = u.index.interventions.iter().any(|m| m.client == name)
             || u.index
@@ -176,6 +195,7 @@ impl Vault<'_> {
             .filter(|r| r.event.client.is_some() && r.event.client == pseudonym)
             .collect();
         let history = with_names(&u.index, records);
+        let lang = u.settle_client_lang(name, lang)?;
         u.record(vec![template.client(name)])?;
         self.after_read(u);
         Ok(ClientReport {
@@ -184,6 +204,7 @@ impl Vault<'_> {
             interventions,
             tombstones,
             history,
+            lang,
         })
     }
 
@@ -191,7 +212,13 @@ impl Vault<'_> {
     /// puts a keyed pseudonym in place of its name in its tombstones, and
     /// destroys the pseudonym's key, so that the audit trail (which only ever
     /// held the pseudonym) still verifies and nothing links it back to the name.
-    pub fn client_erase(&self, name: &str, ui: &mut dyn Interaction) -> Result<Erasure> {
+    /// `lang` is the language of the client's confirmation (see [`Erasure::lang`]).
+    pub fn client_erase(
+        &self,
+        name: &str,
+        lang: Option<Lang>,
+        ui: &mut dyn Interaction,
+    ) -> Result<Erasure> {
         validate_text("client name", name, true)?;
         let template = Event::new(Action::ClientErase, Outcome::Done);
         let doomed = |u: &mut Unlocked| -> Result<(String, Destruction)> {
@@ -283,12 +310,14 @@ impl Vault<'_> {
                 t.client = pseudonym.clone();
                 t.client_erased = true;
             }
+            let lang = lang.or_else(|| u.index.client_lang(name));
             u.index.clients.retain(|c| c.name != name);
             Ok((
                 Erasure {
                     pseudonym,
                     wiped,
                     tombstones,
+                    lang,
                 },
                 Vec::new(),
             ))

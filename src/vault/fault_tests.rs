@@ -622,7 +622,7 @@ const SCENARIOS: &[Scenario] = &[
         name: "close",
         setup: base,
         now: LIVE_AT,
-        run: |v, ui| v.close("acme", ui).map(|_| ()),
+        run: |v, ui| v.close("acme", None, ui).map(|_| ()),
         expires: false,
         keyless: false,
     },

@@ -493,6 +493,10 @@ pub struct ClientKey {
     pub name: String,
     /// The HMAC key of its pseudonym, hexadecimal.
     pub key: String,
+    /// The language the agency last chose for one of the client's documents
+    /// (`--lang`): the next one defaults to it. Goes with the key at erasure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<crate::lang::Lang>,
 }
 
 /// Retention periods, in months.

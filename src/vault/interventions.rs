@@ -7,6 +7,7 @@ use crate::clock::clock_is_sane;
 use crate::crypto::{KdfParams, SealKey};
 use crate::error::{Error, Result};
 use crate::intervention::{validate_name, validate_text, Kind, Status, Window, WipeReason};
+use crate::lang::Lang;
 use crate::wipe::{Tombstone, WipeRecord};
 
 use super::format::{
@@ -65,6 +66,9 @@ pub struct Closed {
     /// finishes it; until then a copy of the vault taken before the close still
     /// opens the credentials with the passphrase.
     pub key_pending: bool,
+    /// The client's language: the one given to `close`, else the one its last
+    /// document was given in (none yet: the caller's default).
+    pub lang: Option<Lang>,
 }
 
 /// How `init` makes a vault.
@@ -157,6 +161,9 @@ pub struct InterventionDetail {
     pub extensions: Vec<Extension>,
     /// The tombstone, for a wiped intervention.
     pub tombstone: Option<Tombstone>,
+    /// The client's language: the one given to `show`, else the one its last
+    /// document was given in (none yet, or an erased client: the caller's default).
+    pub lang: Option<Lang>,
 }
 
 pub(super) fn summary_of_live(m: &InterventionMeta, now: DateTime<Utc>) -> InterventionSummary {
@@ -381,11 +388,22 @@ impl Vault<'_> {
         Ok(out)
     }
 
-    /// Shows one intervention, live or tombstone.
-    pub fn show(&self, id: &str, ui: &mut dyn Interaction) -> Result<InterventionDetail> {
+    /// Shows one intervention, live or tombstone. With `lang`, the client's
+    /// documents are given in that language from now on (see [`Lang`]).
+    pub fn show(
+        &self,
+        id: &str,
+        lang: Option<Lang>,
+        ui: &mut dyn Interaction,
+    ) -> Result<InterventionDetail> {
         validate_name("intervention ID", id)?;
-        let u = self.session(ui, Access::Read)?;
-        let detail = if let Some(m) = u.index.interventions.iter().find(|m| m.id == id) {
+        // Remembering a language is a change: it takes the write lock.
+        let access = match lang {
+            Some(_) => Access::Write,
+            None => Access::Read,
+        };
+        let mut u = self.session(ui, access)?;
+        let mut detail = if let Some(m) = u.index.interventions.iter().find(|m| m.id == id) {
             let set = u.load_credentials(m)?;
             InterventionDetail {
                 summary: summary_of_live(m, u.h.now),
@@ -400,6 +418,7 @@ impl Vault<'_> {
                     .collect(),
                 extensions: m.extensions.clone(),
                 tombstone: None,
+                lang: None,
             }
         } else if let Some(t) = u.index.tombstones.iter().find(|t| t.id == id) {
             InterventionDetail {
@@ -407,10 +426,15 @@ impl Vault<'_> {
                 entries: Vec::new(),
                 extensions: Vec::new(),
                 tombstone: Some(t.clone()),
+                lang: None,
             }
         } else {
             return Err(Error::NoSuchIntervention { id: id.to_owned() });
         };
+        let erased = detail.tombstone.as_ref().is_some_and(|t| t.client_erased);
+        if !erased {
+            detail.lang = u.settle_client_lang(&detail.summary.client, lang)?;
+        }
         self.after_read(u);
         Ok(detail)
     }
@@ -515,7 +539,8 @@ impl Vault<'_> {
     }
 
     /// Wipes an intervention now and returns its tombstone (with the receipt).
-    pub fn close(&self, id: &str, ui: &mut dyn Interaction) -> Result<Closed> {
+    /// With `lang`, the client's documents are given in that language from now on.
+    pub fn close(&self, id: &str, lang: Option<Lang>, ui: &mut dyn Interaction) -> Result<Closed> {
         validate_name("intervention ID", id)?;
         let template = Event::new(Action::Close, Outcome::Done).intervention(id);
         // Closing is allowed whatever the clock says: wiping early is always safe.
@@ -550,9 +575,13 @@ impl Vault<'_> {
                 return Err(asked.changed());
             }
             let t = u.wipe(pos, WipeReason::Closed)?;
+            if let Some(lang) = lang {
+                u.index.remember_client_lang(&t.client, lang);
+            }
             let e = wipe_event(&t);
             Ok((t, vec![e]))
         })?;
+        let client_lang = lang.or_else(|| u.index.client_lang(&tombstone.client));
         // With nothing left open there is nothing to fetch: do not leave the
         // master key waiting in the keyring.
         if u.index.loaded.live.is_empty() && self.end_session() {
@@ -564,6 +593,7 @@ impl Vault<'_> {
         Ok(Closed {
             tombstone,
             key_pending,
+            lang: client_lang,
         })
     }
 

@@ -10,6 +10,7 @@ use crate::audit::{Action, Event, Outcome};
 use crate::crypto::MacKey;
 use crate::error::{Error, Result};
 use crate::intervention::WipeReason;
+use crate::lang::Lang;
 
 use super::format::{ClientKey, Index};
 use super::session::Unlocked;
@@ -36,12 +37,30 @@ impl Index {
         self.client_key(name).map(|k| pseudonym(&k, name))
     }
 
+    /// The language client `name`'s documents were last given in, if any.
+    pub(super) fn client_lang(&self, name: &str) -> Option<Lang> {
+        self.clients.iter().find(|c| c.name == name)?.lang
+    }
+
+    /// Remembers `lang` for client `name`'s next document; says whether that
+    /// changed anything (an erased client, who has no entry, keeps nothing).
+    pub(super) fn remember_client_lang(&mut self, name: &str, lang: Lang) -> bool {
+        match self.clients.iter_mut().find(|c| c.name == name) {
+            Some(c) if c.lang != Some(lang) => {
+                c.lang = Some(lang);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Gives client `name` a pseudonym key if it has none.
     pub(super) fn ensure_client_key(&mut self, name: &str) {
         if !self.clients.iter().any(|c| c.name == name) {
             self.clients.push(ClientKey {
                 name: name.to_owned(),
                 key: MacKey::generate().to_hex(),
+                lang: None,
             });
         }
     }
@@ -72,6 +91,7 @@ impl Index {
             self.clients.push(ClientKey {
                 name,
                 key: MacKey::generate().to_hex(),
+                lang: None,
             });
         }
         added
@@ -414,6 +434,23 @@ impl Unlocked<'_> {
             return Err(e);
         }
         Ok(value)
+    }
+}
+
+impl Unlocked<'_> {
+    /// Remembers `lang`, when given, for client `name`'s next documents
+    /// (committing only a change), and gives the client's language.
+    pub(super) fn settle_client_lang(
+        &mut self,
+        name: &str,
+        lang: Option<Lang>,
+    ) -> Result<Option<Lang>> {
+        if let Some(lang) = lang {
+            if self.index.remember_client_lang(name, lang) {
+                self.commit()?;
+            }
+        }
+        Ok(lang.or_else(|| self.index.client_lang(name)))
     }
 }
 

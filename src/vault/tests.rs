@@ -129,7 +129,7 @@ fn keyless_sweep_wipes_at_until_and_the_next_unlock_completes_the_tombstone() {
     assert_eq!(std::fs::read_dir(f.dir.join("keys")).unwrap().count(), 0);
     f.set("2026-12-02T08:00:00Z");
     let mut ui = TestUi::new();
-    let detail = f.vault().show("acme", &mut ui).unwrap();
+    let detail = f.vault().show("acme", None, &mut ui).unwrap();
     let t = detail.tombstone.expect("completed tombstone");
     assert_eq!(t.reason, WipeReason::Expired);
     assert_eq!(t.wiped_at, at("2026-12-01T18:00:00Z"));
@@ -178,7 +178,7 @@ fn close_is_allowed_even_when_the_clock_went_back() {
     f.set("2026-12-01T11:00:00Z");
     let t = f
         .vault()
-        .close("acme", &mut TestUi::new())
+        .close("acme", None, &mut TestUi::new())
         .unwrap()
         .tombstone;
     assert_eq!(t.reason, WipeReason::Closed);
@@ -247,8 +247,8 @@ fn nothing_is_asked_while_the_vault_is_locked() {
     // Issue 13, item 2: the question before a destruction too.
     let v = f.vault();
     v.rm("acme", "ftp", &mut ui).unwrap();
-    v.close("acme", &mut ui).unwrap();
-    v.client_erase("Acme", &mut ui).unwrap();
+    v.close("acme", None, &mut ui).unwrap();
+    v.client_erase("Acme", None, &mut ui).unwrap();
     assert_eq!(ui.confirmed.len(), 3);
     assert_eq!(ui.asked_while_locked, 0);
 }
@@ -263,14 +263,14 @@ fn issue_13_answering_no_destroys_nothing() {
     no.answer = false;
     let v = f.vault();
     assert!(matches!(
-        v.close("acme", &mut no),
+        v.close("acme", None, &mut no),
         Err(Error::Declined { .. })
     ));
     assert!(matches!(
         v.rm("acme", "ftp", &mut no),
         Err(Error::Declined { .. })
     ));
-    let err = v.client_erase("Acme", &mut no).unwrap_err();
+    let err = v.client_erase("Acme", None, &mut no).unwrap_err();
     assert_eq!(err.exit_code(), 1);
     assert_eq!(
         err.to_string(),
@@ -379,7 +379,10 @@ fn a_forged_clear_wipe_time_cannot_predate_the_window_end() {
     let forged = root.replace("2026-12-01T18:00:05Z", "2026-12-01T11:00:00Z");
     assert_ne!(root, forged);
     std::fs::write(&root_path, forged).unwrap();
-    let err = f.vault().show("acme", &mut TestUi::new()).unwrap_err();
+    let err = f
+        .vault()
+        .show("acme", None, &mut TestUi::new())
+        .unwrap_err();
     assert_eq!(err.exit_code(), 6, "{err}");
     assert!(
         err.to_string().contains("wiped before its window ended"),
@@ -389,7 +392,7 @@ fn a_forged_clear_wipe_time_cannot_predate_the_window_end() {
     // ordinary expiry.
     let t = f
         .vault()
-        .show("acme", &mut TestUi::new())
+        .show("acme", None, &mut TestUi::new())
         .unwrap()
         .tombstone
         .unwrap();
@@ -420,7 +423,7 @@ fn issue_12_a_forged_future_keyless_wipe_is_reported_as_tampering() {
     assert!(err.to_string().contains("was altered"), "{err}");
     let t = f
         .vault()
-        .show("acme", &mut TestUi::new())
+        .show("acme", None, &mut TestUi::new())
         .unwrap()
         .tombstone
         .unwrap();
@@ -588,7 +591,7 @@ impl Interaction for ClosesWhileTyping<'_> {
         TestUi::new().passphrase(purpose)
     }
     fn secret(&mut self, _: &str, _: &str) -> Result<SecretText> {
-        self.0.close("acme", &mut TestUi::new())?;
+        self.0.close("acme", None, &mut TestUi::new())?;
         Ok(SecretText::new("typed too late".into()))
     }
     fn totp_seed(&mut self, _: &str, _: &str) -> Result<SecretText> {

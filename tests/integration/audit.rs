@@ -386,7 +386,7 @@ fn an_intact_trail_verifies_with_its_counts() {
     // The check itself was recorded (#8).
     assert_eq!(
         ok(&v, &["audit", "verify"]).stdout(),
-        "audit trail intact: 8 record(s) up to #8 chain and verify\n"
+        "audit trail intact: 8 record(s) up to #8, each sealed and linked to the one before\n"
     );
 }
 

@@ -105,13 +105,28 @@ impl TestVault {
     }
 
     fn with_vault_env(&self, mut c: Command) -> Command {
+        c.env_clear().envs(self.env()).write_stdin("");
+        c
+    }
+
+    /// The whole environment of a command against this vault.
+    fn env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        vec![
+            ("PATH", std::env::var_os("PATH").unwrap_or_default()),
+            ("HOME", self.dir.parent().unwrap_or(Path::new("/")).into()),
+            ("TZ", "UTC".into()),
+            ("INTERVAULT_DIR", self.dir.clone().into()),
+            ("INTERVAULT_PASSPHRASE", PASSPHRASE.into()),
+        ]
+    }
+
+    /// `program` as a std command with this vault's environment (for tests
+    /// that need to own the standard streams), and `BIN` naming intervault.
+    pub fn std_cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+        let mut c = std::process::Command::new(program);
         c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.parent().unwrap_or(Path::new("/")))
-            .env("TZ", "UTC")
-            .env("INTERVAULT_DIR", &self.dir)
-            .env("INTERVAULT_PASSPHRASE", PASSPHRASE)
-            .write_stdin("");
+            .envs(self.env())
+            .env("BIN", assert_cmd::cargo::cargo_bin("intervault"));
         c
     }
 
