@@ -3,7 +3,8 @@
 # tests need when it is missing (keyutils for a fresh kernel session keyring,
 # xvfb and xclip for the clipboard tests, util-linux's unshare for the
 # other-namespace keyring tests, gcc as cargo's linker, python3 for the ptrace
-# test, script for the pseudo-terminal tests), then runs every test
+# test, script for the pseudo-terminal tests, zsh and fish to parse their
+# completion scripts), then runs every test
 # inside a fresh session keyring, so that the OS-keyring tests use the real
 # kernel keyring.
 # Arguments go to `cargo test` (for example: scripts/test.sh --test integration).
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # command -> the Debian package that gives it
-declare -A package=([keyctl]=keyutils [Xvfb]=xvfb [xclip]=xclip [unshare]=util-linux [cc]=gcc [python3]=python3 [script]=bsdutils)
+declare -A package=([keyctl]=keyutils [Xvfb]=xvfb [xclip]=xclip [unshare]=util-linux [cc]=gcc [python3]=python3 [script]=bsdutils [zsh]=zsh [fish]=fish)
 
 missing() {
     local cmd

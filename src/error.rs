@@ -260,7 +260,7 @@ pub enum Error {
     },
 
     /// The audit trail failed a check (exit 6): named record, or its head.
-    #[error("the audit trail is broken at {}: {what}; keep a copy of the vault directory as evidence, then 'intervault audit restart' starts a new trail (docs/audit.md)", record.map_or_else(|| "its head".to_owned(), |n| format!("record {n}")))]
+    #[error("the audit trail is broken at {}: {what}; keep a copy of the vault directory as evidence, then 'intervault audit restart' starts a new trail (see 'man intervault-audit')", record.map_or_else(|| "its head".to_owned(), |n| format!("record {n}")))]
     AuditBroken {
         /// The first bad record (`None`: the head).
         record: Option<u64>,

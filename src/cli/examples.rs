@@ -97,10 +97,16 @@ pub fn of(name: &str) -> &'static [(&'static str, &'static str)] {
                 "intervault close acme-site --lang fr",
             ),
         ],
-        "sweep" => &[(
-            "wipe what has ended, without the passphrase (for a timer)",
-            "intervault sweep",
-        )],
+        "sweep" => &[
+            (
+                "wipe what has ended, without the passphrase (for a timer)",
+                "intervault sweep",
+            ),
+            (
+                "run it every minute from cron (the timer `status` looks for)",
+                "( crontab -l 2>/dev/null; echo '* * * * * intervault sweep --json >/dev/null' ) | crontab -",
+            ),
+        ],
         "passwd" => &[("change the passphrase", "intervault passwd")],
         "audit" => &[
             (

@@ -5,7 +5,7 @@
 //! # Variables
 //! For each credential (all of them, or those named by `--only`), CMD gets
 //! `INTERVAULT_<NAME>_USER`, `_SECRET`, `_URL` and `_NOTE`, only for the fields that
-//! are set. `<NAME>` is the credential name upper-cased, with `-` and `.` turned into
+//! are set, and `_TOTP`, the code current when CMD starts, when a seed is stored. `<NAME>` is the credential name upper-cased, with `-` and `.` turned into
 //! `_`: `db-main.v2` gives `INTERVAULT_DB_MAIN_V2_SECRET`. Two credentials whose
 //! names give the same variables (`a-b` and `a.b`) are refused (exit 2) before
 //! anything is fetched, so neither silently hides the other.
@@ -157,7 +157,7 @@ fn run(
     // Something may have been added between `show` and the fetch.
     distinct_variables(fetched.credentials.iter().map(|c| c.name.as_str()))?;
     for credential in &fetched.credentials {
-        set_variables(&mut cmd, credential)?;
+        set_variables(&mut cmd, credential, fetched.now)?;
     }
     // Our copies go (zeroized) before the spawn, the Command's right after it.
     drop(fetched);
@@ -219,13 +219,24 @@ fn distinct_variables<'a>(names: impl Iterator<Item = &'a str>) -> Result<()> {
 }
 
 /// Puts a credential's set fields into CMD's environment.
-fn set_variables(cmd: &mut Command, c: &StoredCredential) -> Result<()> {
+fn set_variables(
+    cmd: &mut Command,
+    c: &StoredCredential,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
     let stem = variable_stem(&c.name);
+    // The code current when CMD starts; it zeroizes on drop, as the rest does.
+    let totp = c
+        .totp
+        .as_ref()
+        .map(|seed| intervault::totp::code_at(seed, now))
+        .transpose()?;
     let fields = [
         ("USER", c.user.as_deref()),
         ("SECRET", Some(c.secret.expose())),
         ("URL", c.url.as_deref()),
         ("NOTE", c.note.as_deref()),
+        ("TOTP", totp.as_ref().map(|t| t.code.expose())),
     ];
     for (field, value) in fields {
         let Some(value) = value else { continue };

@@ -31,9 +31,10 @@ impl CompletionShell {
     }
 }
 
-/// The clap command the pages and completions are generated from.
+/// The clap command the pages and completions are generated from (the pages
+/// write their EXAMPLES themselves, from the same table as `--help`).
 fn command() -> clap::Command {
-    <super::Cli as CommandFactory>::command()
+    super::help::with_forms(<super::Cli as CommandFactory>::command())
 }
 
 /// Prints the completion script for `shell` on stdout.
@@ -44,7 +45,14 @@ pub fn completions(shell: CompletionShell) -> Result<()> {
     // ourselves so that a closed stdout is an ordinary error.
     let mut script = Vec::new();
     clap_complete::generate(shell.shell(), &mut cmd, name, &mut script);
-    super::out::stdout_bytes(&script);
+    // Then intervention IDs and credential names, from an unlocked session.
+    let script = String::from_utf8_lossy(&script);
+    let script = match shell {
+        CompletionShell::Bash => format!("{script}{}", super::complete::shell_addition("bash")),
+        CompletionShell::Fish => format!("{script}{}", super::complete::shell_addition("fish")),
+        CompletionShell::Zsh => super::complete::zsh_with_values(&script),
+    };
+    super::out::stdout_bytes(script.as_bytes());
     Ok(())
 }
 

@@ -7,10 +7,12 @@ pub mod out;
 mod audit_cmds;
 mod backup_cmds;
 mod clip;
+mod complete;
 mod credential_cmds;
 mod documents;
 mod examples;
 mod exec;
+mod help;
 mod intervention_cmds;
 mod manual;
 mod render;
@@ -36,8 +38,10 @@ pub struct Cli {
     command: Command,
 }
 
-/// Options every command accepts, before or after its name.
+/// Options every command accepts, before or after its name: shown under their
+/// own heading in every command's help.
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// The vault directory [default: $XDG_DATA_HOME/intervault or ~/.local/share/intervault]
     #[arg(long, global = true, value_name = "DIR", env = "INTERVAULT_DIR")]
@@ -86,10 +90,10 @@ enum Command {
         /// The client's name
         #[arg(long)]
         client: String,
-        /// Window of DURATION (90s, 45m, 2h, 3d, 1w, 1d12h), from now or from --from
+        /// Window of DURATION, from now or from --from
         #[arg(long = "for", value_name = "DURATION", conflicts_with = "until")]
         for_: Option<String>,
-        /// Window end (RFC 3339, "YYYY-MM-DD HH:MM" or "YYYY-MM-DD", local time)
+        /// Window end
         #[arg(long, value_name = "TIME")]
         until: Option<String>,
         /// Window start [default: now]
@@ -157,6 +161,14 @@ enum Command {
         name: Option<String>,
     },
     /// Run a command with the intervention's credentials in its environment only
+    ///
+    /// For each credential NAME (all, or those given with --only), CMD gets
+    /// INTERVAULT_<NAME>_SECRET, and INTERVAULT_<NAME>_USER, _URL and _NOTE when
+    /// those fields are set, and INTERVAULT_<NAME>_TOTP (the code current when CMD
+    /// starts) when a TOTP seed is stored. <NAME> is the credential name in upper
+    /// case with '-' and '.' turned into '_': db-main.v2 gives
+    /// INTERVAULT_DB_MAIN_V2_SECRET. The passphrase variables are removed from
+    /// CMD's environment, and CMD is stopped when the window ends.
     Exec {
         /// Intervention ID
         id: String,
@@ -192,6 +204,14 @@ enum Command {
         /// intervault` finds them without MANPATH, and say where
         #[arg(long, conflicts_with = "dir")]
         install: bool,
+    },
+    /// Completes intervention IDs and credential names for the shell scripts
+    /// (internal; prints candidates or nothing)
+    #[command(hide = true, name = "__complete")]
+    Complete {
+        /// The words before the one being completed, after --
+        #[arg(last = true)]
+        words: Vec<String>,
     },
     /// Holds the clipboard for `get --clip` (internal; reads its value from stdin)
     #[command(hide = true, name = "__clip-holder")]
@@ -234,7 +254,7 @@ enum Command {
         #[arg(long, value_name = "TIME")]
         until: Option<String>,
         /// Make the window DURATION longer than it is now planned: the new end is
-        /// the current end plus DURATION (90s, 45m, 2h, 3d, 1w, 1d12h)
+        /// the current end plus DURATION
         #[arg(long = "for", value_name = "DURATION")]
         for_: Option<String>,
         /// Why the window changes (kept with the intervention)
@@ -410,11 +430,14 @@ pub fn parse() -> std::result::Result<Cli, u8> {
         // Bare `intervault`: the short help, as a usage error (git prints its help
         // and exits 1; 2 is this contract's usage code). Done here, not with clap's
         // `arg_required_else_help`, which INTERVAULT_DIR in the environment defeats.
-        let help = <Cli as clap::CommandFactory>::command().render_help();
+        let help = help::command().render_help();
         err!("{help}");
         return Err(2);
     }
-    Cli::try_parse_from(&args).map_err(|e| {
+    let parsed = help::command()
+        .try_get_matches_from(&args)
+        .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches));
+    parsed.map_err(|e| {
         use clap::error::ErrorKind;
         let path = command_path(&args);
         match e.kind() {
@@ -566,6 +589,23 @@ fn one_line(rendered: &str, path: &[String]) -> String {
 
 /// Runs a parsed command.
 pub fn run(cli: Cli) -> Result<()> {
+    // Completion prints candidates or nothing: never an error line under the
+    // user's prompt.
+    let completing = matches!(cli.command, Command::Complete { .. });
+    let done = run_command(cli);
+    if completing {
+        return Ok(());
+    }
+    done
+}
+
+fn run_command(mut cli: Cli) -> Result<()> {
+    if let Command::Complete { words } = &cli.command {
+        // The vault the line being completed names, if it names one.
+        if let (_, Some(named)) = complete::wanted(words) {
+            cli.global.vault = Some(named);
+        }
+    }
     if cli.global.json {
         if let Some(name) = without_json(&cli.command) {
             return Err(Error::usage(
@@ -800,6 +840,14 @@ pub fn run(cli: Cli) -> Result<()> {
             errln!("intervault: passphrase changed");
             Ok(())
         }
+        Command::Complete { words } => {
+            if let (Some(wanted), _) = complete::wanted(&words) {
+                for candidate in complete::candidates(&vault, &wanted) {
+                    outln!("{candidate}");
+                }
+            }
+            Ok(())
+        }
     }
 }
 
@@ -836,6 +884,7 @@ fn without_json(command: &Command) -> Option<&'static str> {
         Command::Completions { .. } => "completions",
         Command::Manpages { .. } => "manpages",
         Command::ClipHolder { .. } => "__clip-holder",
+        Command::Complete { .. } => "__complete",
         Command::Rm { .. } => "rm",
         Command::Freeze { .. } => "freeze",
         Command::Unfreeze { .. } => "unfreeze",

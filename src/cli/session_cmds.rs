@@ -94,7 +94,7 @@ fn status_text(dir: &Path, r: &StatusReport, timer: Option<&str>) -> String {
     out.push_str(&match timer {
         Some(t) => format!("sweep timer:  {t}\n"),
         None => {
-            "sweep timer:  none found: see docs/expiry.md to run 'intervault sweep' every minute\n"
+            "sweep timer:  none found: see EXAMPLES in 'man intervault-sweep' to run 'intervault sweep' every minute\n"
                 .into()
         }
     });

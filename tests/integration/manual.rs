@@ -247,3 +247,124 @@ fn issue_13_man_pages_have_examples_exit_status_and_see_also() {
         "{get}"
     );
 }
+
+/// Issue 13 item 4: an installed binary has its man pages and `--help`, not this
+/// repository's docs: no message, hint or help text points at a `docs/*.md`.
+#[test]
+fn no_message_points_at_a_file_of_the_repository() {
+    let bin = std::fs::read(assert_cmd::cargo::cargo_bin("intervault")).expect("read the binary");
+    let text = String::from_utf8_lossy(&bin);
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("docs/") {
+        let tail: String = text[at..].chars().take(40).collect();
+        let name_end = tail[5..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .map_or(tail.len(), |n| n + 5);
+        if tail[name_end..].starts_with(".md") {
+            found.push(tail);
+        }
+    }
+    assert!(found.is_empty(), "the binary points at {found:?}");
+}
+
+/// Issue 13 item 4: the completion scripts complete intervention IDs and
+/// credential names from an unlocked session, and never use a passphrase.
+#[test]
+fn bash_completes_ids_and_names_from_an_unlocked_session_only() {
+    let v = TestVault::new();
+    v.open_with_credential("acme-site", "wp-admin", "s3cret-wp");
+    let script = completions("bash");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("intervault.bash");
+    fs::write(&path, script).expect("write the script");
+    // Completes `intervault get <TAB>` and `intervault get acme-site <TAB>`,
+    // locked (with the passphrase in the environment: it must not be used),
+    // then unlocked, in a login session of its own.
+    let probe = r#"
+        source "$SCRIPT"
+        complete_line() {
+            COMP_WORDS=("$BIN" "$@" ''); COMP_CWORD=$(( $# + 1 ))
+            COMPREPLY=(); _intervault_with_values "$BIN" '' "$BIN"
+            echo "${COMPREPLY[*]}"
+        }
+        echo "locked ids: $(complete_line get)"
+        "$BIN" unlock 2>/dev/null
+        unset INTERVAULT_PASSPHRASE
+        echo "ids: $(complete_line get)"
+        echo "names: $(complete_line get acme-site)"
+        echo "ids for close: $(complete_line --vault "$INTERVAULT_DIR" close)"
+        "$BIN" lock 2>/dev/null
+        echo "after lock: $(complete_line get)"
+    "#;
+    let out = v
+        .std_cmd("keyctl")
+        .args(["session", "-", "bash", "-c", probe])
+        .env("SCRIPT", &path)
+        .output()
+        .expect("run bash");
+    let run = Run(out);
+    let text = run.stdout();
+    let line = |label: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label} in {text}; stderr {}", run.stderr()))
+            .to_owned()
+    };
+    assert!(!line("locked ids: ").contains("acme-site"), "{text}");
+    assert_eq!(line("ids: "), "acme-site", "{text}");
+    assert_eq!(line("names: "), "wp-admin", "{text}");
+    assert_eq!(line("ids for close: "), "acme-site", "{text}");
+    assert!(!line("after lock: ").contains("acme-site"), "{text}");
+}
+
+/// The completion helper itself: nothing on stderr and exit 0 whatever happens
+/// (no vault, a locked vault, a word that is not an ID).
+#[test]
+fn the_completion_helper_never_complains() {
+    let v = TestVault::new();
+    v.open_with_credential("acme-site", "wp-admin", "s3cret-wp");
+    for words in [
+        &["--", "get"][..],
+        &["--", "get", "nosuch"],
+        &["--", "list"],
+        &[],
+    ] {
+        let args = [&["__complete"][..], words].concat();
+        let run = v.run(&args).success();
+        assert_eq!(run.stdout(), "", "{words:?}: locked, so nothing");
+        assert_eq!(run.stderr(), "", "{words:?}");
+    }
+    let gone = TestVault::empty();
+    let run = gone.run(&["__complete", "--", "get"]).success();
+    assert_eq!((run.stdout(), run.stderr()), (String::new(), String::new()));
+}
+
+/// zsh and fish parse their scripts (when those shells are installed: the test
+/// script installs them).
+#[test]
+fn zsh_and_fish_scripts_parse() {
+    for (shell, check) in [("zsh", &["-n"][..]), ("fish", &["--no-execute"])] {
+        if std::process::Command::new(shell)
+            .arg("-c")
+            .arg("true")
+            .output()
+            .is_err()
+        {
+            eprintln!("{shell} is not installed: its script is not parsed");
+            continue;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(format!("intervault.{shell}"));
+        fs::write(&path, completions(shell)).expect("write the script");
+        let out = std::process::Command::new(shell)
+            .args(check)
+            .arg(&path)
+            .output()
+            .expect("run the shell");
+        assert!(
+            out.status.success(),
+            "{shell} rejects its script: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
