@@ -322,3 +322,44 @@ fn sigint_to_intervault_reaches_the_command() {
         "got-int\n"
     );
 }
+
+/// Issue 13 item 4: `exec` gives a credential's current TOTP code as
+/// INTERVAULT_<NAME>_TOTP, as its `--help` says.
+#[test]
+fn exec_gives_the_current_totp_code_when_a_seed_is_stored() {
+    let v = TestVault::new();
+    v.open_with_credential("acme-site", "wp-admin", "s3cret-wp");
+    v.run_with_stdin(
+        &["add", "acme-site", "ovh", "--kind", "domain", "--totp"],
+        "pw\nJBSWY3DPEHPK3PXP\n",
+    )
+    .success();
+    let run = v
+        .run(&[
+            "exec",
+            "acme-site",
+            "--",
+            "sh",
+            "-c",
+            "echo \"ovh=$INTERVAULT_OVH_TOTP wp=${INTERVAULT_WP_ADMIN_TOTP-unset}\"",
+        ])
+        .success();
+    let out = run.stdout();
+    let code = out
+        .trim()
+        .strip_prefix("ovh=")
+        .and_then(|rest| rest.strip_suffix(" wp=unset"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+        "{out}"
+    );
+    assert!(exec_help().contains("INTERVAULT_<NAME>_TOTP"));
+}
+
+fn exec_help() -> String {
+    TestVault::empty()
+        .run(&["exec", "--help"])
+        .success()
+        .stdout()
+}
