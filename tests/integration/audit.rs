@@ -952,3 +952,50 @@ fn issue_12_keyless_lines_the_vault_cannot_vouch_for_are_completed_as_foreign() 
     );
     assert_eq!(json_of(&v, &["audit", "verify", "--json"])["foreign"], 3);
 }
+
+/// Issue 13 item 7: the times inside a record's reason are shown in local time,
+/// like the record's own time; `--json` keeps them in UTC.
+#[test]
+fn times_in_reasons_are_shown_in_local_time() {
+    let v = TestVault::new();
+    v.open_with_credential("acme-site", "wp-admin", "s3cret-wp");
+    v.run(&["freeze", "acme-site", "--reason", "client asked to pause"])
+        .success();
+    v.run(&["get", "acme-site", "wp-admin"]).fails(3);
+    let local = v
+        .cmd(&["audit", "--intervention", "acme-site"])
+        .env("TZ", "Europe/Paris")
+        .output()
+        .expect("run audit");
+    let text = String::from_utf8_lossy(&local.stdout).into_owned();
+    let refused = text
+        .lines()
+        .find(|l| l.contains(" refused "))
+        .unwrap_or_else(|| panic!("no refusal in {text}"));
+    // `(frozen since 2026-12-06 23:51:24 +01:00: client asked to pause)`
+    let since = refused
+        .split("(frozen since ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{refused}"));
+    assert!(
+        since.get(19..26) == Some(" +01:00") || since.get(19..26) == Some(" +02:00"),
+        "{refused}"
+    );
+    assert!(!refused.contains("Z:"), "{refused}");
+    let json = v.run(&["audit", "--json"]).success().json();
+    let reason = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|r| {
+            r["reason"]
+                .as_str()
+                .filter(|r| r.starts_with("frozen since"))
+        })
+        .expect("the refusal in JSON")
+        .to_owned();
+    assert!(
+        reason.get(13..33).is_some_and(|t| t.ends_with('Z')),
+        "{reason}"
+    );
+}
