@@ -104,7 +104,7 @@ pub enum Error {
         /// The intervention.
         id: String,
         /// `closed` or `expired`.
-        reason: crate::intervention::WipeReason,
+        reason: crate::lifecycle::WipeReason,
         /// When it was wiped.
         wiped_at: DateTime<Utc>,
     },

@@ -7,10 +7,12 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::clock::clock_is_sane;
 use crate::error::{Error, Result};
+
+pub use crate::lifecycle::{Status, WipeReason};
 
 /// Longest client name or note accepted, in characters.
 pub const MAX_TEXT_CHARS: usize = 1000;
@@ -182,70 +184,6 @@ pub enum Phase {
     Ended,
 }
 
-/// Why an intervention's credentials were wiped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WipeReason {
-    /// `intervault close`.
-    Closed,
-    /// The window ended.
-    Expired,
-    /// Wiped by a keyless command that an altered clear root misled before its
-    /// sealed window ended (a contract extension): reported as tampering, never
-    /// as an ordinary expiry.
-    Tampered,
-}
-
-impl fmt::Display for WipeReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            WipeReason::Closed => "closed",
-            WipeReason::Expired => "expired",
-            WipeReason::Tampered => "tampered",
-        })
-    }
-}
-
-/// The status of an intervention, as the contract names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// now < from.
-    Scheduled,
-    /// from <= now < until.
-    Active,
-    /// Wiped by `close`.
-    Closed,
-    /// Wiped because the window ended.
-    Expired,
-    /// Wiped early because the clear root was altered (see
-    /// [`WipeReason::Tampered`]).
-    Tampered,
-}
-
-impl Status {
-    /// The status's name in the contract.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Scheduled => "scheduled",
-            Status::Active => "active",
-            Status::Closed => "closed",
-            Status::Expired => "expired",
-            Status::Tampered => "tampered",
-        }
-    }
-}
-
-impl From<WipeReason> for Status {
-    fn from(r: WipeReason) -> Self {
-        match r {
-            WipeReason::Closed => Status::Closed,
-            WipeReason::Expired => Status::Expired,
-            WipeReason::Tampered => Status::Tampered,
-        }
-    }
-}
-
 /// What an intervention is, for the access decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -302,6 +240,45 @@ pub fn may_edit(id: &str, state: State, now: DateTime<Utc>, seen: DateTime<Utc>)
             }
         }
         _ => may_fetch(id, state, now, seen),
+    }
+}
+
+/// An intervention's opaque reference: 16 random bytes in hex. It names the key and
+/// credential files and is all a keyless sweep knows of an intervention.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Ref(String);
+
+impl Ref {
+    /// A fresh random reference.
+    pub fn random() -> Self {
+        Ref(crate::crypto::hex(&crate::crypto::random_bytes::<16>()))
+    }
+
+    /// Parses a reference, which must be 32 lower-case hex digits: it becomes part
+    /// of file names, so a tampered one must not be able to name another path.
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = s.len() == 32
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        ok.then(|| Ref(s.to_owned()))
+    }
+
+    /// The reference as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Ref {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ref {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ref::parse(&s).ok_or_else(|| serde::de::Error::custom("malformed intervention reference"))
     }
 }
 

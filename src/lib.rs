@@ -33,6 +33,7 @@ pub mod error;
 pub mod hygiene;
 pub mod intervention;
 pub mod lang;
+pub mod lifecycle;
 pub mod os_keyring;
 pub mod session_store;
 pub mod timefmt;

@@ -18,9 +18,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::intervention::{Window, WipeReason};
+use crate::intervention::{Ref, Window, WipeReason};
 use crate::timefmt::format_utc;
-use crate::vault::format::Ref;
 
 /// What remains of a wiped intervention.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use base64::{engine::general_purpose::STANDARD, Engine};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::intervention::WipeReason;
 
 use super::format::{parse_root, Ref, RootFile};
+pub use super::format::{BackupConfig, MAX_BACKUP_DIRS, MAX_RETENTION_DAYS};
 use super::fsio;
 
 /// The backup file format's name and version.
@@ -34,56 +35,8 @@ const FORMAT: &str = "intervault-backup";
 const VERSION: u32 = 1;
 /// Managed backups are deleted this long after they were made, unless told.
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
-/// The longest retention accepted (`retention --backup-days` refuses more).
-pub const MAX_RETENTION_DAYS: u32 = 36_500;
-/// The most managed backup directories a vault may list.
-pub const MAX_BACKUP_DIRS: usize = 64;
 /// The largest backup read.
 const MAX_BACKUP_BYTES: u64 = 512 << 20;
-
-/// Where a vault's managed backups go, and how long they are kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BackupConfig {
-    /// This vault's identity in its backups (random).
-    pub id: Ref,
-    /// The managed backup directories.
-    pub dirs: Vec<PathBuf>,
-    /// Days a managed backup is kept.
-    pub retention_days: u32,
-}
-
-impl BackupConfig {
-    /// Checks the ranges the types cannot: a retention `retention --backup-days`
-    /// could have set, and at most [`MAX_BACKUP_DIRS`] distinct absolute
-    /// directories (a relative one would depend on where a command runs).
-    pub fn check(&self) -> std::result::Result<(), String> {
-        if !(1..=MAX_RETENTION_DAYS).contains(&self.retention_days) {
-            return Err(format!(
-                "the backup retention of {} days is outside 1..={MAX_RETENTION_DAYS}",
-                self.retention_days
-            ));
-        }
-        if self.dirs.is_empty() || self.dirs.len() > MAX_BACKUP_DIRS {
-            return Err(format!(
-                "it lists {} managed backup directories, not 1..={MAX_BACKUP_DIRS}",
-                self.dirs.len()
-            ));
-        }
-        for (i, dir) in self.dirs.iter().enumerate() {
-            if !dir.is_absolute() || self.dirs[..i].contains(dir) {
-                return Err("a managed backup directory is relative or listed twice".to_owned());
-            }
-        }
-        Ok(())
-    }
-
-    /// When the oldest backup still kept was made, at `now`; `None` when
-    /// nothing is old enough to go (a retention beyond the calendar).
-    pub fn keep_from(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        TimeDelta::try_days(i64::from(self.retention_days)).and_then(|d| now.checked_sub_signed(d))
-    }
-}
 
 /// One backup file.
 #[derive(Debug, Clone, Serialize, Deserialize)]

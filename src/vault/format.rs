@@ -29,11 +29,11 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 
@@ -49,43 +49,65 @@ pub const FORMAT_VERSION: u32 = 2;
 /// The oldest version this build reads (and rewrites as [`FORMAT_VERSION`]).
 pub const OLDEST_READ_VERSION: u32 = 1;
 
-/// An intervention's opaque reference: 16 random bytes in hex. It names the key and
-/// credential files and is all a keyless sweep knows of an intervention.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct Ref(String);
+pub use crate::intervention::Ref;
 
-impl Ref {
-    /// A fresh random reference.
-    pub fn random() -> Self {
-        Ref(crate::crypto::hex(&crate::crypto::random_bytes::<16>()))
+// The managed backups' and the keyring key store's settings are part of the
+// clear root: they live here, so that the format imports neither module.
+
+/// The longest retention accepted (`retention --backup-days` refuses more).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+/// The most managed backup directories a vault may list.
+pub const MAX_BACKUP_DIRS: usize = 64;
+/// Where a vault's managed backups go, and how long they are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupConfig {
+    /// This vault's identity in its backups (random).
+    pub id: Ref,
+    /// The managed backup directories.
+    pub dirs: Vec<PathBuf>,
+    /// Days a managed backup is kept.
+    pub retention_days: u32,
+}
+
+impl BackupConfig {
+    /// Checks the ranges the types cannot: a retention `retention --backup-days`
+    /// could have set, and at most [`MAX_BACKUP_DIRS`] distinct absolute
+    /// directories (a relative one would depend on where a command runs).
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if !(1..=MAX_RETENTION_DAYS).contains(&self.retention_days) {
+            return Err(format!(
+                "the backup retention of {} days is outside 1..={MAX_RETENTION_DAYS}",
+                self.retention_days
+            ));
+        }
+        if self.dirs.is_empty() || self.dirs.len() > MAX_BACKUP_DIRS {
+            return Err(format!(
+                "it lists {} managed backup directories, not 1..={MAX_BACKUP_DIRS}",
+                self.dirs.len()
+            ));
+        }
+        for (i, dir) in self.dirs.iter().enumerate() {
+            if !dir.is_absolute() || self.dirs[..i].contains(dir) {
+                return Err("a managed backup directory is relative or listed twice".to_owned());
+            }
+        }
+        Ok(())
     }
 
-    /// Parses a reference, which must be 32 lower-case hex digits: it becomes part
-    /// of file names, so a tampered one must not be able to name another path.
-    pub fn parse(s: &str) -> Option<Self> {
-        let ok = s.len() == 32
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        ok.then(|| Ref(s.to_owned()))
-    }
-
-    /// The reference as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// When the oldest backup still kept was made, at `now`; `None` when
+    /// nothing is old enough to go (a retention beyond the calendar).
+    pub fn keep_from(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        TimeDelta::try_days(i64::from(self.retention_days)).and_then(|d| now.checked_sub_signed(d))
     }
 }
 
-impl fmt::Display for Ref {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Ref {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Ref::parse(&s).ok_or_else(|| serde::de::Error::custom("malformed intervention reference"))
-    }
+/// A vault whose intervention keys live in the OS keyring: its identity there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyringConfig {
+    /// The vault's identity in the keyring accounts (random).
+    pub id: Ref,
 }
 
 /// The clear KDF header: algorithm, costs and salt.
@@ -150,7 +172,9 @@ pub struct RootFile {
     pub kdf: KdfHeader,
     /// The master key, as a base64 age file with the passphrase stanza.
     pub master_key: String,
-    /// The index, as a base64 age file sealed to the master key.
+    /// The index core, as a base64 age file: sealed with the index key (derived
+    /// from the master key) since format 2; format 1 sealed the whole index to
+    /// the master key.
     pub index: String,
     /// Live interventions' window ends, for the keyless sweep.
     pub expiry: Vec<ExpiryEntry>,
@@ -159,11 +183,11 @@ pub struct RootFile {
     /// The managed backup directories, for the keyless sweep (a sealed copy is
     /// in the index, and the two must agree).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backups: Option<super::backup::BackupConfig>,
+    pub backups: Option<BackupConfig>,
     /// Set when intervention keys live in the OS keyring (`init --key-store
     /// keyring`); a sealed copy is in the index, and the two must agree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_store: Option<super::keystore::KeyringConfig>,
+    pub key_store: Option<KeyringConfig>,
     /// Keys of wiped interventions whose destruction is still to be confirmed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys_pending: Vec<PendingKey>,
@@ -312,10 +336,10 @@ pub struct Index {
     pub generation: u64,
     /// The managed backup directories (the clear copy in `vault.json` must agree).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backups: Option<super::backup::BackupConfig>,
+    pub backups: Option<BackupConfig>,
     /// The OS keyring key store, if keys live there (the clear copy must agree).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_store: Option<super::keystore::KeyringConfig>,
+    pub key_store: Option<KeyringConfig>,
     /// What of a version 2 index is in memory; `interventions`, `tombstones` and
     /// `clients` hold what was read so far.
     #[serde(skip)]
@@ -452,10 +476,10 @@ pub struct Core {
     pub generation: u64,
     /// See [`Index::backups`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backups: Option<super::backup::BackupConfig>,
+    pub backups: Option<BackupConfig>,
     /// See [`Index::key_store`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_store: Option<super::keystore::KeyringConfig>,
+    pub key_store: Option<KeyringConfig>,
 }
 
 /// A record file's plaintext: one live intervention.

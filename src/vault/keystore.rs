@@ -14,12 +14,12 @@
 use std::path::{Path, PathBuf};
 
 use base64::{engine::general_purpose::STANDARD, Engine};
-use serde::{Deserialize, Serialize};
 
 use crate::crypto::{SealKey, SecretText};
 use crate::error::{Error, Result};
 use crate::os_keyring::{SecretStore, UserKeyring};
 
+pub use super::format::KeyringConfig;
 use super::format::{parse_key_plain, to_plain_json, KeyPlain, Ref};
 use super::fsio;
 
@@ -130,14 +130,6 @@ impl KeyStore for FileKeyStore {
             .filter_map(|name| name.strip_suffix(".age").and_then(Ref::parse))
             .collect())
     }
-}
-
-/// A vault whose intervention keys live in the OS keyring: its identity there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeyringConfig {
-    /// The vault's identity in the keyring accounts (random).
-    pub id: Ref,
 }
 
 /// Unused by the user keyring (its records last as long as it does); kept for

@@ -24,9 +24,8 @@ use crate::error::{Error, Result};
 use crate::intervention::WipeReason;
 use crate::os_keyring::SecretStore;
 
-use super::format::Ref;
+use super::format::{Index, Ref};
 use super::fsio;
-use super::session::Unlocked;
 use super::Vault;
 use crate::audit::{Action, Event, Outcome};
 
@@ -198,65 +197,50 @@ impl<'c> Vault<'c> {
     }
 }
 
-impl Unlocked<'_> {
-    /// On an older copy accepted with `--accept-rollback`: wipes again every live
-    /// intervention that was wiped since, and takes the generation up to what
-    /// was seen; says whether it did anything. The caller commits.
-    pub(super) fn accept_rollback(&mut self) -> Result<bool> {
-        if self.index.generation >= self.seen.generation {
-            return Ok(false);
-        }
-        self.read_everything()?;
-        let again: Vec<(String, WipeReason)> = self
-            .index
-            .interventions
-            .iter()
-            .filter_map(|m| {
-                let w = self
-                    .seen
-                    .wiped
-                    .iter()
-                    .find(|w| w.reference == m.reference)?;
-                Some((m.id.clone(), w.reason))
-            })
-            .collect();
-        for (id, reason) in &again {
-            if let Ok(pos) = self.live(id) {
-                self.wipe(pos, *reason)?;
-            }
-        }
-        let mut e = Event::new(Action::RollbackAccepted, Outcome::Done);
-        e.count = Some(again.len() as u64);
-        e.reason = Some(format!(
-            "generation {} accepted where {} was seen",
-            self.index.generation, self.seen.generation
-        ));
-        self.owed.push(e);
-        self.index.generation = self.seen.generation;
-        Ok(true)
-    }
+/// The live interventions of `index` that an accepted older copy must wipe
+/// again: those `seen` says were wiped since, by ID, with why.
+pub(super) fn wiped_since(index: &Index, seen: &Seen) -> Vec<(String, WipeReason)> {
+    index
+        .interventions
+        .iter()
+        .filter_map(|m| {
+            let w = seen.wiped.iter().find(|w| w.reference == m.reference)?;
+            Some((m.id.clone(), w.reason))
+        })
+        .collect()
+}
 
-    /// After a commit: keeps the new generation, and what it wiped, outside the
-    /// vault.
-    pub(super) fn remember_generation(&mut self) {
-        let generation = self.index.generation;
-        let mut wiped = std::mem::take(&mut self.seen.wiped);
-        for (reference, reason) in self.new_wipes.drain(..) {
-            if !wiped.iter().any(|w| w.reference == reference) {
-                wiped.push(WipedRef {
-                    reference,
-                    generation,
-                    reason,
-                });
-            }
+/// The audit event of an older copy accepted at generation `found` where
+/// `seen` was seen, with `wiped_again` interventions wiped again.
+pub(super) fn acceptance_event(found: u64, seen: u64, wiped_again: usize) -> Event {
+    let mut e = Event::new(Action::RollbackAccepted, Outcome::Done);
+    e.count = Some(wiped_again as u64);
+    e.reason = Some(format!("generation {found} accepted where {seen} was seen"));
+    e
+}
+
+/// What is seen of the vault after a commit at `generation` that wiped
+/// `new_wipes` (the oldest wipes go past [`MAX_WIPED`]).
+pub(super) fn seen_after(
+    seen: Seen,
+    generation: u64,
+    new_wipes: impl IntoIterator<Item = (Ref, WipeReason)>,
+) -> Seen {
+    let mut wiped = seen.wiped;
+    for (reference, reason) in new_wipes {
+        if !wiped.iter().any(|w| w.reference == reference) {
+            wiped.push(WipedRef {
+                reference,
+                generation,
+                reason,
+            });
         }
-        if wiped.len() > MAX_WIPED {
-            wiped.drain(..wiped.len() - MAX_WIPED);
-        }
-        self.seen = Seen {
-            generation: generation.max(self.seen.generation),
-            wiped,
-        };
-        self.seen_store.save(&self.master, &self.seen);
+    }
+    if wiped.len() > MAX_WIPED {
+        wiped.drain(..wiped.len() - MAX_WIPED);
+    }
+    Seen {
+        generation: generation.max(seen.generation),
+        wiped,
     }
 }

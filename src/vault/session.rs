@@ -20,7 +20,7 @@ use super::format::{
 };
 use super::fsio::{self, LockMode, VaultLock};
 use super::keystore::{Destruction, FileKeyStore, KeyStore, KeyringKeyStore};
-use super::rollback::{Seen, SeenStore};
+use super::rollback::{self, Seen, SeenStore};
 use super::trail::line::Pending;
 use super::trail::{Trail, TrailKeys};
 use super::{Interaction, Notice, PassphrasePurpose, Vault};
@@ -238,6 +238,40 @@ impl Drop for Unlocked<'_> {
         for r in self.txn.written_keys.drain(..) {
             self.h.cleaned(self.keys.destroy(&r));
         }
+    }
+}
+
+impl Unlocked<'_> {
+    /// On an older copy accepted with `--accept-rollback`: wipes again every live
+    /// intervention that was wiped since, and takes the generation up to what
+    /// was seen; says whether it did anything. The caller commits.
+    pub(super) fn accept_rollback(&mut self) -> Result<bool> {
+        if self.index.generation >= self.seen.generation {
+            return Ok(false);
+        }
+        self.read_everything()?;
+        let again = rollback::wiped_since(&self.index, &self.seen);
+        for (id, reason) in &again {
+            if let Ok(pos) = self.live(id) {
+                self.wipe(pos, *reason)?;
+            }
+        }
+        self.owed.push(rollback::acceptance_event(
+            self.index.generation,
+            self.seen.generation,
+            again.len(),
+        ));
+        self.index.generation = self.seen.generation;
+        Ok(true)
+    }
+
+    /// After a commit: keeps the new generation, and what it wiped, outside the
+    /// vault.
+    pub(super) fn remember_generation(&mut self) {
+        let seen = std::mem::take(&mut self.seen);
+        let wipes = std::mem::take(&mut self.new_wipes);
+        self.seen = rollback::seen_after(seen, self.index.generation, wipes);
+        self.seen_store.save(&self.master, &self.seen);
     }
 }
 
