@@ -6,7 +6,7 @@ use std::cell::Cell;
 
 use super::fsio::fault::{self, Kind as FaultKind, Plan};
 use super::fsio::Step;
-use super::session::Access;
+use super::opening::Access;
 use super::test_support::{at, MemoryStore, TestClock, TestUi, FAST};
 use super::*;
 use crate::audit::{Action, Filter, Outcome, Record};
@@ -98,7 +98,7 @@ impl Fixture {
 /// credentials, every record of the trail; then every file's raw bytes.
 fn decrypted_everything(f: &Fixture) -> String {
     let v = f.vault();
-    let u = v.session(&mut TestUi::new(), Access::Read).unwrap();
+    let u = v.unlocked(&mut TestUi::new(), Access::Read).unwrap();
     let mut out = serde_json::to_string(&u.index).unwrap();
     for m in &u.index.interventions {
         let set = u.load_credentials(m).unwrap();
@@ -285,7 +285,7 @@ const MAX_STEP: chrono::TimeDelta = super::retention::MAX_RETENTION_STEP;
 /// retention clock, which moves at most a week per change, has caught up.
 fn retention_caught_up(f: &Fixture) {
     let v = f.vault();
-    let mut u = v.session(&mut TestUi::new(), Access::Write).unwrap();
+    let mut u = v.unlocked(&mut TestUi::new(), Access::Write).unwrap();
     u.retention_now = u.h.now;
     u.commit().unwrap();
 }
@@ -327,7 +327,7 @@ fn issue_12_one_forward_clock_jump_does_not_erase_the_trail() {
     let records = f.records();
     assert_eq!(records.first().map(|r| r.seq), Some(1));
     let v = f.vault();
-    let u = v.session(&mut TestUi::new(), Access::Read).unwrap();
+    let u = v.unlocked(&mut TestUi::new(), Access::Read).unwrap();
     let reached = u.index.retention_clock.expect("kept");
     assert!(
         reached <= at("2026-01-20T00:00:00Z") + MAX_STEP * 4,
@@ -442,7 +442,7 @@ fn tombstones_go_three_years_after_their_wipe_to_the_second_and_the_unlock_recor
     // The ID is free again, and the client's pseudonym key went with its last
     // tombstone (Beta's stays: its intervention is live).
     let v = f.vault();
-    let u = v.session(&mut TestUi::new(), Access::Read).unwrap();
+    let u = v.unlocked(&mut TestUi::new(), Access::Read).unwrap();
     let clients: Vec<&str> = u.index.clients.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(clients, ["Beta"]);
     drop(u);

@@ -6,7 +6,7 @@ use crate::audit::{Action, Event, Filter, Outcome, Record, Verified};
 use crate::error::Result;
 
 use super::format::Index;
-use super::session::{Access, Unlocked};
+use super::opening::{Access, Unlocked};
 use super::trail::Walked;
 use super::{Interaction, Vault};
 
@@ -51,7 +51,7 @@ impl Vault<'_> {
     /// is checked as it is read: a broken one is an error (exit 6) naming the
     /// first bad record. Reading the trail is itself recorded.
     pub fn audit(&self, filter: &Filter, ui: &mut dyn Interaction) -> Result<AuditView> {
-        let mut u = self.session(ui, Access::Read)?;
+        let mut u = self.unlocked(ui, Access::Read)?;
         let walked = u.walk_trail(true)?;
         let wanted_client = filter
             .client
@@ -88,7 +88,7 @@ impl Vault<'_> {
     /// and the index's lower bound. Records the check (best effort when the trail
     /// is broken: the error is the answer).
     pub fn audit_verify(&self, ui: &mut dyn Interaction) -> Result<Verified> {
-        let mut u = self.session(ui, Access::Read)?;
+        let mut u = self.unlocked(ui, Access::Read)?;
         let walked = match u.walk_trail(true) {
             Ok(w) => w,
             Err(e) => {
@@ -112,7 +112,7 @@ impl Vault<'_> {
     /// given back; the new trail's first record says what was wrong with it.
     pub fn audit_restart(&self, ui: &mut dyn Interaction) -> Result<String> {
         self.restarting_trail.set(true);
-        let opened = self.session(ui, Access::Write);
+        let opened = self.unlocked(ui, Access::Write);
         self.restarting_trail.set(false);
         let mut u = opened?;
         let damage = match u.walk_trail(false) {

@@ -12,7 +12,7 @@ use crate::wipe::Tombstone;
 use super::backup::{self, BackupConfig, BackupFile, DEFAULT_RETENTION_DAYS};
 use super::format::Ref;
 use super::fsio;
-use super::session::Access;
+use super::opening::Access;
 use super::{Interaction, Vault};
 
 /// What `backup` did.
@@ -100,7 +100,7 @@ impl<'c> Vault<'c> {
             other => other,
         };
         let default_dir = self.default_backup_dir()?;
-        let mut u = self.session(ui, Access::Write)?;
+        let mut u = self.unlocked(ui, Access::Write)?;
         let needs_config = match (&u.index.backups, &to) {
             (None, _) => true,
             (Some(c), Some(dir)) => !c.dirs.contains(dir),
@@ -212,7 +212,7 @@ impl<'c> Vault<'c> {
     /// the passphrase; `None` when there is none. Whatever it names is then
     /// checked by [`Vault::backup_verify`] against its sealed manifest.
     pub fn latest_backup(&self) -> Result<Option<PathBuf>> {
-        let paths = super::session::Paths::new(&self.dir);
+        let paths = super::opening::Paths::new(&self.dir);
         let bytes = fsio::read_checked(&paths.root).map_err(|e| match e {
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 Error::NoVault {
@@ -245,7 +245,7 @@ impl<'c> Vault<'c> {
         write_vault(&copy, file, &b)?;
         let mut v = Vault::new(copy, self.clock);
         v.upkeep_backups = false;
-        let u = v.session(ui, Access::Read)?;
+        let u = v.unlocked(ui, Access::Read)?;
         let manifest = backup::open_manifest(file, &b, &u.master)?;
         backup::check_against(file, &b, &manifest)?;
         let mut interventions = 0;
@@ -299,7 +299,7 @@ impl<'c> Vault<'c> {
             Err(e) => return Err(Error::io("read", into, e)),
         };
         // What the current vault has wiped (by reference), when there is one.
-        let current: Vec<Tombstone> = match self.session(ui, Access::Read) {
+        let current: Vec<Tombstone> = match self.unlocked(ui, Access::Read) {
             Ok(u) => u.index.tombstones.clone(),
             Err(Error::NoVault { .. }) => Vec::new(),
             Err(e) => return Err(e),
@@ -329,7 +329,7 @@ impl<'c> Vault<'c> {
         ended: &[Ref],
         ui: &mut dyn Interaction,
     ) -> Result<RestoreReport> {
-        let mut u = restored.session(ui, Access::Write)?;
+        let mut u = restored.unlocked(ui, Access::Write)?;
         let template = Event::new(Action::Restore, Outcome::Done);
         let from = file.display().to_string();
         let report = u.audited(template, |u| {
@@ -442,7 +442,7 @@ impl VerifyPlace {
             Err(e) => return Err(Error::io("inspect", vault_dir.join("vault.json"), e)),
             Ok(_) => fsio::check_private_dir(vault_dir)?,
         }
-        let marker = vault_dir.join(super::session::CHANGING);
+        let marker = vault_dir.join(super::opening::CHANGING);
         let made_marker = std::fs::symlink_metadata(&marker).is_err();
         fsio::create_marker(&marker)?;
         let name = format!("{VERIFY_PREFIX}{}", Ref::random());
@@ -479,7 +479,7 @@ impl VerifyPlace {
             &self.vault_dir.join("vault.lock"),
             fsio::LockMode::Exclusive,
         ) {
-            let _ = std::fs::remove_file(self.vault_dir.join(super::session::CHANGING));
+            let _ = std::fs::remove_file(self.vault_dir.join(super::opening::CHANGING));
         }
     }
 }

@@ -79,7 +79,7 @@ impl Fixture {
 fn reference_of(f: &Fixture, id: &str) -> String {
     let v = f.vault();
     let u = v
-        .session(&mut TestUi::new(), session::Access::Read)
+        .unlocked(&mut TestUi::new(), opening::Access::Read)
         .unwrap();
     let m = u.index.interventions.iter().find(|m| m.id == id).unwrap();
     m.reference.to_string()

@@ -14,7 +14,7 @@ use crate::wipe::Tombstone;
 use super::audit_view::with_names;
 use super::format::Extension;
 use super::interventions::wipe_event;
-use super::session::{Access, Unlocked};
+use super::opening::{Access, Unlocked};
 use super::{Destruction, Interaction, InterventionSummary, Notice, Vault};
 
 /// One client as `client list` shows it.
@@ -92,7 +92,7 @@ pub struct Erasure {
 impl Vault<'_> {
     /// Every client the vault holds a live intervention or a tombstone of.
     pub fn client_list(&self, ui: &mut dyn Interaction) -> Result<Vec<ClientSummary>> {
-        let u = self.session(ui, Access::Read)?;
+        let u = self.unlocked(ui, Access::Read)?;
         let mut by_name: BTreeMap<String, ClientSummary> = BTreeMap::new();
         let clients = u
             .index
@@ -138,7 +138,7 @@ impl Vault<'_> {
             Some(_) => Access::Write,
             None => Access::Read,
         };
-        let mut u = self.session(ui, access)?;
+        let mut u = self.unlocked(ui, access)?;
         let template = Event::new(Action::ClientReport, Outcome::Done);
         let known = u.index.interventions.iter().any(|m| m.client == name)
             || u.index
@@ -255,7 +255,7 @@ impl Vault<'_> {
             Ok((pseudonym, what))
         };
         // Asked with the vault unlocked but not locked; checked again under the lock.
-        let mut first = self.session(ui, Access::Write)?;
+        let mut first = self.unlocked(ui, Access::Write)?;
         let asked = match doomed(&mut first) {
             Ok((_, what)) => what,
             Err(e) => {
@@ -263,11 +263,11 @@ impl Vault<'_> {
                 return Err(e);
             }
         };
-        self.keep_for_next_session(first);
+        self.keep_for_reuse(first);
         if !ui.confirm(&asked)? {
             return Err(asked.declined());
         }
-        let mut u = self.session(ui, Access::Write)?;
+        let mut u = self.unlocked(ui, Access::Write)?;
         let erasure = u.audited(template, |u| {
             let (pseudonym, what) = doomed(u)?;
             if what != asked {

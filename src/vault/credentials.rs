@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::intervention::{may_edit, may_fetch, validate_name, validate_text, Kind, State};
 
 use super::format::{Credential, InterventionMeta};
-use super::session::{Access, Unlocked};
+use super::opening::{Access, Unlocked};
 use super::{Destruction, Interaction, Notice, Vault, ENDING_SOON};
 
 /// A stored credential, as a fetch returns it. Its fields zeroize on drop.
@@ -78,9 +78,9 @@ impl Vault<'_> {
             }
             Ok(pos)
         };
-        let mut first = self.session_for(ui, Access::Write, id)?;
+        let mut first = self.unlocked_for(ui, Access::Write, id)?;
         checked(&mut first)?;
-        self.keep_for_next_session(first);
+        self.keep_for_reuse(first);
         let secret = non_empty(ui.secret(id, &new.name)?, "secret")?;
         let totp = match new.totp {
             true => Some(crate::totp::normalize(&non_empty(
@@ -89,7 +89,7 @@ impl Vault<'_> {
             )?)?),
             false => None,
         };
-        let mut u = self.session_for(ui, Access::Write, id)?;
+        let mut u = self.unlocked_for(ui, Access::Write, id)?;
         let mut template = Event::new(Action::Add, Outcome::Done)
             .intervention(id)
             .credential(&new.name);
@@ -164,7 +164,7 @@ impl Vault<'_> {
         if let [name] = names.unwrap_or_default() {
             template.credential = Some(name.clone());
         }
-        let mut u = self.session_for(ui, Access::Read, id)?;
+        let mut u = self.unlocked_for(ui, Access::Read, id)?;
         let checked = fetch_checks(&mut u, id, names).and_then(|(pos, wanted)| {
             let limited = u.index.interventions[pos]
                 .entries
@@ -188,8 +188,8 @@ impl Vault<'_> {
         }
         // Counting uses writes the vault: do it all again under the exclusive lock.
         drop(fetched);
-        self.keep_for_next_session(u);
-        let mut u = self.session_for(ui, Access::Write, id)?;
+        self.keep_for_reuse(u);
+        let mut u = self.unlocked_for(ui, Access::Write, id)?;
         let fetched = u.audited(template.clone(), |u| {
             let (pos, wanted) = fetch_checks(u, id, names)?;
             let fetched = take(u, pos, &wanted, check, ui)?;
@@ -247,7 +247,7 @@ impl Vault<'_> {
         };
         // Asked with the vault unlocked but not locked, as `add` asks for the
         // secret; checked again under the lock.
-        let mut first = self.session_for(ui, Access::Write, id)?;
+        let mut first = self.unlocked_for(ui, Access::Write, id)?;
         let asked = match doomed(&mut first) {
             Ok((_, what)) => what,
             Err(e) => {
@@ -255,11 +255,11 @@ impl Vault<'_> {
                 return Err(e);
             }
         };
-        self.keep_for_next_session(first);
+        self.keep_for_reuse(first);
         if !ui.confirm(&asked)? {
             return Err(asked.declined());
         }
-        let mut u = self.session_for(ui, Access::Write, id)?;
+        let mut u = self.unlocked_for(ui, Access::Write, id)?;
         u.audited(template.clone(), |u| {
             let (pos, what) = doomed(u)?;
             if what != asked {

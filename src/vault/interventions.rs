@@ -15,7 +15,7 @@ use super::format::{
     FORMAT_VERSION,
 };
 use super::fsio::{self, LockMode};
-use super::session::{self, Access, Paths, Scope, Unlocked};
+use super::opening::{self, Access, Paths, Scope, Unlocked};
 use super::trail::{Anchor, Trail, TrailKeys};
 use super::{live_status, Destruction, Interaction, Notice, PassphrasePurpose, Vault};
 use crate::audit::{Action, Event, Outcome};
@@ -254,7 +254,7 @@ impl Vault<'_> {
         fsio::create_private_dir(&paths.keys)?;
         fsio::create_private_dir(&paths.creds)?;
         fsio::create_private_dir(&paths.records)?;
-        let header = session::new_kdf_header(kdf);
+        let header = opening::new_kdf_header(kdf);
         let master = SealKey::generate();
         let now = self.clock.now();
         // No vault exists: whatever a failed `init` left in the trail goes, and the
@@ -286,9 +286,9 @@ impl Vault<'_> {
         let root = RootFile {
             format: FORMAT_NAME.into(),
             version: FORMAT_VERSION,
-            master_key: session::seal_master(&paths.root, &header, &master, &passphrase)?,
+            master_key: opening::seal_master(&paths.root, &header, &master, &passphrase)?,
             kdf: header,
-            index: session::seal_base64(&crate::crypto::WrapKey::index(&master), &core)?,
+            index: opening::seal_base64(&crate::crypto::WrapKey::index(&master), &core)?,
             expiry: Vec::new(),
             swept: Vec::new(),
             backups: None,
@@ -321,7 +321,7 @@ impl Vault<'_> {
             WindowSpec::Range { from, until } => Window::new(from.unwrap_or(now), until, now)?,
         };
         // The core and the history say whether the ID is taken: no record is read.
-        let mut u = self.session_in_scope(ui, Access::Write, Scope::Core)?;
+        let mut u = self.unlocked_in_scope(ui, Access::Write, Scope::Core)?;
         let template = Event::new(Action::Open, Outcome::Done).intervention(&new.id);
         u.audited(template, |u| {
             if !clock_is_sane(now, u.index.high_water) {
@@ -365,7 +365,7 @@ impl Vault<'_> {
 
     /// Lists live interventions, and tombstones too with `all`.
     pub fn list(&self, ui: &mut dyn Interaction, all: bool) -> Result<Vec<InterventionSummary>> {
-        let u = self.session(ui, Access::Read)?;
+        let u = self.unlocked(ui, Access::Read)?;
         let now = u.h.now;
         let mut out: Vec<_> = u
             .index
@@ -402,7 +402,7 @@ impl Vault<'_> {
             Some(_) => Access::Write,
             None => Access::Read,
         };
-        let mut u = self.session(ui, access)?;
+        let mut u = self.unlocked(ui, access)?;
         let mut detail = if let Some(m) = u.index.interventions.iter().find(|m| m.id == id) {
             let set = u.load_credentials(m)?;
             InterventionDetail {
@@ -469,7 +469,7 @@ impl Vault<'_> {
                 "give an --until in the future, or use 'intervault close' to end it now",
             ));
         }
-        let mut u = self.session_for(ui, Access::Write, id)?;
+        let mut u = self.unlocked_for(ui, Access::Write, id)?;
         let template = Event::new(Action::Extend, Outcome::Done)
             .intervention(id)
             .reason(reason);
@@ -510,7 +510,7 @@ impl Vault<'_> {
     pub fn freeze(&self, id: &str, reason: &str, ui: &mut dyn Interaction) -> Result<()> {
         validate_name("intervention ID", id)?;
         validate_text("reason", reason, true)?;
-        let mut u = self.session_for(ui, Access::Write, id)?;
+        let mut u = self.unlocked_for(ui, Access::Write, id)?;
         let template = Event::new(Action::Freeze, Outcome::Done)
             .intervention(id)
             .reason(reason);
@@ -528,7 +528,7 @@ impl Vault<'_> {
     /// Lifts a restriction set by [`Vault::freeze`]; `Ok(false)` if there was none.
     pub fn unfreeze(&self, id: &str, ui: &mut dyn Interaction) -> Result<bool> {
         validate_name("intervention ID", id)?;
-        let mut u = self.session_for(ui, Access::Write, id)?;
+        let mut u = self.unlocked_for(ui, Access::Write, id)?;
         let template = Event::new(Action::Unfreeze, Outcome::Done).intervention(id);
         u.audited(template.clone(), |u| {
             let pos = u.live(id)?;
@@ -556,7 +556,7 @@ impl Vault<'_> {
         };
         // Asked with the vault unlocked but not locked (the sweep timer and other
         // commands go on), then checked again under the lock.
-        let mut first = self.session_for(ui, Access::Write, id)?;
+        let mut first = self.unlocked_for(ui, Access::Write, id)?;
         let asked = match doomed(&mut first) {
             Ok((_, what)) => what,
             Err(e) => {
@@ -564,11 +564,11 @@ impl Vault<'_> {
                 return Err(e);
             }
         };
-        self.keep_for_next_session(first);
+        self.keep_for_reuse(first);
         if !ui.confirm(&asked)? {
             return Err(asked.declined());
         }
-        let mut u = self.session_for(ui, Access::Write, id)?;
+        let mut u = self.unlocked_for(ui, Access::Write, id)?;
         let tombstone = u.audited(template, |u| {
             let (pos, what) = doomed(u)?;
             if what != asked {
@@ -614,7 +614,7 @@ impl Vault<'_> {
         let keys_pending: Vec<Ref> = (h.root.keys_pending.iter())
             .map(|p| p.reference.clone())
             .collect();
-        session::notify_keys(ui, &h);
+        opening::notify_keys(ui, &h);
         let keyless: Vec<WipeRecord> = h
             .swept_now
             .iter()
@@ -633,10 +633,10 @@ impl Vault<'_> {
             }
             Err(e) => return Ok(SweepReport::with_error(keyless, e).with_keys(keys_pending)),
         };
-        let completed = session::open_master(&h.paths.root, &h.root, &passphrase)
+        let completed = opening::open_master(&h.paths.root, &h.root, &passphrase)
             .inspect_err(|e| self.note_failed_passphrase(e))
             .and_then(|master| {
-                session::unlock(h, master, self.seen_store(), session::Scope::All, None)
+                opening::unlock_handle(h, master, self.seen_store(), opening::Scope::All, None)
                     .map_err(|(_, e)| e)
             })
             .and_then(|(mut u, completed)| {
@@ -668,16 +668,16 @@ impl Vault<'_> {
         // whoever sits at an unlocked terminal must not change it), then ask for
         // the new one without holding the lock while the user types.
         self.ignore_sessions.set(true);
-        let checked = self.session(ui, Access::Write);
+        let checked = self.unlocked(ui, Access::Write);
         self.ignore_sessions.set(false);
         drop(checked?);
         let passphrase = ui.passphrase(PassphrasePurpose::NewPassphrase)?;
-        let mut u = self.session(ui, Access::Write)?;
+        let mut u = self.unlocked(ui, Access::Write)?;
         let template = Event::new(Action::Passwd, Outcome::Done);
         u.audited(template.clone(), |u| {
-            let header = session::new_kdf_header(u.h.root.kdf.params);
+            let header = opening::new_kdf_header(u.h.root.kdf.params);
             u.h.root.master_key =
-                session::seal_master(&u.h.paths.root, &header, &u.master, &passphrase)?;
+                opening::seal_master(&u.h.paths.root, &header, &u.master, &passphrase)?;
             u.h.root.kdf = header;
             Ok(((), vec![template]))
         })?;

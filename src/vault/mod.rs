@@ -1,7 +1,7 @@
 //! The vault: opening, unlocking, committing, and the commands built on them.
 //!
 //! A command opens the vault in three steps: take the lock and read the clear root
-//! ([`session`]), wipe every intervention whose window has ended without needing the
+//! ([`opening`]), wipe every intervention whose window has ended without needing the
 //! passphrase, then (for keyed commands) unlock the master key and index. Changes are
 //! made in memory and committed at once: new key and credential files first, then
 //! the root, then the shredding of what the root no longer names.
@@ -15,10 +15,10 @@ pub mod format;
 pub mod fsio;
 mod interventions;
 pub mod keystore;
+mod opening;
 mod recording;
 mod retention;
 mod rollback;
-mod session;
 mod status;
 mod trail;
 mod unlocked;
@@ -208,10 +208,10 @@ pub const ENDING_SOON: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
 pub struct Vault<'c> {
     dir: PathBuf,
     clock: &'c dyn Clock,
-    master_cache: std::cell::RefCell<Option<session::CachedMaster>>,
-    /// The index read by this command's last session (a command such as `add`
+    master_cache: std::cell::RefCell<Option<opening::CachedMaster>>,
+    /// The index read by this command's last unlocking (a command such as `add`
     /// opens the vault twice: the second read is skipped when nothing changed).
-    index_cache: std::cell::RefCell<Option<session::CachedIndex>>,
+    index_cache: std::cell::RefCell<Option<opening::CachedIndex>>,
     sessions: Option<&'c dyn crate::session_store::SessionStore>,
     /// Where the keyring copy of the rollback record lives (it must outlive the
     /// login, unlike a session).

@@ -13,7 +13,7 @@ use crate::intervention::WipeReason;
 use crate::lang::Lang;
 
 use super::format::{ClientKey, Index};
-use super::session::Unlocked;
+use super::opening::Unlocked;
 use super::trail::line::Pending;
 use super::trail::Unsealed;
 

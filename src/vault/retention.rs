@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 
 use super::backup::{BackupConfig, DEFAULT_RETENTION_DAYS};
 use super::format::{Index, Ref, Retention};
-use super::session::{Access, Unlocked};
+use super::opening::{Access, Unlocked};
 use super::{Interaction, Vault};
 
 /// A change to the retention periods.
@@ -180,7 +180,7 @@ impl Vault<'_> {
             || change.tombstone_months.is_some()
             || change.backup_days.is_some();
         let default_dir = self.default_backup_dir()?;
-        let mut u = self.session(
+        let mut u = self.unlocked(
             ui,
             if changing {
                 Access::Write

@@ -436,7 +436,7 @@ fn issue_12_a_forged_future_keyless_wipe_is_reported_as_tampering() {
 #[test]
 fn issue_12_keyless_wipe_times_are_judged_against_the_sealed_window() {
     use super::format::{Ref, SweptEntry};
-    use super::session::judge_keyless_wipe;
+    use super::opening::judge_keyless_wipe;
     let until = at("2026-12-01T18:00:00Z");
     let now = at("2026-12-02T09:00:00Z");
     let cases = [

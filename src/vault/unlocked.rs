@@ -16,7 +16,7 @@ use crate::crypto::{sha256_tagged, SealKey, SecretText};
 use crate::error::{Error, Result};
 
 use super::format::{to_plain_json, RootFile};
-use super::session::Access;
+use super::opening::Access;
 use super::{Interaction, Vault};
 
 /// How long `unlock` lasts when not told.
@@ -107,7 +107,7 @@ impl Vault<'_> {
             what: "no OS keyring is available to this command".into(),
         })?;
         self.ignore_sessions.set(true);
-        let opened = self.session(ui, Access::Read);
+        let opened = self.unlocked(ui, Access::Read);
         self.ignore_sessions.set(false);
         let mut u = opened?;
         let now = u.h.now;

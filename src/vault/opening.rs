@@ -1,4 +1,9 @@
 //! Opening a vault: lock, clear root, keyless expiry, unlock, commit.
+//!
+//! Words: an *unlocking* ([`Unlocked`], from [`Vault::unlocked`]) is one
+//! command's hold on the vault, lock, keys and index, until it commits; a
+//! *session* is only ever the keyring unlock of `intervault unlock`
+//! ([`crate::session_store`]).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -275,7 +280,7 @@ impl Unlocked<'_> {
     }
 }
 
-/// The index as the last session of this command read it (before any change),
+/// The index as this command's last unlocking read it (before any change),
 /// with the root it was read from.
 pub(super) struct CachedIndex {
     root_bytes: Vec<u8>,
@@ -369,23 +374,27 @@ impl Vault<'_> {
     /// The lock is never held while the user types: the vault is opened once to
     /// wipe what has ended and to read the KDF header, released during the prompt
     /// and the key derivation, then opened again. The unwrapped master key is kept
-    /// for the rest of the command, so a second session does not prompt again.
-    pub(super) fn session(&self, ui: &mut dyn Interaction, access: Access) -> Result<Unlocked<'_>> {
-        self.session_in_scope(ui, access, Scope::All)
+    /// for the rest of the command, so a second unlocking does not prompt again.
+    pub(super) fn unlocked(
+        &self,
+        ui: &mut dyn Interaction,
+        access: Access,
+    ) -> Result<Unlocked<'_>> {
+        self.unlocked_in_scope(ui, access, Scope::All)
     }
 
-    /// [`Vault::session`] for a command on intervention `id` alone: the core and
+    /// [`Vault::unlocked`] for a command on intervention `id` alone: the core and
     /// that intervention's record are read, the rest only if needed.
-    pub(super) fn session_for(
+    pub(super) fn unlocked_for(
         &self,
         ui: &mut dyn Interaction,
         access: Access,
         id: &str,
     ) -> Result<Unlocked<'_>> {
-        self.session_in_scope(ui, access, Scope::One(id))
+        self.unlocked_in_scope(ui, access, Scope::One(id))
     }
 
-    pub(super) fn session_in_scope(
+    pub(super) fn unlocked_in_scope(
         &self,
         ui: &mut dyn Interaction,
         access: Access,
@@ -395,10 +404,10 @@ impl Vault<'_> {
             Access::Read => LockMode::Shared,
             Access::Write => LockMode::Exclusive,
         };
-        self.session_in(ui, access, mode, scope)
+        self.unlocked_in(ui, access, mode, scope)
     }
 
-    fn session_in(
+    fn unlocked_in(
         &self,
         ui: &mut dyn Interaction,
         access: Access,
@@ -459,7 +468,7 @@ impl Vault<'_> {
             }
         };
         let cache = Some(&self.index_cache);
-        let (mut u, completed) = match unlock(h, master, self.seen_store(), scope, cache) {
+        let (mut u, completed) = match unlock_handle(h, master, self.seen_store(), scope, cache) {
             Ok(done) => done,
             Err((swept, e)) => {
                 notify_keyless(ui, &swept);
@@ -481,7 +490,7 @@ impl Vault<'_> {
             // The unlock changed the index (a client's first pseudonym key, pruned
             // tombstones): commit that first, under the exclusive lock.
             drop(u);
-            return self.session_in(ui, access, LockMode::Exclusive, scope);
+            return self.unlocked_in(ui, access, LockMode::Exclusive, scope);
         }
         u.settle_leftovers(full);
         // Complete what keyless commands recorded, before anything else happens.
@@ -503,11 +512,11 @@ impl Vault<'_> {
         Paths::new(&self.dir)
     }
 
-    /// Keeps what session `u` read for the next session of this command (`add`
+    /// Keeps what `u` read for the next unlocking of this command (`add`
     /// checks, asks for the secret, then opens the vault again): if nobody writes
     /// in between, the next one reads neither the root nor the index again. `u`
     /// must not hold uncommitted changes.
-    pub(super) fn keep_for_next_session(&self, mut u: Unlocked<'_>) {
+    pub(super) fn keep_for_reuse(&self, mut u: Unlocked<'_>) {
         let index = std::mem::replace(&mut u.index, Index::placeholder());
         *self.index_cache.borrow_mut() = Some(CachedIndex {
             root_bytes: std::mem::take(&mut u.h.root_bytes),
@@ -516,7 +525,7 @@ impl Vault<'_> {
         });
     }
 
-    /// The root as this command's last session parsed it, if `root_bytes` are
+    /// The root as this command's last unlocking parsed it, if `root_bytes` are
     /// still what it read.
     fn cached_root(&self, root_bytes: &[u8]) -> Option<RootFile> {
         let cache = self.index_cache.borrow();
@@ -589,7 +598,7 @@ impl Vault<'_> {
             // Someone else's interrupted change: leave it to a full command.
             return;
         }
-        if let Ok((mut u, _)) = unlock(h, master, self.seen_store(), Scope::Core, None) {
+        if let Ok((mut u, _)) = unlock_handle(h, master, self.seen_store(), Scope::Core, None) {
             if u.record(Vec::new()).is_ok() {
                 let _ = u.commit();
             }
@@ -705,7 +714,7 @@ pub(super) fn open_master(
 /// Opens the index with the master key, reading what `scope` needs; also folds
 /// keyless wipes into tombstones.
 /// On failure the keyless wipes come back so the caller can still report them.
-pub(super) fn unlock<'v>(
+pub(super) fn unlock_handle<'v>(
     mut h: Handle,
     master: SealKey,
     seen_store: SeenStore<'v>,
