@@ -243,12 +243,12 @@ pub fn client_report(
     json: bool,
 ) -> Result<()> {
     let report = vault.client_report(name, lang, ui)?;
+    let lang = documents::resolve(report.lang);
     if json {
         let mut v = report_json(&report);
-        v["lang"] = json!(report.lang.unwrap_or_else(documents::locale_lang).code());
+        v["lang"] = json!(lang.code());
         render::print_json(&v);
     } else {
-        let lang = report.lang.unwrap_or_else(documents::locale_lang);
         out!("{}", documents::report_text(&report, lang, record_text));
     }
     Ok(())
@@ -262,7 +262,7 @@ pub fn client_erase(
     json: bool,
 ) -> Result<()> {
     let erasure = vault.client_erase(name, lang, ui)?;
-    let lang = erasure.lang.unwrap_or_else(documents::locale_lang);
+    let lang = documents::resolve(erasure.lang);
     // The receipts go to the client, who knows its own name: show them with it
     // (their digests were computed with it).
     let with_name = |t: &Tombstone| {

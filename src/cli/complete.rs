@@ -126,13 +126,15 @@ impl Interaction for NeverAsk {
     }
 }
 
-/// What `completions SHELL` adds to clap's script so that IDs and names are
-/// completed too.
-pub fn shell_addition(shell: &str) -> &'static str {
+/// clap's completion `script` for `shell`, made to complete IDs and names too:
+/// bash and fish get a function that asks `__complete` first; zsh's ID and
+/// name arguments are given a completer that does.
+pub fn with_values(shell: super::manual::CompletionShell, script: &str) -> String {
+    use super::manual::CompletionShell;
     match shell {
-        "bash" => BASH,
-        "fish" => FISH,
-        _ => "",
+        CompletionShell::Bash => format!("{script}{BASH}"),
+        CompletionShell::Fish => format!("{script}{FISH}"),
+        CompletionShell::Zsh => zsh_with_values(script),
     }
 }
 
@@ -163,7 +165,7 @@ complete -c intervault -f -n 'count (__intervault_values) >/dev/null' -a '(__int
 "#;
 
 /// The zsh script with its ID and name arguments completed by `__complete`.
-pub fn zsh_with_values(script: &str) -> String {
+fn zsh_with_values(script: &str) -> String {
     let function = r#"
 # Intervention IDs and credential names, from an unlocked session only.
 (( $+functions[_intervault_values] )) ||

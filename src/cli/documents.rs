@@ -46,6 +46,12 @@ pub fn locale_lang() -> Lang {
     }
 }
 
+/// The language of a document: the one the vault gives (chosen now, or the
+/// client's last), else the locale's.
+pub fn resolve(lang: Option<Lang>) -> Lang {
+    lang.unwrap_or_else(locale_lang)
+}
+
 /// The words of the documents, one table per language.
 struct Words {
     /// Between a field's name and its value (French puts a space before).

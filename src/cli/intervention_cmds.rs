@@ -123,7 +123,7 @@ pub fn show(
     json: bool,
 ) -> Result<()> {
     let d = vault.show(id, lang, ui)?;
-    let lang = d.lang.unwrap_or_else(documents::locale_lang);
+    let lang = documents::resolve(d.lang);
     if json {
         let mut v = render::detail_json(&d);
         v["lang"] = json!(lang.code());
@@ -164,7 +164,7 @@ pub fn close(
     lang: Option<Lang>,
 ) -> Result<()> {
     let closed = vault.close(id, lang, ui)?;
-    let lang = closed.lang.unwrap_or_else(documents::locale_lang);
+    let lang = documents::resolve(closed.lang);
     let t = &closed.tombstone;
     if json {
         let mut record: WipeRecord = t.clone().into();

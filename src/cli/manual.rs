@@ -46,12 +46,7 @@ pub fn completions(shell: CompletionShell) -> Result<()> {
     let mut script = Vec::new();
     clap_complete::generate(shell.shell(), &mut cmd, name, &mut script);
     // Then intervention IDs and credential names, from an unlocked session.
-    let script = String::from_utf8_lossy(&script);
-    let script = match shell {
-        CompletionShell::Bash => format!("{script}{}", super::complete::shell_addition("bash")),
-        CompletionShell::Fish => format!("{script}{}", super::complete::shell_addition("fish")),
-        CompletionShell::Zsh => super::complete::zsh_with_values(&script),
-    };
+    let script = super::complete::with_values(shell, &String::from_utf8_lossy(&script));
     super::out::stdout_bytes(script.as_bytes());
     Ok(())
 }

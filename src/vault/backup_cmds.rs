@@ -213,14 +213,7 @@ impl<'c> Vault<'c> {
     /// checked by [`Vault::backup_verify`] against its sealed manifest.
     pub fn latest_backup(&self) -> Result<Option<PathBuf>> {
         let paths = super::opening::Paths::new(&self.dir);
-        let bytes = fsio::read_checked(&paths.root).map_err(|e| match e {
-            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                Error::NoVault {
-                    path: self.dir.clone(),
-                }
-            }
-            other => other,
-        })?;
+        let bytes = paths.read_root()?;
         let root = super::format::parse_root(&paths.root, &bytes)?;
         let Some(config) = root.backups else {
             return Ok(None);

@@ -69,6 +69,18 @@ impl Paths {
         }
     }
 
+    /// The clear root's bytes; a vault without one is no vault.
+    pub fn read_root(&self) -> Result<Vec<u8>> {
+        fsio::read_checked(&self.root).map_err(|e| match e {
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Error::NoVault {
+                    path: self.dir.clone(),
+                }
+            }
+            other => other,
+        })
+    }
+
     pub fn creds_file(&self, reference: &Ref, generation: u64) -> PathBuf {
         self.creds.join(format!("{reference}.{generation}.age"))
     }
@@ -320,14 +332,7 @@ impl Vault<'_> {
         let mut mode = mode;
         loop {
             let lock = fsio::lock(&paths.lock, mode)?;
-            let root_bytes = fsio::read_checked(&paths.root).map_err(|e| match e {
-                Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                    Error::NoVault {
-                        path: paths.dir.clone(),
-                    }
-                }
-                other => other,
-            })?;
+            let root_bytes = paths.read_root()?;
             let root = match self.cached_root(&root_bytes) {
                 Some(root) => root,
                 None => parse_root(&paths.root, &root_bytes)?,
