@@ -10,6 +10,61 @@ use chrono::{DateTime, Utc};
 
 use crate::timefmt::{format_local, format_utc};
 
+/// Where vault data lives, for messages: a file of a directory vault, or a
+/// key of a shared store (never a made-up path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A file or directory.
+    Path(PathBuf),
+    /// An entry of the OS keyring.
+    Keyring {
+        /// The keyring entry's account name.
+        account: String,
+    },
+    /// A key (or key prefix) in a store addressed by a URL.
+    Key {
+        /// The store's address (`etcd://HOST:PORT/PREFIX`).
+        store: String,
+        /// The key, relative to the store's prefix (empty: the prefix itself).
+        key: String,
+    },
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Path(path) => write!(f, "{}", path.display()),
+            Location::Keyring { account } => write!(f, "the OS keyring ({account})"),
+            Location::Key { store, key } if key.is_empty() => f.write_str(store),
+            Location::Key { store, key } => write!(f, "{store} (key {key})"),
+        }
+    }
+}
+
+impl From<PathBuf> for Location {
+    fn from(path: PathBuf) -> Self {
+        Location::Path(path)
+    }
+}
+
+impl From<&std::path::Path> for Location {
+    fn from(path: &std::path::Path) -> Self {
+        Location::Path(path.to_owned())
+    }
+}
+
+impl From<&Location> for Location {
+    fn from(at: &Location) -> Self {
+        at.clone()
+    }
+}
+
+impl From<&PathBuf> for Location {
+    fn from(path: &PathBuf) -> Self {
+        Location::Path(path.clone())
+    }
+}
+
 /// Shorthand for results whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -26,18 +81,20 @@ pub enum Error {
         fix: String,
     },
 
-    /// The vault directory holds no vault (exit 5).
-    #[error("no vault at {}: run 'intervault init', or point --vault or INTERVAULT_DIR at your vault", path.display())]
+    /// The vault directory (or store prefix) holds no vault (exit 5).
+    #[error(
+        "no vault at {at}: run 'intervault init', or point --vault or INTERVAULT_DIR at your vault"
+    )]
     NoVault {
         /// Where the vault was looked for.
-        path: PathBuf,
+        at: Location,
     },
 
     /// `init` found a vault already there (exit 7).
-    #[error("a vault already exists at {}: use it, or choose another directory with --vault", path.display())]
+    #[error("a vault already exists at {at}: use it, or choose another directory with --vault")]
     VaultExists {
         /// The existing vault.
-        path: PathBuf,
+        at: Location,
     },
 
     /// The passphrase did not open the vault (exit 4).
@@ -148,10 +205,10 @@ pub enum Error {
     },
 
     /// Vault data failed to decrypt, parse or verify (exit 6).
-    #[error("damaged vault data in {}: {what}; restore the vault from a backup", path.display())]
+    #[error("damaged vault data in {at}: {what}; restore the vault from a backup")]
     Damaged {
-        /// The file at fault.
-        path: PathBuf,
+        /// The file or key at fault.
+        at: Location,
         /// What is wrong with it.
         what: String,
     },
@@ -168,10 +225,10 @@ pub enum Error {
     },
 
     /// The vault was written by a newer intervault (exit 6).
-    #[error("unsupported vault format version {found} in {}: this intervault reads version {supported}; upgrade intervault", path.display())]
+    #[error("unsupported vault format version {found} in {at}: this intervault reads version {supported}; upgrade intervault")]
     UnsupportedVersion {
-        /// The vault root file.
-        path: PathBuf,
+        /// The vault root.
+        at: Location,
         /// The version found.
         found: u32,
         /// The version this build reads.
@@ -197,6 +254,23 @@ pub enum Error {
     Busy {
         /// How long we waited.
         seconds: u64,
+    },
+
+    /// Another command changed the vault between this command's read and its
+    /// write, past what it could retry (exit 1): this one changed nothing.
+    #[error("{at} was changed by another command while this one ran: nothing was changed by this one; run it again")]
+    Conflict {
+        /// What changed.
+        at: Location,
+    },
+
+    /// The vault's store could not be reached or refused this client (exit 1).
+    #[error("{what}: {fix}")]
+    Unreachable {
+        /// What failed, naming where (every endpoint tried).
+        what: String,
+        /// What to do.
+        fix: String,
     },
 
     /// An operating-system call failed (exit 1).
@@ -305,6 +379,8 @@ impl Error {
             Error::NotRecorded(cause) => cause.exit_code(),
             Error::Input { code, .. } => *code,
             Error::Busy { .. }
+            | Error::Conflict { .. }
+            | Error::Unreachable { .. }
             | Error::Declined { .. }
             | Error::Io { .. }
             | Error::Keyring { .. }
@@ -362,10 +438,10 @@ impl Error {
         }
     }
 
-    /// Damaged data in `path` (exit 6).
-    pub fn damaged(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
+    /// Damaged data at `at` (exit 6).
+    pub fn damaged(at: impl Into<Location>, what: impl Into<String>) -> Self {
         Error::Damaged {
-            path: path.into(),
+            at: at.into(),
             what: what.into(),
         }
     }

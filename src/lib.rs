@@ -36,6 +36,7 @@ pub mod lang;
 pub mod lifecycle;
 pub mod os_keyring;
 pub mod session_store;
+pub mod store;
 pub mod timefmt;
 pub mod totp;
 pub mod vault;

@@ -34,7 +34,7 @@ pub fn init(
         },
         ui,
     )?;
-    errln!("intervault: created a vault at {}", vault.dir().display());
+    errln!("intervault: created a vault at {}", vault.address());
     if keyring {
         errln!(
             "intervault: intervention keys are kept only in the OS keyring: on Linux in the user's persistent kernel keyring, which every login session and the sweep timer reach, and which the kernel empties at reboot and after 3 days without any intervault command, taking the credentials with it; with the Secret Service or the macOS Keychain they persist (see 'man intervault-init')"

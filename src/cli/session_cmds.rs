@@ -1,6 +1,6 @@
 //! `unlock`, `lock`, `status`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use intervault::timefmt::{format_duration, format_local, format_utc, parse_duration};
 use intervault::vault::{StatusReport, Vault};
@@ -33,16 +33,19 @@ pub fn status(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()> {
     let report = vault.status(ui)?;
     let timer = sweep_timer();
     if json {
-        render::print_json(&status_json(vault.dir(), &report, timer.as_deref()));
+        render::print_json(&status_json(&vault.address(), &report, timer.as_deref()));
     } else {
-        out!("{}", status_text(vault.dir(), &report, timer.as_deref()));
+        out!(
+            "{}",
+            status_text(&vault.address(), &report, timer.as_deref())
+        );
     }
     Ok(())
 }
 
-fn status_json(dir: &Path, r: &StatusReport, timer: Option<&str>) -> serde_json::Value {
+fn status_json(vault: &str, r: &StatusReport, timer: Option<&str>) -> serde_json::Value {
     let mut v = json!({
-        "vault": dir.display().to_string(),
+        "vault": vault,
         "locked": r.unlocked_until.is_none(),
         "unlocked_until": r.unlocked_until.map(format_utc),
         "live": r.live,
@@ -67,8 +70,8 @@ fn status_json(dir: &Path, r: &StatusReport, timer: Option<&str>) -> serde_json:
     v
 }
 
-fn status_text(dir: &Path, r: &StatusReport, timer: Option<&str>) -> String {
-    let mut out = format!("vault:        {}\n", dir.display());
+fn status_text(vault: &str, r: &StatusReport, timer: Option<&str>) -> String {
+    let mut out = format!("vault:        {vault}\n");
     out.push_str(&match r.unlocked_until {
         Some(until) => format!(
             "session:      unlocked until {} ({} left)\n",

@@ -48,9 +48,9 @@ impl KdfParamsError {
     /// The error a command reports for the KDF header of `path`: refused
     /// parameters are damaged data (exit 6); memory that could not be had is a
     /// failure of this machine (exit 1).
-    pub fn into_error(self, path: &std::path::Path) -> crate::error::Error {
+    pub fn into_error(self, path: &crate::error::Location) -> crate::error::Error {
         match self.1 {
-            KdfFailure::Refused => crate::error::Error::damaged(path, self.0),
+            KdfFailure::Refused => crate::error::Error::damaged(path.clone(), self.0),
             KdfFailure::OutOfMemory => crate::error::Error::Input {
                 what: self.0,
                 fix: "free some memory or raise this process's memory limit (ulimit -v), then try again".into(),
@@ -329,8 +329,8 @@ mod tests {
         let e = allocate_blocks(usize::MAX / 2).unwrap_err();
         assert!(e.is_out_of_memory());
         assert!(e.0.contains("cannot allocate"), "{}", e.0);
-        let path = std::path::Path::new("/v/vault.json");
-        assert_eq!(e.into_error(path).exit_code(), 1);
+        let path = crate::error::Location::Path("/v/vault.json".into());
+        assert_eq!(e.into_error(&path).exit_code(), 1);
         let refused = KdfParams {
             memory_kib: 4096 * 1024,
             iterations: 100,
@@ -339,7 +339,7 @@ mod tests {
         .check()
         .unwrap_err();
         assert!(!refused.is_out_of_memory());
-        assert_eq!(refused.into_error(path).exit_code(), 6);
+        assert_eq!(refused.into_error(&path).exit_code(), 6);
         assert_eq!(allocate_blocks(8).unwrap().len(), 8);
     }
 

@@ -136,7 +136,7 @@ impl BackupFile {
         }
         if b.version != VERSION {
             return Err(Error::UnsupportedVersion {
-                path: path.to_owned(),
+                at: path.into(),
                 found: b.version,
                 supported: VERSION,
             });
@@ -168,7 +168,7 @@ impl BackupFile {
     /// Its `vault.json`.
     pub fn root(&self, path: &Path) -> Result<RootFile> {
         let bytes = self.file(path, "vault.json")?.unwrap_or_default();
-        parse_root(path, &bytes)
+        parse_root(&path.into(), &bytes)
     }
 
     /// Takes out every intervention in `wiped` (or, when `now` is given, whose

@@ -12,8 +12,10 @@ use crate::wipe::Tombstone;
 use super::backup::{self, BackupConfig, BackupFile, DEFAULT_RETENTION_DAYS};
 use super::format::Ref;
 use super::fsio;
+use super::layout;
 use super::opening::Access;
 use super::{Interaction, Vault};
+use crate::store::{Store, StoreError};
 
 /// What `backup` did.
 #[derive(Debug, Clone)]
@@ -58,10 +60,10 @@ pub struct RestoreReport {
 }
 
 impl<'c> Vault<'c> {
-    /// The vault in `dir`, set up like this one.
+    /// The vault in directory `dir`, set up like this one.
     pub(super) fn sibling(&self, dir: PathBuf) -> Vault<'c> {
         Vault {
-            dir,
+            store: std::sync::Arc::new(crate::store::dir::DirStore::new(&dir)),
             clock: self.clock,
             master_cache: std::cell::RefCell::new(None),
             index_cache: std::cell::RefCell::new(None),
@@ -77,10 +79,23 @@ impl<'c> Vault<'c> {
         }
     }
 
+    /// The vault's directory, for what only a local directory can do.
+    fn local_dir(&self) -> Result<&Path> {
+        self.store.local_dir().ok_or_else(|| {
+            Error::usage(
+                format!(
+                    "the vault at {} is not in a directory",
+                    self.store.address()
+                ),
+                "this needs a directory vault; see 'man intervault-backup'",
+            )
+        })
+    }
+
     /// The default managed backup directory: beside the vault, `<name>-backups`.
     pub(super) fn default_backup_dir(&self) -> Result<PathBuf> {
-        let dir =
-            std::fs::canonicalize(&self.dir).map_err(|e| Error::io("resolve", &self.dir, e))?;
+        let local = self.local_dir()?;
+        let dir = std::fs::canonicalize(local).map_err(|e| Error::io("resolve", local, e))?;
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -155,37 +170,35 @@ impl<'c> Vault<'c> {
         u.record(vec![made])?;
         // The vault as it is now, under the exclusive lock.
         let mut files = BTreeMap::new();
-        let dir = &u.h.paths.dir;
-        files.insert(
-            "vault.json".to_owned(),
-            fsio::read_checked(&u.h.paths.root)?,
-        );
+        let store = &u.h.store;
+        files.insert(layout::ROOT.to_owned(), store.read(layout::ROOT)?);
         // Keys kept in the OS keyring stay there: the backup holds none.
         let key_files = u.index.key_store.is_none();
         // The index as committed: the core (in vault.json), records, history.
+        let mut names = Vec::new();
         for l in &u.index.loaded.live {
-            let key = format!("keys/{}.age", l.reference);
             if key_files {
-                files.insert(key.clone(), fsio::read_checked(&dir.join(&key))?);
+                names.push(layout::key(&l.reference));
             }
             if let Some(g) = l.creds {
-                let creds = format!("creds/{}.{g}.age", l.reference);
-                files.insert(creds.clone(), fsio::read_checked(&dir.join(&creds))?);
+                names.push(layout::creds(&l.reference, g));
             }
-            let record = format!("records/{}.{}.age", l.reference, l.record);
-            files.insert(record.clone(), fsio::read_checked(&dir.join(&record))?);
+            names.push(layout::record(&l.reference, l.record));
         }
         if u.index.loaded.history_gen > 0 {
-            let history = format!("history.{}.age", u.index.loaded.history_gen);
-            files.insert(history.clone(), fsio::read_checked(&dir.join(&history))?);
+            names.push(layout::history(u.index.loaded.history_gen));
+        }
+        for name in names {
+            let bytes = store.read(&name)?;
+            files.insert(name, bytes);
         }
         for name in ["audit/audit.log", "audit/audit.head"] {
-            match fsio::read_checked_up_to(&dir.join(name), 256 << 20) {
+            match store.read_up_to(name, 256 << 20) {
                 Ok(bytes) => {
                     files.insert(name.to_owned(), bytes);
                 }
-                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
+                Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
             }
         }
         let (name, bytes) = backup::make(&config, &u.master, u.h.now, u.index.generation, files)?;
@@ -212,9 +225,8 @@ impl<'c> Vault<'c> {
     /// the passphrase; `None` when there is none. Whatever it names is then
     /// checked by [`Vault::backup_verify`] against its sealed manifest.
     pub fn latest_backup(&self) -> Result<Option<PathBuf>> {
-        let paths = super::opening::Paths::new(&self.dir);
-        let bytes = paths.read_root()?;
-        let root = super::format::parse_root(&paths.root, &bytes)?;
+        let bytes = super::opening::read_root(self.store.as_ref())?;
+        let root = super::format::parse_root(&self.store.locate(layout::ROOT), &bytes)?;
         let Some(config) = root.backups else {
             return Ok(None);
         };
@@ -233,7 +245,7 @@ impl<'c> Vault<'c> {
         let b = backup::read(file)?;
         // Headers first: an absurd KDF cost is refused before anything is written.
         b.root(file)?;
-        let place = VerifyPlace::new(&self.dir)?;
+        let place = VerifyPlace::new(self.local_dir()?)?;
         let copy = place.dir.join("vault");
         write_vault(&copy, file, &b)?;
         let mut v = Vault::new(copy, self.clock);
@@ -429,13 +441,13 @@ impl VerifyPlace {
         match std::fs::symlink_metadata(vault_dir.join("vault.json")) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::NoVault {
-                    path: vault_dir.to_owned(),
+                    at: vault_dir.into(),
                 })
             }
             Err(e) => return Err(Error::io("inspect", vault_dir.join("vault.json"), e)),
             Ok(_) => fsio::check_private_dir(vault_dir)?,
         }
-        let marker = vault_dir.join(super::opening::CHANGING);
+        let marker = vault_dir.join(layout::CHANGING);
         let made_marker = std::fs::symlink_metadata(&marker).is_err();
         fsio::create_marker(&marker)?;
         let name = format!("{VERIFY_PREFIX}{}", Ref::random());
@@ -472,7 +484,7 @@ impl VerifyPlace {
             &self.vault_dir.join("vault.lock"),
             fsio::LockMode::Exclusive,
         ) {
-            let _ = std::fs::remove_file(self.vault_dir.join(super::opening::CHANGING));
+            let _ = std::fs::remove_file(self.vault_dir.join(layout::CHANGING));
         }
     }
 }
@@ -491,7 +503,10 @@ impl Drop for VerifyPlace {
 /// `.verify-*` copy whose lock no running verify holds. Part of the vault's
 /// leftover collection: a copy left to a running verify is an error, so that
 /// the vault's change marker stays until a later command collects it.
-pub(super) fn collect_verify_leftovers(vault_dir: &Path) -> Result<()> {
+pub(super) fn collect_verify_leftovers(store: &dyn Store) -> Result<()> {
+    let Some(vault_dir) = store.local_dir() else {
+        return Ok(());
+    };
     let mut running = false;
     for name in fsio::list_dir(vault_dir)? {
         let Some(rest) = name.strip_prefix(VERIFY_PREFIX) else {

@@ -232,7 +232,7 @@ fn shape(dir: &Path) -> Vec<String> {
     let root_path = dir.join("vault.json");
     let live: Vec<String> = fs::read(&root_path)
         .ok()
-        .and_then(|bytes| parse_root(&root_path, &bytes).ok())
+        .and_then(|bytes| parse_root(&root_path.clone().into(), &bytes).ok())
         .map(|root| {
             root.expiry
                 .iter()

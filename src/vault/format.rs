@@ -33,12 +33,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 
 use crate::crypto::{KdfParams, SecretText};
-use crate::error::{Error, Result};
+use crate::error::{Error, Location, Result};
 use crate::intervention::{Kind, Window};
 use crate::wipe::Tombstone;
 
@@ -702,14 +702,17 @@ pub struct CredentialSet {
 pub const SALT_BYTES: usize = 16;
 
 /// Parses `vault.json`, checking version and KDF header before anything else.
-pub fn parse_root(path: &Path, bytes: &[u8]) -> Result<RootFile> {
+pub fn parse_root(path: &Location, bytes: &[u8]) -> Result<RootFile> {
     let check_probe = |format: &str, version: u32| {
         if format != FORMAT_NAME {
-            return Err(Error::damaged(path, "this is not an intervault vault"));
+            return Err(Error::damaged(
+                path.clone(),
+                "this is not an intervault vault",
+            ));
         }
         if !(OLDEST_READ_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(Error::UnsupportedVersion {
-                path: path.to_owned(),
+                at: path.clone(),
                 found: version,
                 supported: FORMAT_VERSION,
             });
@@ -722,24 +725,27 @@ pub fn parse_root(path: &Path, bytes: &[u8]) -> Result<RootFile> {
         Ok(root) => root,
         Err(e) => {
             let probe: VersionProbe = serde_json::from_slice(bytes)
-                .map_err(|_| Error::damaged(path, "the vault root is not valid JSON"))?;
+                .map_err(|_| Error::damaged(path.clone(), "the vault root is not valid JSON"))?;
             check_probe(&probe.format, probe.version)?;
             return Err(Error::damaged(
-                path,
+                path.clone(),
                 format!("the vault root is malformed ({e})"),
             ));
         }
     };
     check_probe(&root.format, root.version)?;
     if root.kdf.algorithm != "argon2id" {
-        return Err(Error::damaged(path, "unknown key derivation algorithm"));
+        return Err(Error::damaged(
+            path.clone(),
+            "unknown key derivation algorithm",
+        ));
     }
     // Refuse absurd costs before doing any work: a planted header must not be able
     // to make us allocate terabytes or spin for hours.
     root.kdf
         .params
         .check()
-        .map_err(|e| Error::damaged(path, format!("{} (refused before any work)", e.0)))?;
+        .map_err(|e| Error::damaged(path.clone(), format!("{} (refused before any work)", e.0)))?;
     decode_salt(path, &root.kdf)?;
     check_clear_fields(path, &root)?;
     Ok(root)
@@ -757,8 +763,8 @@ fn time_in_range(t: &DateTime<Utc>) -> bool {
 /// times, the references of the expiry and swept tables (each once), the backup
 /// retention and directories. A value out of range is damaged data (exit 6),
 /// never a panic or an internal error further on.
-fn check_clear_fields(path: &Path, root: &RootFile) -> Result<()> {
-    let bad = |what: String| Err(Error::damaged(path, what));
+fn check_clear_fields(path: &Location, root: &RootFile) -> Result<()> {
+    let bad = |what: String| Err(Error::damaged(path.clone(), what));
     let mut refs = HashSet::with_capacity(root.expiry.len() + root.swept.len());
     for e in &root.expiry {
         if !time_in_range(&e.until) {
@@ -789,16 +795,17 @@ fn check_clear_fields(path: &Path, root: &RootFile) -> Result<()> {
         }
     }
     if let Some(b) = &root.backups {
-        b.check().map_err(|what| Error::damaged(path, what))?;
+        b.check()
+            .map_err(|what| Error::damaged(path.clone(), what))?;
     }
     Ok(())
 }
 
 /// The KDF salt's bytes.
-pub fn decode_salt(path: &Path, kdf: &KdfHeader) -> Result<Vec<u8>> {
+pub fn decode_salt(path: &Location, kdf: &KdfHeader) -> Result<Vec<u8>> {
     match STANDARD.decode(&kdf.salt) {
         Ok(salt) if salt.len() == SALT_BYTES => Ok(salt),
-        _ => Err(Error::damaged(path, "the KDF salt is malformed")),
+        _ => Err(Error::damaged(path.clone(), "the KDF salt is malformed")),
     }
 }
 

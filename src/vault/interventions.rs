@@ -14,11 +14,12 @@ use super::format::{
     Core, Extension, Freeze, InterventionMeta, Ref, Retention, RootFile, FORMAT_NAME,
     FORMAT_VERSION,
 };
-use super::fsio::{self, LockMode};
-use super::opening::{self, Access, Paths, Scope, Unlocked};
+use super::layout;
+use super::opening::{self, Access, Scope, Unlocked};
 use super::trail::{Anchor, Trail, TrailKeys};
 use super::{live_status, Destruction, Interaction, Notice, PassphrasePurpose, Vault};
 use crate::audit::{Action, Event, Outcome};
+use crate::store::{LockMode, StoreError};
 
 /// What `sweep` did.
 #[derive(Debug)]
@@ -225,9 +226,12 @@ impl Vault<'_> {
                 "choose --kdf-memory, --kdf-iterations and --kdf-parallelism within the limits",
             )
         })?;
-        let paths = Paths::new(&self.dir);
-        if std::fs::symlink_metadata(&paths.root).is_ok() {
-            return Err(Error::VaultExists { path: paths.dir });
+        let store = &self.store;
+        let exists = || Error::VaultExists {
+            at: store.locate(""),
+        };
+        if store.exists(layout::ROOT)? {
+            return Err(exists());
         }
         if kdf.below_floor() {
             ui.notice(Notice::WeakKdf(kdf));
@@ -246,20 +250,17 @@ impl Vault<'_> {
                 expected,
             });
         }
-        fsio::create_private_dir(&paths.dir)?;
-        let _lock = fsio::lock(&paths.lock, LockMode::Exclusive)?;
-        if std::fs::symlink_metadata(&paths.root).is_ok() {
-            return Err(Error::VaultExists { path: paths.dir });
+        store.create(&[layout::KEYS, layout::CREDS, layout::RECORDS])?;
+        let _lock = store.lock(layout::LOCK, LockMode::Exclusive)?;
+        if store.exists(layout::ROOT)? {
+            return Err(exists());
         }
-        fsio::create_private_dir(&paths.keys)?;
-        fsio::create_private_dir(&paths.creds)?;
-        fsio::create_private_dir(&paths.records)?;
         let header = opening::new_kdf_header(kdf);
         let master = SealKey::generate();
         let now = self.clock.now();
         // No vault exists: whatever a failed `init` left in the trail goes, and the
         // trail starts with this one.
-        let trail = Trail::new(&paths.dir);
+        let trail = Trail::new(store.clone());
         trail.clear()?;
         let first = trail
             .append_sealed(
@@ -286,7 +287,12 @@ impl Vault<'_> {
         let root = RootFile {
             format: FORMAT_NAME.into(),
             version: FORMAT_VERSION,
-            master_key: opening::seal_master(&paths.root, &header, &master, &passphrase)?,
+            master_key: opening::seal_master(
+                &store.locate(layout::ROOT),
+                &header,
+                &master,
+                &passphrase,
+            )?,
             kdf: header,
             index: opening::seal_base64(&crate::crypto::WrapKey::index(&master), &core)?,
             expiry: Vec::new(),
@@ -297,7 +303,10 @@ impl Vault<'_> {
         };
         let bytes = serde_json::to_vec(&root)
             .map_err(|e| Error::Internal(format!("cannot serialize the root: {e}")))?;
-        fsio::write_atomic(&paths.root, &bytes)?;
+        match store.write_new(layout::ROOT, &bytes) {
+            Err(StoreError::AlreadyExists(_)) => return Err(exists()),
+            other => other?,
+        }
         // A new vault: whatever was seen of an earlier one at this path is gone.
         self.seen_store()
             .save(&master, &super::rollback::Seen::default());
@@ -633,7 +642,7 @@ impl Vault<'_> {
             }
             Err(e) => return Ok(SweepReport::with_error(keyless, e).with_keys(keys_pending)),
         };
-        let completed = opening::open_master(&h.paths.root, &h.root, &passphrase)
+        let completed = opening::open_master(&h.store.locate(layout::ROOT), &h.root, &passphrase)
             .inspect_err(|e| self.note_failed_passphrase(e))
             .and_then(|master| {
                 opening::unlock_handle(h, master, self.seen_store(), opening::Scope::All, None)
@@ -676,8 +685,12 @@ impl Vault<'_> {
         let template = Event::new(Action::Passwd, Outcome::Done);
         u.audited(template.clone(), |u| {
             let header = opening::new_kdf_header(u.h.root.kdf.params);
-            u.h.root.master_key =
-                opening::seal_master(&u.h.paths.root, &header, &u.master, &passphrase)?;
+            u.h.root.master_key = opening::seal_master(
+                &u.h.store.locate(layout::ROOT),
+                &header,
+                &u.master,
+                &passphrase,
+            )?;
             u.h.root.kdf = header;
             Ok(((), vec![template]))
         })?;

@@ -11,8 +11,6 @@
 //! that sees the marker but not a key knows the key is gone; one that sees
 //! neither cannot tell, and says so ([`Destruction::Unreachable`]).
 
-use std::path::{Path, PathBuf};
-
 use base64::{engine::general_purpose::STANDARD, Engine};
 
 use crate::crypto::{SealKey, SecretText};
@@ -21,7 +19,8 @@ use crate::os_keyring::{SecretStore, UserKeyring};
 
 pub use super::format::KeyringConfig;
 use super::format::{parse_key_plain, to_plain_json, KeyPlain, Ref};
-use super::fsio;
+use super::layout;
+use crate::store::{SharedStore, StoreError};
 
 /// Stores, loads and destroys per-intervention keys.
 pub trait KeyStore {
@@ -62,22 +61,17 @@ impl Destruction {
     }
 }
 
-/// Keys as files `keys/REF.age`, each sealed to the master key.
-#[derive(Debug, Clone)]
+/// Keys as objects `keys/REF.age` of the vault's store, each sealed to the
+/// master key.
+#[derive(Clone)]
 pub struct FileKeyStore {
-    dir: PathBuf,
+    store: SharedStore,
 }
 
 impl FileKeyStore {
-    /// A store in `dir` (the vault's `keys/`).
-    pub fn new(dir: &Path) -> Self {
-        FileKeyStore {
-            dir: dir.to_owned(),
-        }
-    }
-
-    fn path(&self, reference: &Ref) -> PathBuf {
-        self.dir.join(format!("{reference}.age"))
+    /// The keys kept in `store`.
+    pub fn new(store: SharedStore) -> Self {
+        FileKeyStore { store }
     }
 }
 
@@ -88,14 +82,15 @@ impl KeyStore for FileKeyStore {
             identity: key.to_secret(),
         });
         let sealed = master.seal(&plain).map_err(Error::Internal)?;
-        fsio::write_atomic(&self.path(reference), &sealed)
+        self.store.write(&layout::key(reference), &sealed)
     }
 
     fn get(&self, reference: &Ref, master: &SealKey) -> Result<SealKey> {
-        let path = self.path(reference);
-        let sealed = match fsio::read_checked(&path) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::damaged(&path, "the intervention's key is missing"))
+        let name = layout::key(reference);
+        let path = self.store.locate(&name);
+        let sealed = match self.store.read(&name) {
+            Err(StoreError::NotFound(_)) => {
+                return Err(Error::damaged(path, "the intervention's key is missing"))
             }
             other => other?,
         };
@@ -114,9 +109,9 @@ impl KeyStore for FileKeyStore {
     }
 
     fn destroy(&self, reference: &Ref) -> Result<Destruction> {
-        let path = self.path(reference);
-        let existed = std::fs::symlink_metadata(&path).is_ok();
-        fsio::shred(&path)?;
+        let name = layout::key(reference);
+        let existed = self.store.exists(&name)?;
+        self.store.shred(&name)?;
         Ok(if existed {
             Destruction::Destroyed
         } else {
@@ -125,7 +120,9 @@ impl KeyStore for FileKeyStore {
     }
 
     fn stored(&self) -> Result<Vec<Ref>> {
-        Ok(fsio::list_dir(&self.dir)?
+        Ok(self
+            .store
+            .list(layout::KEYS)?
             .iter()
             .filter_map(|name| name.strip_suffix(".age").and_then(Ref::parse))
             .collect())
@@ -226,7 +223,9 @@ impl KeyStore for KeyringKeyStore {
 
     fn get(&self, reference: &Ref, master: &SealKey) -> Result<SealKey> {
         let account = self.account(reference);
-        let where_ = PathBuf::from(format!("the OS keyring ({account})"));
+        let where_ = crate::error::Location::Keyring {
+            account: account.clone(),
+        };
         let Some(text) = self.keyring()?.load(&account)? else {
             let why = match self.sees_marker() {
                 Ok(true) => format!(

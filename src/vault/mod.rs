@@ -12,9 +12,9 @@ mod backup_cmds;
 mod clients;
 mod credentials;
 pub mod format;
-pub mod fsio;
 mod interventions;
 pub mod keystore;
+mod layout;
 mod opening;
 mod recording;
 mod retention;
@@ -22,6 +22,10 @@ mod rollback;
 mod status;
 mod trail;
 mod unlocked;
+
+/// The file system discipline, now under [`crate::store`]; kept here for the
+/// paths that name it.
+pub use crate::store::fsio;
 
 use std::path::PathBuf;
 
@@ -204,9 +208,9 @@ pub mod audit_log {
 /// Below this much time left in the window, fetches warn.
 pub const ENDING_SOON: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
 
-/// The vault in a directory, read through a clock.
+/// The vault in a store (a directory, or a shared store), read through a clock.
 pub struct Vault<'c> {
-    dir: PathBuf,
+    store: crate::store::SharedStore,
     clock: &'c dyn Clock,
     master_cache: std::cell::RefCell<Option<opening::CachedMaster>>,
     /// The index read by this command's last unlocking (a command such as `add`
@@ -231,10 +235,18 @@ pub struct Vault<'c> {
 }
 
 impl<'c> Vault<'c> {
-    /// The vault in `dir`; nothing is read until a command runs.
+    /// The vault in directory `dir`; nothing is read until a command runs.
     pub fn new(dir: PathBuf, clock: &'c dyn Clock) -> Self {
+        Self::in_store(
+            std::sync::Arc::new(crate::store::dir::DirStore::new(&dir)),
+            clock,
+        )
+    }
+
+    /// The vault in `store`; nothing is read until a command runs.
+    pub fn in_store(store: crate::store::SharedStore, clock: &'c dyn Clock) -> Self {
         Vault {
-            dir,
+            store,
             clock,
             master_cache: std::cell::RefCell::new(None),
             index_cache: std::cell::RefCell::new(None),
@@ -284,9 +296,14 @@ impl<'c> Vault<'c> {
         self.master_cache.borrow_mut().take();
     }
 
-    /// The vault's directory.
-    pub fn dir(&self) -> &std::path::Path {
-        &self.dir
+    /// Where the vault is, as the user gives it: a directory, or a URL.
+    pub fn address(&self) -> String {
+        self.store.address()
+    }
+
+    /// The vault's directory, when it is kept in one.
+    pub fn dir(&self) -> Option<&std::path::Path> {
+        self.store.local_dir()
     }
 }
 

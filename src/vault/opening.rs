@@ -6,7 +6,6 @@
 //! ([`crate::session_store`]).
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -23,13 +22,16 @@ use super::format::{
     History, Index, InterventionMeta, KdfHeader, Listed, Loaded, MasterPlain, PendingKey, Record,
     Ref, RootFile, SweptEntry, FORMAT_VERSION, SALT_BYTES,
 };
-use super::fsio::{self, LockMode, VaultLock};
+use super::fsio;
 use super::keystore::{Destruction, FileKeyStore, KeyStore, KeyringKeyStore};
+use super::layout;
 use super::rollback::{self, Seen, SeenStore};
 use super::trail::line::Pending;
 use super::trail::{Trail, TrailKeys};
 use super::{Interaction, Notice, PassphrasePurpose, Vault};
 use crate::audit::{Action, Event};
+use crate::error::Location;
+use crate::store::{self, Held, LockMode, SharedStore, Store, StoreError};
 
 /// How far a keyless wipe's clear time may lie ahead of the next unlock's clock
 /// (a clock set back a little in between) before it counts as forged.
@@ -38,59 +40,22 @@ const CLOCK_LEEWAY: TimeDelta = TimeDelta::minutes(2);
 /// How stale the high-water mark may get before a read-only command refreshes it.
 const HIGH_WATER_REFRESH: TimeDelta = TimeDelta::seconds(60);
 
-/// Where everything lives under the vault directory.
-#[derive(Debug, Clone)]
-pub(super) struct Paths {
-    pub dir: PathBuf,
-    pub root: PathBuf,
-    pub lock: PathBuf,
-    pub keys: PathBuf,
-    pub creds: PathBuf,
-    pub records: PathBuf,
+/// Where intervention keys live: files in the vault's store, or the OS
+/// keyring when `root` says so.
+pub(super) fn key_store(store: &SharedStore, root: &RootFile) -> Box<dyn KeyStore> {
+    match &root.key_store {
+        Some(config) => Box::new(KeyringKeyStore::new(config)),
+        None => Box::new(FileKeyStore::new(store.clone())),
+    }
 }
 
-impl Paths {
-    pub fn new(dir: &Path) -> Self {
-        Paths {
-            dir: dir.to_owned(),
-            root: dir.join("vault.json"),
-            lock: dir.join("vault.lock"),
-            keys: dir.join("keys"),
-            creds: dir.join("creds"),
-            records: dir.join("records"),
-        }
-    }
-
-    /// Where intervention keys live: files, or the OS keyring when `root` says so.
-    pub fn key_store(&self, root: &RootFile) -> Box<dyn KeyStore> {
-        match &root.key_store {
-            Some(config) => Box::new(KeyringKeyStore::new(config)),
-            None => Box::new(FileKeyStore::new(&self.keys)),
-        }
-    }
-
-    /// The clear root's bytes; a vault without one is no vault.
-    pub fn read_root(&self) -> Result<Vec<u8>> {
-        fsio::read_checked(&self.root).map_err(|e| match e {
-            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                Error::NoVault {
-                    path: self.dir.clone(),
-                }
-            }
-            other => other,
-        })
-    }
-
-    pub fn creds_file(&self, reference: &Ref, generation: u64) -> PathBuf {
-        self.creds.join(format!("{reference}.{generation}.age"))
-    }
-
-    pub fn record_file(&self, reference: &Ref, generation: u64) -> PathBuf {
-        self.records.join(format!("{reference}.{generation}.age"))
-    }
-
-    pub fn history_file(&self, generation: u64) -> PathBuf {
-        self.dir.join(format!("history.{generation}.age"))
+/// The clear root's bytes; a store without one holds no vault.
+pub(super) fn read_root(store: &dyn Store) -> Result<Vec<u8>> {
+    match store.read(layout::ROOT) {
+        Err(StoreError::NotFound(_)) => Err(Error::NoVault {
+            at: store.locate(""),
+        }),
+        other => Ok(other?),
     }
 }
 
@@ -113,7 +78,7 @@ pub(super) enum Access {
     Write,
 }
 
-/// The name of the marker of a change in progress, in the vault directory.
+/// The marker of a change in progress ([`layout::CHANGING`]).
 ///
 /// Every command that takes the exclusive lock makes it first and removes it
 /// when its change is settled (every file it made obsolete shredded). A command
@@ -123,12 +88,12 @@ pub(super) enum Access {
 /// of the vault directory makes it durable before any old file is shredded.
 /// (New files of a change cut off by a power loss before its commit may outlive
 /// the marker; the commands that read every intervention collect them.)
-pub(super) const CHANGING: &str = "changing";
+const CHANGING: &str = layout::CHANGING;
 
 /// The vault with its lock held and its clear root read; ended interventions have
 /// been wiped if the lock is exclusive.
 pub(super) struct Handle {
-    pub paths: Paths,
+    pub store: SharedStore,
     /// Whether this command holds the change marker ([`CHANGING`]).
     marked: bool,
     /// Whether a change was interrupted before this command (the marker was there).
@@ -137,7 +102,7 @@ pub(super) struct Handle {
     pub uncollected: std::cell::Cell<bool>,
     /// Whether this command collected the leftovers it can see without the key.
     leftovers_collected: bool,
-    pub lock: VaultLock,
+    pub lock: Box<dyn Held>,
     pub root: RootFile,
     pub root_bytes: Vec<u8>,
     pub now: DateTime<Utc>,
@@ -154,7 +119,7 @@ impl Drop for Handle {
     fn drop(&mut self) {
         // Runs before the lock is released (fields drop after this).
         if self.marked && !self.uncollected.get() {
-            let _ = std::fs::remove_file(self.paths.dir.join(CHANGING));
+            self.store.unmark(CHANGING);
         }
     }
 }
@@ -163,21 +128,20 @@ impl Handle {
     /// A handle on a vault whose lock is held, with its root read; makes the
     /// change marker when the lock is exclusive.
     fn new(
-        paths: Paths,
-        lock: VaultLock,
+        store: SharedStore,
+        lock: Box<dyn Held>,
         root_read: (RootFile, Vec<u8>),
         now: DateTime<Utc>,
         upkeep_backups: bool,
     ) -> Result<Self> {
-        let marker = paths.dir.join(CHANGING);
-        let interrupted = std::fs::symlink_metadata(&marker).is_ok();
-        let marked = lock.mode == LockMode::Exclusive;
+        let interrupted = store.exists(CHANGING)?;
+        let marked = lock.mode() == LockMode::Exclusive;
         if marked && !interrupted {
-            fsio::create_marker(&marker)?;
+            store.mark(CHANGING)?;
         }
         let (root, root_bytes) = root_read;
         Ok(Handle {
-            paths,
+            store,
             marked,
             interrupted,
             uncollected: std::cell::Cell::new(interrupted),
@@ -200,12 +164,12 @@ impl Handle {
     }
 }
 
-/// Files written or made obsolete by the change in progress.
+/// Objects written or made obsolete by the change in progress.
 #[derive(Default)]
 struct Txn {
-    written: Vec<PathBuf>,
+    written: Vec<String>,
     written_keys: Vec<Ref>,
-    obsolete_files: Vec<PathBuf>,
+    obsolete_files: Vec<String>,
     obsolete_keys: Vec<Ref>,
 }
 
@@ -249,8 +213,8 @@ impl Drop for Unlocked<'_> {
     fn drop(&mut self) {
         // A change that did not commit must leave the vault as it was: remove the
         // files it wrote (they hold ciphertext only, but they are not the old state).
-        for path in self.txn.written.drain(..) {
-            self.h.cleaned(fsio::shred(&path));
+        for name in self.txn.written.drain(..) {
+            self.h.cleaned(self.h.store.shred(&name));
         }
         for r in self.txn.written_keys.drain(..) {
             self.h.cleaned(self.keys.destroy(&r));
@@ -314,28 +278,20 @@ impl Vault<'_> {
     /// reads every intervention anyway, so it also collects what a change may
     /// have left behind even without the marker of an interrupted one.
     pub(super) fn handle(&self, mode: LockMode, keyed: bool, full: bool) -> Result<Handle> {
-        let paths = Paths::new(&self.dir);
-        match std::fs::symlink_metadata(&paths.root) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::NoVault { path: paths.dir })
-            }
-            _ => {
-                for dir in [&paths.dir, &paths.keys, &paths.creds] {
-                    fsio::check_private_dir(dir)?;
-                }
-                // A version 1 vault has none yet.
-                if std::fs::symlink_metadata(&paths.records).is_ok() {
-                    fsio::check_private_dir(&paths.records)?;
-                }
-            }
+        let store = &self.store;
+        if !store.exists(layout::ROOT)? {
+            return Err(Error::NoVault {
+                at: store.locate(""),
+            });
         }
+        store.check_private(&[layout::KEYS, layout::CREDS, layout::RECORDS])?;
         let mut mode = mode;
         loop {
-            let lock = fsio::lock(&paths.lock, mode)?;
-            let root_bytes = paths.read_root()?;
+            let lock = store.lock(layout::LOCK, mode)?;
+            let root_bytes = read_root(store.as_ref())?;
             let root = match self.cached_root(&root_bytes) {
                 Some(root) => root,
-                None => parse_root(&paths.root, &root_bytes)?,
+                None => parse_root(&store.locate(layout::ROOT), &root_bytes)?,
             };
             let now = self.clock.now();
             let has_ended = root.expiry.iter().any(|e| e.until <= now);
@@ -349,7 +305,7 @@ impl Vault<'_> {
                 continue;
             }
             let mut h = Handle::new(
-                paths.clone(),
+                store.clone(),
                 lock,
                 (root, root_bytes),
                 now,
@@ -435,7 +391,8 @@ impl Vault<'_> {
                         return Err(self.explain_missing_passphrase(e));
                     }
                 };
-                let master = match open_master(&self.paths().root, &first_root, &passphrase) {
+                let root_at = self.store.locate(layout::ROOT);
+                let master = match open_master(&root_at, &first_root, &passphrase) {
                     Ok(master) => master,
                     Err(e) => {
                         self.note_failed_passphrase(&e);
@@ -458,7 +415,7 @@ impl Vault<'_> {
                 match self.cached_master(&h.root) {
                     Some(master) => master,
                     // The passphrase changed while we were prompting: derive again.
-                    None => match open_master(&h.paths.root, &h.root, &passphrase) {
+                    None => match open_master(&root_at, &h.root, &passphrase) {
                         Ok(master) => {
                             self.remember_master(&h.root, &master);
                             master
@@ -490,7 +447,7 @@ impl Vault<'_> {
             // Once per command (`add` opens the vault twice).
             notify_keys(ui, &u.h);
         }
-        let exclusive = u.h.lock.mode == LockMode::Exclusive;
+        let exclusive = u.h.lock.mode() == LockMode::Exclusive;
         if u.changed_at_unlock && !exclusive {
             // The unlock changed the index (a client's first pseudonym key, pruned
             // tombstones): commit that first, under the exclusive lock.
@@ -511,10 +468,6 @@ impl Vault<'_> {
         }
         u.report_tampering()?;
         Ok(u)
-    }
-
-    fn paths(&self) -> Paths {
-        Paths::new(&self.dir)
     }
 
     /// Keeps what `u` read for the next unlocking of this command (`add`
@@ -571,27 +524,27 @@ impl Vault<'_> {
     /// Best effort by design: the read has succeeded, and a busy vault must not
     /// make it wait.
     pub(super) fn after_read(&self, u: Unlocked<'_>) {
-        if u.h.lock.mode == LockMode::Exclusive
+        if u.h.lock.mode() == LockMode::Exclusive
             || u.index.high_water + HIGH_WATER_REFRESH >= u.h.now
         {
             return;
         }
-        let (paths, before, master) = (u.h.paths.clone(), u.h.root_bytes.clone(), u.master.clone());
+        let (store, before, master) = (u.h.store.clone(), u.h.root_bytes.clone(), u.master.clone());
         drop(u); // releases the shared lock
-        let Some(lock) = fsio::try_lock_now(&paths.lock, LockMode::Exclusive) else {
+        let Some(lock) = store.try_lock_now(layout::LOCK, LockMode::Exclusive) else {
             return;
         };
-        let Ok(root_bytes) = fsio::read_checked(&paths.root) else {
+        let Ok(root_bytes) = store.read(layout::ROOT) else {
             return;
         };
         if root_bytes != before {
             return;
         }
-        let Ok(root) = parse_root(&paths.root, &root_bytes) else {
+        let Ok(root) = parse_root(&store.locate(layout::ROOT), &root_bytes) else {
             return;
         };
         let Ok(h) = Handle::new(
-            paths,
+            store,
             lock,
             (root, root_bytes),
             self.clock.now(),
@@ -642,7 +595,7 @@ fn notify_keyless(ui: &mut dyn Interaction, swept: &[SweptEntry]) {
 
 /// Derives the passphrase key for a KDF header.
 pub(super) fn passphrase_key(
-    path: &Path,
+    path: &Location,
     kdf: &KdfHeader,
     passphrase: &SecretText,
 ) -> Result<PassphraseKey> {
@@ -656,7 +609,7 @@ pub(super) fn passphrase_key(
 
 /// Seals the master key under a passphrase, with the header repeated inside.
 pub(super) fn seal_master(
-    path: &Path,
+    path: &Location,
     kdf: &KdfHeader,
     master: &SealKey,
     passphrase: &SecretText,
@@ -691,29 +644,30 @@ pub(super) fn seal_base64<T: serde::Serialize>(key: &WrapKey, value: &T) -> Resu
 /// Unwraps the master key with the passphrase and checks the clear header
 /// against its sealed copy.
 pub(super) fn open_master(
-    path: &Path,
+    path: &Location,
     root: &RootFile,
     passphrase: &SecretText,
 ) -> Result<SealKey> {
     let key = passphrase_key(path, &root.kdf, passphrase)?;
     let blob = STANDARD
         .decode(&root.master_key)
-        .map_err(|_| Error::damaged(path, "the master key is not valid base64"))?;
+        .map_err(|_| Error::damaged(path.clone(), "the master key is not valid base64"))?;
     let plain = open_with(&key, &blob).map_err(|e| match e {
         OpenError::WrongKey => Error::WrongPassphrase,
-        OpenError::Corrupt(what) => Error::damaged(path, format!("the master key {what}")),
+        OpenError::Corrupt(what) => Error::damaged(path.clone(), format!("the master key {what}")),
     })?;
-    let master_plain = parse_master_plain(&plain).map_err(|what| Error::damaged(path, what))?;
+    let master_plain =
+        parse_master_plain(&plain).map_err(|what| Error::damaged(path.clone(), what))?;
     // The master key keeps the version that sealed it: a vault moved up to a
     // newer version keeps its master key until the passphrase changes.
     if master_plain.version > root.version || master_plain.kdf != root.kdf {
         return Err(Error::damaged(
-            path,
+            path.clone(),
             "the clear header was altered (it does not match its sealed copy)",
         ));
     }
     SealKey::from_secret(&master_plain.identity)
-        .ok_or_else(|| Error::damaged(path, "the master key is malformed"))
+        .ok_or_else(|| Error::damaged(path.clone(), "the master key is malformed"))
 }
 
 /// Opens the index with the master key, reading what `scope` needs; also folds
@@ -764,8 +718,8 @@ pub(super) fn unlock_handle<'v>(
         Ok(done) => done,
         Err(e) => return Err((std::mem::take(&mut h.swept_now), e)),
     };
-    let keys = h.paths.key_store(&h.root);
-    let trail = Trail::new(&h.paths.dir);
+    let keys = key_store(&h.store, &h.root);
+    let trail = Trail::new(h.store.clone());
     let trail_keys = TrailKeys::new(&master);
     let mut u = Unlocked {
         h,
@@ -826,7 +780,7 @@ pub(super) fn unlock_handle<'v>(
 
 /// Opens the index: all of a version 1 index, the core of a version 2 one.
 fn open_index(h: &Handle, master: &SealKey, index_key: &WrapKey) -> Result<Index> {
-    let path = &h.paths.root;
+    let path = &h.store.locate(layout::ROOT);
     let blob = STANDARD
         .decode(&h.root.index)
         .map_err(|_| Error::damaged(path, "the index is not valid base64"))?;
@@ -976,7 +930,7 @@ impl Handle {
         // destroyed now is a leftover the next command collects (as after a
         // commit), and must not turn the wipe into a failure that nobody hears of.
         // One listing of creds/ for all of them, not one per wipe.
-        let creds = fsio::list_dir(&self.paths.creds).unwrap_or_default();
+        let creds = self.store.list(layout::CREDS).unwrap_or_default();
         let mut outcomes = Vec::new();
         for s in &swept {
             match self.destroy_intervention_files(&s.reference, &creds) {
@@ -1002,7 +956,7 @@ impl Handle {
                 count: None,
             })
             .collect();
-        let _ = Trail::new(&self.paths.dir).append_pending_all(now, records);
+        let _ = Trail::new(self.store.clone()).append_pending_all(now, records);
         self.swept_now = swept;
         Ok(())
     }
@@ -1010,10 +964,10 @@ impl Handle {
     /// Shreds an intervention's key and every generation of its credentials
     /// (found among `creds`, the names in `creds/`); says what became of the key.
     fn destroy_intervention_files(&self, reference: &Ref, creds: &[String]) -> Result<Destruction> {
-        let outcome = self.paths.key_store(&self.root).destroy(reference)?;
+        let outcome = key_store(&self.store, &self.root).destroy(reference)?;
         let prefix = format!("{reference}.");
         for name in creds.iter().filter(|n| n.starts_with(&prefix)) {
-            fsio::shred(&self.paths.creds.join(name))?;
+            self.store.shred(&store::join(layout::CREDS, name))?;
         }
         Ok(outcome)
     }
@@ -1073,7 +1027,7 @@ impl Handle {
             return Ok(());
         }
         let live: HashSet<&Ref> = self.root.expiry.iter().map(|e| &e.reference).collect();
-        let store = self.paths.key_store(&self.root);
+        let store = key_store(&self.store, &self.root);
         let mut outcomes = Vec::new();
         for p in &self.root.keys_pending {
             if live.contains(&p.reference) {
@@ -1099,26 +1053,26 @@ impl Handle {
     /// Removes what a crash can leave behind: temporary files, and keys or
     /// credentials of interventions the root no longer lists as live.
     fn collect_leftovers(&self) -> Result<()> {
-        let records = fsio::list_dir(&self.paths.records)?;
-        for dir in [&self.paths.dir, &self.paths.keys, &self.paths.creds] {
-            for name in fsio::list_dir(dir)? {
+        let records = self.store.list(layout::RECORDS)?;
+        for folder in ["", layout::KEYS, layout::CREDS] {
+            for name in self.store.list(folder)? {
                 if name.starts_with(fsio::TEMP_PREFIX) {
-                    fsio::shred(&dir.join(name))?;
+                    self.store.shred(&store::join(folder, &name))?;
                 }
             }
         }
         let live: HashSet<&Ref> = self.root.expiry.iter().map(|e| &e.reference).collect();
         let is_live = |r: &Ref| live.contains(r);
-        let keys = self.paths.key_store(&self.root);
+        let keys = key_store(&self.store, &self.root);
         for r in keys.stored()? {
             if !is_live(&r) {
                 keys.destroy(&r)?;
             }
         }
-        for name in fsio::list_dir(&self.paths.creds)? {
+        for name in self.store.list(layout::CREDS)? {
             let owner = name.split('.').next().and_then(Ref::parse);
             if owner.is_some_and(|r| !is_live(&r)) {
-                fsio::shred(&self.paths.creds.join(name))?;
+                self.store.shred(&store::join(layout::CREDS, &name))?;
             }
         }
         // A record outlives its keys until the next unlock folds a keyless wipe
@@ -1128,19 +1082,19 @@ impl Handle {
             let owner = name.split('.').next().and_then(Ref::parse);
             let stale = owner.is_some_and(|r| !is_live(&r) && !swept.contains(&r));
             if stale || name.starts_with(fsio::TEMP_PREFIX) {
-                fsio::shred(&self.paths.records.join(name))?;
+                self.store.shred(&store::join(layout::RECORDS, &name))?;
             }
         }
         // Copies of a backup that a killed `backup verify` left (issue 12); one
         // still running is an error here, so that the change marker stays.
-        super::backup_cmds::collect_verify_leftovers(&self.paths.dir)
+        super::backup_cmds::collect_verify_leftovers(self.store.as_ref())
     }
 
     /// Writes the root as it is in memory.
     pub(super) fn write_root(&mut self) -> Result<()> {
         let bytes = serde_json::to_vec(&self.root)
             .map_err(|e| Error::Internal(format!("cannot serialize the root: {e}")))?;
-        fsio::write_atomic(&self.paths.root, &bytes)?;
+        self.store.write(layout::ROOT, &bytes)?;
         self.root_bytes = bytes;
         Ok(())
     }
@@ -1243,7 +1197,7 @@ impl Unlocked<'_> {
         }
         self.commit()?;
         Err(Error::damaged(
-            &self.h.paths.root,
+            self.h.store.locate(layout::ROOT),
             format!(
                 "the clear root was altered: {}",
                 std::mem::take(&mut self.tampering).join("; ")
@@ -1277,11 +1231,8 @@ impl Unlocked<'_> {
         let records: HashMap<&Ref, Option<u64>> = (live.iter())
             .map(|l| (&l.reference, (l.record > 0).then_some(l.record)))
             .collect();
-        for (dir, current) in [
-            (&self.h.paths.creds, &creds),
-            (&self.h.paths.records, &records),
-        ] {
-            for name in fsio::list_dir(dir)? {
+        for (dir, current) in [(layout::CREDS, &creds), (layout::RECORDS, &records)] {
+            for name in self.h.store.list(dir)? {
                 let mut parts = name.split('.');
                 let (Some(owner), Some(generation)) =
                     (parts.next().and_then(Ref::parse), parts.next())
@@ -1290,19 +1241,16 @@ impl Unlocked<'_> {
                 };
                 if let Some(g) = current.get(&owner) {
                     if g.map(|g| g.to_string()).as_deref() != Some(generation) {
-                        fsio::shred(&dir.join(&name))?;
+                        self.h.store.shred(&store::join(dir, &name))?;
                     }
                 }
             }
         }
         let history = self.index.loaded.history_gen;
-        for name in fsio::list_dir(&self.h.paths.dir)? {
-            let generation = name
-                .strip_prefix("history.")
-                .and_then(|n| n.strip_suffix(".age"))
-                .and_then(|n| n.parse::<u64>().ok());
+        for name in self.h.store.list("")? {
+            let generation = layout::history_generation(&name);
             if generation.is_some_and(|g| g != history) {
-                fsio::shred(&self.h.paths.dir.join(&name))?;
+                self.h.store.shred(&name)?;
             }
         }
         Ok(())
@@ -1348,10 +1296,11 @@ impl Unlocked<'_> {
             });
         };
         let key = self.keys.get(&m.reference, &self.master)?;
-        let path = self.h.paths.creds_file(&m.reference, generation);
-        let sealed = match fsio::read_checked(&path) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::damaged(&path, "the credentials file is missing"))
+        let name = layout::creds(&m.reference, generation);
+        let path = self.h.store.locate(&name);
+        let sealed = match self.h.store.read(&name) {
+            Err(StoreError::NotFound(_)) => {
+                return Err(Error::damaged(path, "the credentials file is missing"))
             }
             other => other?,
         };
@@ -1386,13 +1335,14 @@ impl Unlocked<'_> {
         let key = self.keys.get(&m.reference, &self.master)?;
         let next = m.creds_gen.map_or(1, |g| g + 1);
         set.generation = next;
-        let path = self.h.paths.creds_file(&m.reference, next);
+        let name = layout::creds(&m.reference, next);
         let sealed = key.seal(&to_plain_json(set)).map_err(Error::Internal)?;
-        fsio::write_atomic(&path, &sealed)?;
-        self.txn.written.push(path);
+        self.h.store.write(&name, &sealed)?;
+        self.txn.written.push(name);
         if let Some(old) = m.creds_gen {
-            let old_path = self.h.paths.creds_file(&m.reference, old);
-            self.txn.obsolete_files.push(old_path);
+            self.txn
+                .obsolete_files
+                .push(layout::creds(&m.reference, old));
         }
         let m = &mut self.index.interventions[pos];
         m.creds_gen = Some(next);
@@ -1421,8 +1371,9 @@ impl Unlocked<'_> {
         let m = self.index.interventions.remove(pos);
         let t = tombstone_of(&m, self.h.now, reason);
         if let Some(generation) = m.creds_gen {
-            let path = self.h.paths.creds_file(&m.reference, generation);
-            self.txn.obsolete_files.push(path);
+            self.txn
+                .obsolete_files
+                .push(layout::creds(&m.reference, generation));
         }
         self.txn.obsolete_keys.push(m.reference);
         self.new_wipes.push((t.reference.clone(), reason));
@@ -1489,8 +1440,8 @@ impl Unlocked<'_> {
         self.remember_generation();
         // The commit has happened; a shred that fails now leaves a file that the
         // next command collects, because the root no longer names it.
-        for path in std::mem::take(&mut self.txn.obsolete_files) {
-            self.h.cleaned(fsio::shred(&path));
+        for name in std::mem::take(&mut self.txn.obsolete_files) {
+            self.h.cleaned(self.h.store.shred(&name));
         }
         let mut outcomes = Vec::new();
         for r in std::mem::take(&mut self.txn.obsolete_keys) {
@@ -1519,13 +1470,13 @@ impl Unlocked<'_> {
     /// Writes a new generation of every record and of the history that changed
     /// since they were read (adding them to `written`); gives the core that names
     /// them, what is then in memory, and the files the commit makes obsolete.
-    fn stage_index(&self, written: &mut Vec<PathBuf>) -> Result<(Core, Loaded, Vec<PathBuf>)> {
+    fn stage_index(&self, written: &mut Vec<String>) -> Result<(Core, Loaded, Vec<String>)> {
         let mut loaded = self.index.loaded.clone();
         loaded.from_v1 = false;
         let mut obsolete = Vec::new();
         if self.index.loaded.from_v1 {
             // A version 1 vault becomes version 2: its records need a directory.
-            fsio::create_private_dir(&self.h.paths.records)?;
+            self.h.store.ensure_folder(layout::RECORDS)?;
         }
         let current: HashMap<&Ref, &InterventionMeta> = (self.index.interventions.iter())
             .map(|m| (&m.reference, m))
@@ -1538,7 +1489,7 @@ impl Unlocked<'_> {
                 Some(m) => {
                     let record = self.stage_record(m, l.record, &mut loaded, written)?;
                     if record != l.record && l.record > 0 {
-                        obsolete.push(self.h.paths.record_file(&l.reference, l.record));
+                        obsolete.push(layout::record(&l.reference, l.record));
                     }
                     live.push(listed(m, record));
                 }
@@ -1548,7 +1499,7 @@ impl Unlocked<'_> {
                 {
                     loaded.records.remove(&l.reference);
                     if l.record > 0 {
-                        obsolete.push(self.h.paths.record_file(&l.reference, l.record));
+                        obsolete.push(layout::record(&l.reference, l.record));
                     }
                 }
                 // Never read: unchanged.
@@ -1579,10 +1530,10 @@ impl Unlocked<'_> {
                     generation: next,
                     ..history
                 };
-                let path = self.h.paths.history_file(next);
+                let path = layout::history(next);
                 self.write_sealed(&path, &written_history, written)?;
                 if loaded.history_gen > 0 {
-                    obsolete.push(self.h.paths.history_file(loaded.history_gen));
+                    obsolete.push(layout::history(loaded.history_gen));
                 }
                 loaded.history_gen = next;
                 loaded.oldest_tombstone = (written_history.tombstones.iter())
@@ -1616,7 +1567,7 @@ impl Unlocked<'_> {
         m: &InterventionMeta,
         current: u64,
         loaded: &mut Loaded,
-        written: &mut Vec<PathBuf>,
+        written: &mut Vec<String>,
     ) -> Result<u64> {
         let read = self.index.loaded.records.get(&m.reference);
         let pseudonym = match (self.index.loaded.has_history(), read) {
@@ -1639,11 +1590,7 @@ impl Unlocked<'_> {
             pseudonym,
             meta: m.clone(),
         };
-        self.write_sealed(
-            &self.h.paths.record_file(&m.reference, next),
-            &record,
-            written,
-        )?;
+        self.write_sealed(&layout::record(&m.reference, next), &record, written)?;
         loaded
             .records
             .insert(m.reference.clone(), (record.meta, record.pseudonym));
@@ -1653,13 +1600,13 @@ impl Unlocked<'_> {
     /// Seals `value` with the index key into a new file, noted in `written`.
     fn write_sealed<T: serde::Serialize>(
         &self,
-        path: &Path,
+        name: &str,
         value: &T,
-        written: &mut Vec<PathBuf>,
+        written: &mut Vec<String>,
     ) -> Result<()> {
         let sealed = seal_to(&self.index_key, &to_plain_json(value)).map_err(Error::Internal)?;
-        fsio::write_atomic(path, &sealed)?;
-        written.push(path.to_owned());
+        self.h.store.write(name, &sealed)?;
+        written.push(name.to_owned());
         Ok(())
     }
 
@@ -1699,7 +1646,8 @@ impl Unlocked<'_> {
             return Ok(());
         }
         let generation = self.index.loaded.history_gen;
-        let path = self.h.paths.history_file(generation);
+        let name = layout::history(generation);
+        let path = self.h.store.locate(&name);
         let history = if generation == 0 {
             History {
                 generation,
@@ -1707,7 +1655,7 @@ impl Unlocked<'_> {
                 clients: Vec::new(),
             }
         } else {
-            let plain = self.open_sealed(&path, "history")?;
+            let plain = self.open_sealed(&name, "history")?;
             parse_history(&plain).map_err(|what| Error::damaged(&path, what))?
         };
         if history.generation != generation {
@@ -1732,8 +1680,9 @@ impl Unlocked<'_> {
         let Some(l) = loaded.live.iter().find(|l| &l.reference == reference) else {
             return Ok(());
         };
-        let path = self.h.paths.record_file(reference, l.record);
-        let plain = self.open_sealed(&path, "record")?;
+        let name = layout::record(reference, l.record);
+        let path = self.h.store.locate(&name);
+        let plain = self.open_sealed(&name, "record")?;
         let record = parse_record(&plain).map_err(|what| Error::damaged(&path, what))?;
         if record.reference != l.reference {
             return Err(Error::damaged(&path, "it belongs to another intervention"));
@@ -1754,9 +1703,10 @@ impl Unlocked<'_> {
     }
 
     /// Opens a file sealed with the index key.
-    fn open_sealed(&self, path: &Path, what: &str) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-        let sealed = match fsio::read_checked(path) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+    fn open_sealed(&self, name: &str, what: &str) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        let path = self.h.store.locate(name);
+        let sealed = match self.h.store.read(name) {
+            Err(StoreError::NotFound(_)) => {
                 return Err(Error::damaged(path, format!("the {what} file is missing")))
             }
             other => other?,

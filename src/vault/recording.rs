@@ -468,7 +468,7 @@ impl super::Vault<'_> {
             reference,
             count,
         };
-        let _ = super::trail::Trail::new(&self.dir).append_pending(self.clock.now(), p);
+        let _ = super::trail::Trail::new(self.store.clone()).append_pending(self.clock.now(), p);
     }
 
     /// Records a passphrase that did not open the vault.

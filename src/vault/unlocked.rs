@@ -47,8 +47,15 @@ impl Vault<'_> {
     /// The keyring account of this vault: a digest of its absolute path, so that
     /// each vault has its own session and no path is written into the keyring.
     pub(super) fn session_account(&self) -> String {
-        let path = std::fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
-        let digest = sha256_tagged(path.as_os_str().as_encoded_bytes());
+        // A directory by its absolute path; a shared store by its address.
+        let identity = match self.store.local_dir() {
+            Some(dir) => std::fs::canonicalize(dir)
+                .unwrap_or_else(|_| dir.to_owned())
+                .into_os_string()
+                .into_encoded_bytes(),
+            None => self.store.address().into_bytes(),
+        };
+        let digest = sha256_tagged(&identity);
         let hex = digest.trim_start_matches("sha256:");
         format!("vault-{}", &hex[..32.min(hex.len())])
     }

@@ -17,11 +17,6 @@
 pub mod line;
 mod walk;
 
-use std::fs::File;
-use std::io::BufReader;
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
-
 use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -31,7 +26,9 @@ use crate::crypto::{MacKey, SealKey};
 use crate::error::{Error, Result};
 
 use super::format::to_plain_json;
-use super::fsio::{self, LockMode, VaultLock};
+use super::fsio;
+use super::layout::AUDIT;
+use crate::store::{self, Held, LockMode, SharedStore, StoreError};
 use line::{Kind, Line, Pending, GENESIS};
 pub use walk::Walked;
 
@@ -149,13 +146,15 @@ fn head_message(seq: u64, hash: &str) -> Vec<u8> {
 }
 
 /// The trail of the vault in a directory.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Trail {
-    dir: PathBuf,
-    log: PathBuf,
-    head: PathBuf,
-    lock: PathBuf,
+    store: SharedStore,
 }
+
+/// The log, its head and its lock, in the store.
+const LOG: &str = "audit/audit.log";
+const HEAD: &str = "audit/audit.head";
+const LOCK: &str = "audit/audit.lock";
 
 /// The end of the log: where the valid bytes end, the last record, and the
 /// pending records after the last sealed one.
@@ -209,51 +208,39 @@ pub(super) fn broken(record: Option<u64>, what: impl Into<String>) -> Error {
 }
 
 impl Trail {
-    /// The trail under vault directory `vault`.
-    pub fn new(vault: &Path) -> Self {
-        let dir = vault.join("audit");
-        Trail {
-            log: dir.join("audit.log"),
-            head: dir.join("audit.head"),
-            lock: dir.join("audit.lock"),
-            dir,
-        }
+    /// The trail of the vault in `store`.
+    pub fn new(store: SharedStore) -> Self {
+        Trail { store }
     }
 
     /// Removes whatever a failed `init` left (only called while no vault exists).
     pub fn clear(&self) -> Result<()> {
-        for name in fsio::list_dir(&self.dir)? {
-            fsio::shred(&self.dir.join(name))?;
+        for name in self.store.list(AUDIT)? {
+            self.store.shred(&store::join(AUDIT, &name))?;
         }
         Ok(())
     }
 
-    fn locked(&self, mode: LockMode) -> Result<VaultLock> {
-        match std::fs::symlink_metadata(&self.dir) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                // Never make a vault directory out of nothing (recording a `lock`
-                // for a vault that does not exist, say).
-                match self.dir.parent() {
-                    Some(vault) if vault.is_dir() => fsio::create_private_dir(&self.dir)?,
-                    _ => {
-                        return Err(Error::NoVault {
-                            path: self.dir.parent().unwrap_or(&self.dir).to_owned(),
-                        })
-                    }
-                }
-            }
-            _ => fsio::check_private_dir(&self.dir)?,
-        }
-        let lock = fsio::lock(&self.lock, mode)?;
+    fn locked(&self, mode: LockMode) -> Result<Box<dyn Held>> {
+        self.store.ensure_folder(AUDIT)?;
+        let lock = self.store.lock(LOCK, mode)?;
         if mode == LockMode::Exclusive {
             // What an interrupted head write or pruning left behind.
-            for name in fsio::list_dir(&self.dir)? {
+            for name in self.store.list(AUDIT)? {
                 if name.starts_with(fsio::TEMP_PREFIX) {
-                    fsio::shred(&self.dir.join(name))?;
+                    self.store.shred(&store::join(AUDIT, &name))?;
                 }
             }
         }
         Ok(lock)
+    }
+
+    /// The log's length, 0 when there is none yet.
+    fn log_len(&self) -> Result<u64> {
+        match self.store.log_len(LOG) {
+            Err(StoreError::NotFound(_)) => Ok(0),
+            other => Ok(other?),
+        }
     }
 
     /// Appends a keyless record; gives its number.
@@ -265,11 +252,11 @@ impl Trail {
     /// fsync, however many); gives the last one's number.
     pub fn append_pending_all(&self, at: DateTime<Utc>, records: Vec<Pending>) -> Result<u64> {
         let _lock = self.locked(LockMode::Exclusive)?;
-        let (mut file, len) = fsio::open_for_append(&self.log)?;
-        let tail = self.read_tail(&file, len, 0)?;
+        let len = self.log_len()?;
+        let tail = self.read_tail(len, 0)?;
         // Without the key the head's MAC cannot be checked, only what it names.
         tail.check_head(self.read_head_unchecked().as_ref())?;
-        self.repair(&file, &tail)?;
+        self.repair(&tail)?;
         let (mut seq, mut prev) = next_after(&tail);
         let mut bytes = Vec::new();
         for p in records {
@@ -279,7 +266,7 @@ impl Trail {
             bytes.push(b'\n');
             seq += 1;
         }
-        self.append(&mut file, &tail, &bytes)?;
+        self.store.log_append(LOG, tail.valid_len, &bytes)?;
         Ok(seq - 1)
     }
 
@@ -296,8 +283,8 @@ impl Trail {
         anchor: &Anchor,
     ) -> Result<Option<(u64, String)>> {
         let _lock = self.locked(LockMode::Exclusive)?;
-        let (mut file, len) = fsio::open_for_append(&self.log)?;
-        let tail = self.read_tail(&file, len, anchor.seq)?;
+        let len = self.log_len()?;
+        let tail = self.read_tail(len, anchor.seq)?;
         tail.check_head(self.read_head(keys)?.as_ref())?;
         self.check_anchor(&tail, anchor, keys)?;
         let mut all = fold(tail.settled_at, &tail.pending);
@@ -305,7 +292,7 @@ impl Trail {
         if all.is_empty() {
             return Ok(None);
         }
-        self.repair(&file, &tail)?;
+        self.repair(&tail)?;
         let (mut seq, mut prev) = next_after(&tail);
         let mut bytes = Vec::new();
         for event in &all {
@@ -318,7 +305,11 @@ impl Trail {
             seq += 1;
         }
         let last = seq - 1;
-        self.append(&mut file, &tail, &bytes)?;
+        // A write cut short is cut off again by the store: a record whose
+        // command failed must not stand as if it had been granted. (If even
+        // that fails, the next appender cuts the partial last line, and any
+        // whole lines before it stand; `audit` shows them, and the failure.)
+        self.store.log_append(LOG, tail.valid_len, &bytes)?;
         let head = Head {
             seq: last,
             mac: keys.mac.tag(&head_message(last, &prev)),
@@ -329,7 +320,7 @@ impl Trail {
         // The records are written and durable. The head only bounds what may be
         // cut off the end: if it cannot be moved now, it lags until the next
         // append moves it, and no record is lost.
-        let _ = fsio::write_atomic(&self.head, &head_bytes);
+        let _ = self.store.write(HEAD, &head_bytes);
         Ok(Some((last, prev)))
     }
 
@@ -357,48 +348,36 @@ impl Trail {
     /// append (completing it needs the tombstones).
     pub fn expiry_pending(&self) -> Result<bool> {
         let _lock = self.locked(LockMode::Shared)?;
-        let (file, meta) = match fsio::open_read_checked(&self.log, MAX_TRAIL_BYTES) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(false)
-            }
-            other => other?,
-        };
-        let tail = self.read_tail(&file, meta.len(), 0)?;
+        let len = self.log_len()?;
+        if len == 0 {
+            return Ok(false);
+        }
+        let tail = self.read_tail(len, 0)?;
         Ok(tail
             .pending
             .iter()
             .any(|u| u.record.action == Action::Expired))
     }
 
-    /// Appends whole lines. If the write fails, whatever part of it reached the
-    /// file is cut off again: a record whose command failed must not stand as if
-    /// it had been granted. (If even that fails, the next appender cuts the partial
-    /// last line, and any whole lines before it stand; `audit` shows them, and the
-    /// command's failure.)
-    fn append(&self, file: &mut File, tail: &Tail, bytes: &[u8]) -> Result<()> {
-        fsio::append_synced(file, &self.log, bytes).inspect_err(|_| {
-            let _ = fsio::truncate_synced(file, &self.log, tail.valid_len);
-        })
-    }
-
     /// Cuts off a partial last line: a write that never completed, so the access
     /// it described was never granted.
-    fn repair(&self, file: &File, tail: &Tail) -> Result<()> {
+    fn repair(&self, tail: &Tail) -> Result<()> {
         if tail.torn {
-            fsio::truncate_synced(file, &self.log, tail.valid_len)?;
+            self.store.log_truncate(LOG, tail.valid_len)?;
         }
         Ok(())
     }
 
     /// Reads the end of the log, further back while it finds only pending
     /// records, and (within [`MAX_TAIL`]) until it reaches record `back_to`.
-    fn read_tail(&self, file: &File, len: u64, back_to: u64) -> Result<Tail> {
+    fn read_tail(&self, len: u64, back_to: u64) -> Result<Tail> {
         let mut chunk = TAIL_CHUNK;
         loop {
             let start = len.saturating_sub(chunk);
-            let mut buf = vec![0u8; (len - start) as usize];
-            file.read_exact_at(&mut buf, start)
-                .map_err(|e| Error::io("read", &self.log, e))?;
+            let buf = match len - start {
+                0 => Vec::new(),
+                n => self.store.log_read(LOG, start, n)?,
+            };
             let too_far = || {
                 broken(
                     None,
@@ -491,28 +470,26 @@ impl Trail {
 
     fn walk_locked(&self, keys: &TrailKeys, anchor: &Anchor, decrypt: bool) -> Result<Walked> {
         let head = self.read_head(keys)?;
-        match fsio::open_read_checked(&self.log, MAX_TRAIL_BYTES) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+        match self.store.log_reader(LOG, MAX_TRAIL_BYTES) {
+            Err(StoreError::NotFound(_)) => {
                 walk::walk(std::io::empty(), head, keys, anchor, decrypt)
             }
-            Err(e) => Err(e),
-            Ok((file, _)) => walk::walk(BufReader::new(file), head, keys, anchor, decrypt),
+            Err(e) => Err(e.into()),
+            Ok(reader) => walk::walk(reader, head, keys, anchor, decrypt),
         }
     }
 
     /// The head's number and hash, unchecked (for a keyless appender), if it
     /// can be read at all.
     fn read_head_unchecked(&self) -> Option<(u64, String)> {
-        let bytes = fsio::read_checked(&self.head).ok()?;
+        let bytes = self.store.read(HEAD).ok()?;
         let head: Head = serde_json::from_slice(&bytes).ok()?;
         Some((head.seq, head.hash))
     }
 
     fn read_head(&self, keys: &TrailKeys) -> Result<Option<(u64, String)>> {
-        let bytes = match fsio::read_checked(&self.head) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(None)
-            }
+        let bytes = match self.store.read(HEAD) {
+            Err(StoreError::NotFound(_)) => return Ok(None),
             other => other?,
         };
         let head: Head = serde_json::from_slice(&bytes)
@@ -537,7 +514,7 @@ impl Trail {
                 0 => format!("audit-damaged-{stamp}.log"),
                 n => format!("audit-damaged-{stamp}-{n}.log"),
             })
-            .find(|name| !self.dir.join(name).exists())
+            .find(|name| !self.store.exists(&store::join(AUDIT, name)).unwrap_or(true))
             .ok_or_else(|| Error::Internal("too many damaged trails kept".into()))
     }
 
@@ -551,10 +528,8 @@ impl Trail {
         first: Event,
     ) -> Result<Option<(u64, String)>> {
         let lock = self.locked(LockMode::Exclusive)?;
-        std::fs::rename(&self.log, self.dir.join(kept))
-            .map_err(|e| Error::io("move aside", &self.log, e))?;
-        let _ = fsio::shred(&self.head);
-        fsio::sync_dir(&self.dir)?;
+        self.store.rename(LOG, &store::join(AUDIT, kept))?;
+        let _ = self.store.shred(HEAD);
         drop(lock);
         self.append_sealed(
             keys,
@@ -584,7 +559,7 @@ impl Trail {
         };
         // Only a trail that verifies is read whole, and rewritten.
         self.walk_locked(keys, &Anchor::default(), false)?;
-        let bytes = fsio::read_checked_up_to(&self.log, MAX_TRAIL_BYTES)?;
+        let bytes = self.store.read_up_to(LOG, MAX_TRAIL_BYTES)?;
         let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         let limit = cutoff + PRUNE_BATCH;
         let mut offset = 0;
@@ -612,22 +587,16 @@ impl Trail {
         let mut out = line::checkpoint(seq, &hash, now, already + count, &keys.mac);
         out.push(b'\n');
         out.extend_from_slice(&bytes[offset..end]);
-        fsio::write_atomic(&self.log, &out)?;
+        self.store.log_replace(LOG, &out)?;
         Ok(count)
     }
 
     /// Whether the oldest record (after any checkpoint) was written before `cutoff`:
     /// a cheap look at the start of the log.
     fn oldest_before(&self, cutoff: DateTime<Utc>) -> Result<bool> {
-        let file = match File::open(&self.log) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(Error::io("read", &self.log, e)),
-        };
-        let mut buf = vec![0u8; TAIL_CHUNK as usize];
-        let n = file
-            .read_at(&mut buf, 0)
-            .map_err(|e| Error::io("read", &self.log, e))?;
+        let len = self.log_len()?;
+        let buf = self.store.log_read(LOG, 0, len.min(TAIL_CHUNK))?;
+        let n = buf.len();
         for raw in buf[..n].split(|&b| b == b'\n').take(2) {
             match Line::parse(raw) {
                 Ok(l) if matches!(l.kind, Kind::Checkpoint { .. }) => continue,

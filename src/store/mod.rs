@@ -1,0 +1,176 @@
+//! Where a vault's bytes live: the seam between what the vault does and where
+//! it keeps it.
+//!
+//! The vault's logic (windows, keys, the trail, receipts) speaks to a [`Store`]
+//! by object *names* (`vault.json`, `creds/REF.3.age`, `audit/audit.log`) and
+//! never to a path or a key of its own. A store promises, for every name:
+//! - [`Store::write`] replaces an object whole and atomically: a crash leaves
+//!   the old bytes or the new, never a mix; [`Store::write_new`] does the same
+//!   only where no object of that name exists;
+//! - [`Store::shred`] destroys an object so that its bytes cannot be read back
+//!   from the store (a missing object is already gone);
+//! - a log ([`Store::log_append`]) only grows, except by [`Store::log_truncate`];
+//! - [`Store::lock`] gives readers a shared hold and one writer an exclusive
+//!   one, so that a writer never changes what a reader is reading.
+//!
+//! Both stores hold only ciphertext and the clear root: everything else is
+//! sealed before it reaches a store.
+//!
+//! The directory store ([`dir::DirStore`]) keeps each object in a file.
+
+pub mod dir;
+pub mod fsio;
+
+use crate::error::{Error, Location, Result};
+
+pub use fsio::LockMode;
+
+/// A storage failure the vault's logic acts on: typed, so that "not there" is
+/// never read off an I/O error's kind.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No object of that name.
+    #[error("{0} is missing")]
+    NotFound(Location),
+    /// An object of that name exists where none may.
+    #[error("{0} already exists")]
+    AlreadyExists(Location),
+    /// What the write was conditioned on no longer holds (another writer).
+    #[error("{0} changed")]
+    Changed(Location),
+    /// Anything else, already explained.
+    #[error(transparent)]
+    Failed(#[from] Error),
+}
+
+/// Shorthand for results of store calls.
+pub type StoreResult<T> = std::result::Result<T, StoreError>;
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(at) => Error::damaged(at, "it is missing"),
+            StoreError::AlreadyExists(at) => {
+                Error::damaged(at, "it exists where nothing should be")
+            }
+            StoreError::Changed(at) => Error::Conflict { at },
+            StoreError::Failed(e) => e,
+        }
+    }
+}
+
+/// A hold on a store's lock; released on drop.
+pub trait Held: Send {
+    /// How it is held.
+    fn mode(&self) -> LockMode;
+}
+
+/// Where a vault's objects live. Names are relative, `/`-separated, made of
+/// the vault's own characters (no `..`); a folder is a name prefix such as
+/// `creds`.
+pub trait Store: Send + Sync {
+    /// The store as the user gives it: a directory, or a URL.
+    fn address(&self) -> String;
+
+    /// The directory the store keeps its files in, for a directory store: what
+    /// only a local directory can do (a `backup verify` copy beside it).
+    fn local_dir(&self) -> Option<&std::path::Path> {
+        None
+    }
+
+    /// Removes marker object `name`; best effort (a marker left behind only
+    /// makes the next command look for leftovers).
+    fn unmark(&self, name: &str);
+
+    /// Where object `name` is, for messages.
+    fn locate(&self, name: &str) -> Location;
+
+    /// Refuses a store that is not safe to use (a directory open to others);
+    /// checks `folders` too, where they exist.
+    fn check_private(&self, folders: &[&str]) -> Result<()>;
+
+    /// Makes the store, and `folders` in it, if missing (no-op where folders
+    /// are only name prefixes).
+    fn create(&self, folders: &[&str]) -> Result<()>;
+
+    /// Makes `folder` in an existing store if it is missing, checking it like
+    /// [`Store::check_private`] otherwise; never makes the store itself
+    /// ([`Error::NoVault`] where there is none).
+    fn ensure_folder(&self, folder: &str) -> Result<()>;
+
+    /// The bytes of object `name`, refusing more than `max`.
+    fn read_up_to(&self, name: &str, max: u64) -> StoreResult<Vec<u8>>;
+
+    /// The bytes of object `name` (at most [`fsio::MAX_FILE_BYTES`]).
+    fn read(&self, name: &str) -> StoreResult<Vec<u8>> {
+        self.read_up_to(name, fsio::MAX_FILE_BYTES)
+    }
+
+    /// Whether object `name` exists.
+    fn exists(&self, name: &str) -> Result<bool>;
+
+    /// Writes object `name` whole, atomically, replacing any earlier one.
+    fn write(&self, name: &str, bytes: &[u8]) -> Result<()>;
+
+    /// Writes object `name` only if none exists ([`StoreError::AlreadyExists`]).
+    fn write_new(&self, name: &str, bytes: &[u8]) -> StoreResult<()>;
+
+    /// Destroys object `name` so that its bytes cannot be read back; a missing
+    /// object counts as destroyed.
+    fn shred(&self, name: &str) -> Result<()>;
+
+    /// The names directly in `folder` (`""`: the top), empty if none.
+    fn list(&self, folder: &str) -> Result<Vec<String>>;
+
+    /// Takes lock `name`, waiting up to [`fsio::LOCK_WAIT`] ([`Error::Busy`]).
+    fn lock(&self, name: &str, mode: LockMode) -> Result<Box<dyn Held>>;
+
+    /// Takes lock `name` only if it is free right now.
+    fn try_lock_now(&self, name: &str, mode: LockMode) -> Option<Box<dyn Held>>;
+
+    /// Makes marker object `name` (empty), without waiting for it to be
+    /// durable: see the change marker in the vault's opening.
+    fn mark(&self, name: &str) -> Result<()>;
+
+    /// The length of log `name` ([`StoreError::NotFound`] if there is none).
+    fn log_len(&self, name: &str) -> StoreResult<u64>;
+
+    /// `len` bytes of log `name` from `offset`.
+    fn log_read(&self, name: &str, offset: u64, len: u64) -> Result<Vec<u8>>;
+
+    /// Appends `bytes` to log `name` (made if missing) durably, where the log
+    /// is `at` bytes long ([`StoreError::Changed`] if it is not: another
+    /// appender went first). A write cut short is cut off again.
+    fn log_append(&self, name: &str, at: u64, bytes: &[u8]) -> StoreResult<()>;
+
+    /// Replaces the whole of log `name` with `bytes` (pruning).
+    fn log_replace(&self, name: &str, bytes: &[u8]) -> Result<()>;
+
+    /// Cuts log `name` back to its first `len` bytes, durably.
+    fn log_truncate(&self, name: &str, len: u64) -> Result<()>;
+
+    /// A reader of the whole of log `name` (at most `max` bytes), for walks
+    /// that must not hold it all in memory at once.
+    fn log_reader(&self, name: &str, max: u64) -> StoreResult<Box<dyn std::io::BufRead>>;
+
+    /// Renames object `from` to `to` (a log kept aside as evidence).
+    fn rename(&self, from: &str, to: &str) -> Result<()>;
+}
+
+/// A store shared by the parts of one command (the opening, the trail, the
+/// key store).
+pub type SharedStore = std::sync::Arc<dyn Store>;
+
+/// The file name part of a name (`creds/x.1.age` -> `x.1.age`).
+pub fn base_name(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
+
+/// `folder/name`, or `name` at the top.
+pub fn join(folder: &str, name: &str) -> String {
+    match folder {
+        "" => name.to_owned(),
+        folder => format!("{folder}/{name}"),
+    }
+}
