@@ -44,7 +44,7 @@ const DURATION_HELP: &str = "use a number and a unit s, m, h, d or w, e.g. 45m, 
 /// Quotes user input for an error message: at most [`MAX_ECHO_CHARS`]
 /// characters (cut on a char boundary, marked with `…`), escaped with
 /// `{:?}` so control characters cannot garble the terminal.
-fn quote(input: &str) -> String {
+pub(crate) fn quote(input: &str) -> String {
     let mut chars = input.chars();
     let mut shown: String = chars.by_ref().take(MAX_ECHO_CHARS).collect();
     if chars.next().is_some() {

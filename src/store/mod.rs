@@ -18,6 +18,7 @@
 //!
 //! The directory store ([`dir::DirStore`]) keeps each object in a file.
 
+pub mod address;
 pub mod dir;
 pub mod fsio;
 
