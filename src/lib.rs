@@ -28,6 +28,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod hygiene;
