@@ -27,13 +27,11 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(code) => return ExitCode::from(code),
     };
-    match cli::run(args).and_then(|()| cli::out::finish()) {
+    match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // One line, whatever a message from below may hold.
-            let line = e.to_string().replace(['\n', '\r'], " ");
-            errln!("intervault: {line}");
-            ExitCode::from(e.exit_code())
+        Err(failure) => {
+            errln!("intervault: {}", failure.line);
+            ExitCode::from(failure.code)
         }
     }
 }

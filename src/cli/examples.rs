@@ -187,7 +187,19 @@ pub const EXIT_STATUS: &[(&str, &str)] = &[
 pub const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "INTERVAULT_DIR",
-        "the vault directory (as --vault); default $XDG_DATA_HOME/intervault, else ~/.local/share/intervault",
+        "the vault, a directory or an etcd:// URL (as --vault); default vault in the configuration file, else $XDG_DATA_HOME/intervault, else ~/.local/share/intervault",
+    ),
+    (
+        "INTERVAULT_ETCD_CA, INTERVAULT_ETCD_CERT, INTERVAULT_ETCD_KEY",
+        "the TLS files of a vault on etcd (as --etcd-ca, --etcd-cert and --etcd-key): all three or none",
+    ),
+    (
+        "INTERVAULT_ETCD_TIMEOUT",
+        "how long one request to etcd may take (as --etcd-timeout); default 10s",
+    ),
+    (
+        "XDG_CONFIG_HOME",
+        "where the configuration file is; default ~/.config",
     ),
     (
         "INTERVAULT_PASSPHRASE_FILE",
@@ -218,6 +230,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
 
 /// The files intervault keeps.
 pub const FILES: &[(&str, &str)] = &[
+    (
+        "~/.config/intervault/config.toml",
+        "the configuration file (TOML), read when no flag or variable names the vault, or when the vault is on etcd: vault = \"DIR or etcd://HOST:PORT[,HOST:PORT...]/PREFIX\", and an [etcd] table with ca, cert and key (PEM files; a relative path is relative to the file's directory) and timeout (a DURATION from 1s to 1h). Every key is optional; an unknown key, a bad value, or a file that others may change is refused (exit 2)",
+    ),
     (
         "~/.local/share/intervault/",
         "the vault (directory 0700, files 0600): vault.json, keys/, creds/, records/, history.N.age, audit/",

@@ -4,6 +4,7 @@
 // First: its macros are used by every module after it.
 #[macro_use]
 pub mod out;
+mod advice;
 mod audit_cmds;
 mod backup_cmds;
 mod clip;
@@ -18,12 +19,16 @@ mod manual;
 mod render;
 mod session_cmds;
 mod table;
+mod target;
 mod ui;
+
+pub use advice::Failure;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use intervault::clock::SystemClock;
+use intervault::store::address::Address;
 use intervault::vault::Vault;
 use intervault::{Error, Result};
 
@@ -43,8 +48,10 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Global options")]
 pub struct Global {
-    /// The vault directory [default: $XDG_DATA_HOME/intervault or ~/.local/share/intervault]
-    #[arg(long, global = true, value_name = "DIR", env = "INTERVAULT_DIR")]
+    /// The vault: a directory, or etcd://HOST:PORT[,HOST:PORT...]/PREFIX [default: vault in
+    /// ~/.config/intervault/config.toml, else $XDG_DATA_HOME/intervault or
+    /// ~/.local/share/intervault]
+    #[arg(long, global = true, value_name = "DIR|URL", env = "INTERVAULT_DIR")]
     vault: Option<PathBuf>,
     /// Read the passphrase from the first line of FILE
     #[arg(
@@ -62,6 +69,30 @@ pub struct Global {
     /// back on purpose); the interventions wiped since are wiped again first
     #[arg(long, global = true)]
     accept_rollback: bool,
+    /// For an etcd vault over TLS: the CA certificate (PEM) of the etcd servers; give
+    /// --etcd-ca, --etcd-cert and --etcd-key together (TLS is required unless every
+    /// endpoint is on this machine)
+    #[arg(long, global = true, value_name = "FILE", env = "INTERVAULT_ETCD_CA")]
+    etcd_ca: Option<PathBuf>,
+    /// For an etcd vault over TLS: this client's certificate (PEM)
+    #[arg(long, global = true, value_name = "FILE", env = "INTERVAULT_ETCD_CERT")]
+    etcd_cert: Option<PathBuf>,
+    /// For an etcd vault over TLS: this client's private key (PEM)
+    #[arg(long, global = true, value_name = "FILE", env = "INTERVAULT_ETCD_KEY")]
+    etcd_key: Option<PathBuf>,
+    /// For an etcd vault: how long one request may take [default: 10s; at most 1h]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        env = "INTERVAULT_ETCD_TIMEOUT"
+    )]
+    etcd_timeout: Option<String>,
+    /// The ids of the options above whose value came from the environment
+    /// rather than the command line (set by `parse`), for messages that name
+    /// the one the user gave.
+    #[arg(skip)]
+    from_env: Vec<&'static str>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -436,7 +467,16 @@ pub fn parse() -> std::result::Result<Cli, u8> {
     }
     let parsed = help::command()
         .try_get_matches_from(&args)
-        .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches));
+        .and_then(|matches| {
+            let mut cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches)?;
+            cli.global.from_env = target::IDS
+                .into_iter()
+                .filter(|id| {
+                    matches.value_source(id) == Some(clap::parser::ValueSource::EnvVariable)
+                })
+                .collect();
+            Ok(cli)
+        });
     parsed.map_err(|e| {
         use clap::error::ErrorKind;
         let path = command_path(&args);
@@ -484,13 +524,19 @@ fn unknown_is_flag(e: &clap::Error) -> bool {
 fn command_path(args: &[std::ffi::OsString]) -> Vec<String> {
     let mut path = Vec::new();
     let mut cmd = <Cli as clap::CommandFactory>::command();
+    // The global options that take a separate value (`--vault DIR`), whose value
+    // is not a command name.
+    let valued: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set() && a.get_action().takes_values())
+        .filter_map(|a| a.get_long().map(|long| format!("--{long}")))
+        .collect();
     let mut words = args.iter().skip(1).map(|a| a.to_string_lossy());
     while let Some(word) = words.next() {
         if word == "--" {
             break;
         }
-        // The global options that take a separate value.
-        if word == "--vault" || word == "--passphrase-file" {
+        if valued.iter().any(|v| *v == word) {
             words.next();
             continue;
         }
@@ -587,54 +633,72 @@ fn one_line(rendered: &str, path: &[String]) -> String {
     out
 }
 
-/// Runs a parsed command.
-pub fn run(cli: Cli) -> Result<()> {
+/// Runs a parsed command; a failure comes back as the line to print (after
+/// `intervault: `) and the exit code.
+pub fn run(cli: Cli) -> std::result::Result<(), Failure> {
     // Completion prints candidates or nothing: never an error line under the
     // user's prompt.
     let completing = matches!(cli.command, Command::Complete { .. });
-    let done = run_command(cli);
+    let done = run_command(cli).and_then(|()| out::finish().map_err(|e| Failure::of(&e, None)));
     if completing {
         return Ok(());
     }
     done
 }
 
-fn run_command(mut cli: Cli) -> Result<()> {
+fn run_command(mut cli: Cli) -> std::result::Result<(), Failure> {
+    let early = |e: Error| Failure::of(&e, None);
     if let Command::Complete { words } = &cli.command {
         // The vault the line being completed names, if it names one.
         if let (_, Some(named)) = complete::wanted(words) {
             cli.global.vault = Some(named);
+            cli.global.from_env.retain(|id| *id != "vault");
         }
     }
     if cli.global.json {
         if let Some(name) = without_json(&cli.command) {
-            return Err(Error::usage(
+            return Err(early(Error::usage(
                 format!("'{name}' has no JSON output"),
                 "run it without --json (see --json in 'intervault --help')",
-            ));
+            )));
         }
     }
-    // These need no vault, so not even a vault directory.
+    // These need no vault, so not even a vault address.
     match &cli.command {
-        Command::Completions { shell } => return manual::completions(*shell),
+        Command::Completions { shell } => return manual::completions(*shell).map_err(early),
         Command::Manpages { dir, install } => {
-            let dir = match (dir, install) {
-                (Some(dir), _) => dir.clone(),
-                (None, _) => manual::install_dir()?,
-            };
-            let written = manual::manpages(&dir)?;
-            if *install {
-                errln!(
-                    "intervault: installed {written} man pages in {}; 'man intervault' and 'man intervault-COMMAND' find them",
-                    dir.display()
-                );
-            }
-            return Ok(());
+            return manpages(dir.clone(), *install).map_err(early)
         }
-        Command::ClipHolder { seconds } => return clip::hold(*seconds),
+        Command::ClipHolder { seconds } => return clip::hold(*seconds).map_err(early),
         _ => {}
     }
-    let dir = vault_dir(cli.global.vault.clone())?;
+    let target = target::resolve(&cli.global).map_err(early)?;
+    let dir = match &target.address {
+        Address::Dir(dir) => dir.clone(),
+        // The one place an etcd vault stops, until the etcd store is built in.
+        Address::Etcd(_) => return Err(target::etcd_unavailable(&target)),
+    };
+    dispatch(cli, dir).map_err(|e| Failure::of(&e, Some(&target)))
+}
+
+/// `intervault manpages DIR` or `--install`.
+fn manpages(dir: Option<PathBuf>, install: bool) -> Result<()> {
+    let dir = match dir {
+        Some(dir) => dir,
+        None => manual::install_dir()?,
+    };
+    let written = manual::manpages(&dir)?;
+    if install {
+        errln!(
+            "intervault: installed {written} man pages in {}; 'man intervault' and 'man intervault-COMMAND' find them",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Runs a command that works on the vault in directory `dir`.
+fn dispatch(cli: Cli, dir: PathBuf) -> Result<()> {
     let clock = SystemClock;
     // Sessions stay in this login's keyring; the rollback record goes where every
     // login of the user (and the sweep timer) finds it after this one ends.
@@ -905,27 +969,4 @@ fn state_dir() -> Option<PathBuf> {
     from_env("XDG_STATE_HOME")
         .or_else(|| from_env("HOME").map(|home| home.join(".local/state")))
         .map(|state| state.join("intervault"))
-}
-
-/// `--vault`, `INTERVAULT_DIR`, then `$XDG_DATA_HOME/intervault`, then
-/// `~/.local/share/intervault`.
-fn vault_dir(given: Option<PathBuf>) -> Result<PathBuf> {
-    if let Some(dir) = given.filter(|d| !d.as_os_str().is_empty()) {
-        return Ok(dir);
-    }
-    let from_env = |name: &str| {
-        std::env::var_os(name)
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-    };
-    if let Some(data) = from_env("XDG_DATA_HOME") {
-        return Ok(data.join("intervault"));
-    }
-    if let Some(home) = from_env("HOME") {
-        return Ok(home.join(".local/share/intervault"));
-    }
-    Err(Error::usage(
-        "no vault directory: neither XDG_DATA_HOME nor HOME is set",
-        "give --vault DIR or set INTERVAULT_DIR",
-    ))
 }

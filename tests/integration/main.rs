@@ -16,6 +16,7 @@ mod client_lang;
 mod client_rights;
 mod clip;
 mod concurrency;
+mod config;
 mod confirm;
 mod contract;
 mod daily;
