@@ -4,7 +4,7 @@
 # xvfb and xclip for the clipboard tests, util-linux's unshare for the
 # other-namespace keyring tests, gcc as cargo's linker, python3 for the ptrace
 # test, script for the pseudo-terminal tests, zsh and fish to parse their
-# completion scripts), then runs every test
+# completion scripts, etcd for the three-member test clusters), then runs every test
 # inside a fresh session keyring, so that the OS-keyring tests use the real
 # kernel keyring.
 # Arguments go to `cargo test` (for example: scripts/test.sh --test integration).
@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # command -> the Debian package that gives it
-declare -A package=([keyctl]=keyutils [Xvfb]=xvfb [xclip]=xclip [unshare]=util-linux [cc]=gcc [python3]=python3 [script]=bsdutils [zsh]=zsh [fish]=fish)
+declare -A package=([keyctl]=keyutils [Xvfb]=xvfb [xclip]=xclip [unshare]=util-linux [cc]=gcc [python3]=python3 [script]=bsdutils [zsh]=zsh [fish]=fish [etcd]=etcd-server)
 
 missing() {
     local cmd
@@ -39,4 +39,9 @@ if [ -n "$need" ]; then
     fi
 fi
 
-exec keyctl session - cargo test --locked "$@"
+keyctl session - cargo test --locked "$@"
+# The library's vault suite once more, on a real three-member etcd cluster
+# (one suite, both stores: see src/vault/test_support.rs).
+if [ "$#" -eq 0 ]; then
+    INTERVAULT_TEST_STORE=etcd keyctl session - cargo test --locked --lib -- vault::tests:: vault::audit_tests::
+fi

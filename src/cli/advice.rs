@@ -46,22 +46,20 @@ fn line(e: &Error, target: Option<&Target>) -> String {
         _ => "--vault or INTERVAULT_DIR".to_owned(),
     };
     match e {
-        Error::NoVault { path } => match etcd {
+        Error::NoVault { at } => match etcd {
             Some(url) => format!(
                 "no vault at {url}: run 'intervault init' to create one under that prefix, or point {point} at your vault's etcd:// URL"
             ),
             None => format!(
-                "no vault at {}: run 'intervault init', or point {point} at your vault",
-                path.display()
+                "no vault at {at}: run 'intervault init', or point {point} at your vault"
             ),
         },
-        Error::VaultExists { path } => match etcd {
+        Error::VaultExists { at } => match etcd {
             Some(url) => format!(
                 "a vault already exists at {url}: use it, or choose another prefix in the etcd:// URL given with --vault"
             ),
             None => format!(
-                "a vault already exists at {}: use it, or choose another directory with --vault",
-                path.display()
+                "a vault already exists at {at}: use it, or choose another directory with --vault"
             ),
         },
         Error::WrongPassphrase => "wrong passphrase: the vault was not unlocked; try again (check --passphrase-file or INTERVAULT_PASSPHRASE if set)".to_owned(),
@@ -117,7 +115,9 @@ mod tests {
 
     #[test]
     fn a_directory_user_reads_what_they_always_read() {
-        let no_vault = Error::NoVault { path: "/v".into() };
+        let no_vault = Error::NoVault {
+            at: std::path::Path::new("/v").into(),
+        };
         assert_eq!(
             Failure::of(&no_vault, Some(&dir(Origin::Default))).line,
             "no vault at /v: run 'intervault init', or point --vault or INTERVAULT_DIR at your vault"
@@ -137,7 +137,9 @@ mod tests {
 
     #[test]
     fn the_advice_points_where_the_vault_was_chosen() {
-        let no_vault = Error::NoVault { path: "/v".into() };
+        let no_vault = Error::NoVault {
+            at: std::path::Path::new("/v").into(),
+        };
         let from_file = dir(Origin::Config {
             key: "vault",
             file: PathBuf::from("/h/.config/intervault/config.toml"),
@@ -153,7 +155,9 @@ mod tests {
             "no vault at etcd://127.0.0.1:2379/agency/vault: run 'intervault init' to create one under that prefix, or point --vault or INTERVAULT_DIR at your vault's etcd:// URL"
         );
         assert_eq!(f.code, 5);
-        let exists = Error::VaultExists { path: "/v".into() };
+        let exists = Error::VaultExists {
+            at: std::path::Path::new("/v").into(),
+        };
         assert!(Failure::of(&exists, Some(&etcd()))
             .line
             .contains("choose another prefix"));

@@ -28,7 +28,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use intervault::clock::SystemClock;
-use intervault::store::address::Address;
 use intervault::vault::Vault;
 use intervault::{Error, Result};
 
@@ -673,12 +672,9 @@ fn run_command(mut cli: Cli) -> std::result::Result<(), Failure> {
         _ => {}
     }
     let target = target::resolve(&cli.global).map_err(early)?;
-    let dir = match &target.address {
-        Address::Dir(dir) => dir.clone(),
-        // The one place an etcd vault stops, until the etcd store is built in.
-        Address::Etcd(_) => return Err(target::etcd_unavailable(&target)),
-    };
-    dispatch(cli, dir).map_err(|e| Failure::of(&e, Some(&target)))
+    let store = intervault::store::open(&target.address, target.tls.as_ref(), target.timeout)
+        .map_err(|e| Failure::of(&e, Some(&target)))?;
+    dispatch(cli, store).map_err(|e| Failure::of(&e, Some(&target)))
 }
 
 /// `intervault manpages DIR` or `--install`.
@@ -697,14 +693,14 @@ fn manpages(dir: Option<PathBuf>, install: bool) -> Result<()> {
     Ok(())
 }
 
-/// Runs a command that works on the vault in directory `dir`.
-fn dispatch(cli: Cli, dir: PathBuf) -> Result<()> {
+/// Runs a command that works on the vault in `store`.
+fn dispatch(cli: Cli, store: intervault::store::SharedStore) -> Result<()> {
     let clock = SystemClock;
     // Sessions stay in this login's keyring; the rollback record goes where every
     // login of the user (and the sweep timer) finds it after this one ends.
     let sessions = intervault::os_keyring::LoginSessionKeyring::new();
     let seen_records = intervault::os_keyring::UserKeyring::new();
-    let mut vault = Vault::new(dir, &clock);
+    let mut vault = Vault::in_store(store, &clock);
     if let Ok(store) = &sessions {
         vault = vault.with_sessions(store);
     }

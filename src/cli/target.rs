@@ -332,27 +332,6 @@ fn default_dir() -> Result<PathBuf> {
     ))
 }
 
-/// The one place an etcd vault stops, until the etcd store is built in: exit 1,
-/// saying how to go on with a directory.
-pub fn etcd_unavailable(target: &Target) -> super::advice::Failure {
-    let where_ = match &target.origin {
-        Origin::Config { file, .. } => {
-            format!(
-                "--vault DIR, INTERVAULT_DIR, or vault in {}",
-                file.display()
-            )
-        }
-        _ => "--vault DIR or INTERVAULT_DIR".to_owned(),
-    };
-    super::advice::Failure {
-        line: format!(
-            "etcd vaults are not available in this build yet: {}, named by {}, cannot be opened; use a vault directory for now ({where_})",
-            target.address, target.origin
-        ),
-        code: 1,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,10 +16,14 @@
 //! Both stores hold only ciphertext and the clear root: everything else is
 //! sealed before it reaches a store.
 //!
-//! The directory store ([`dir::DirStore`]) keeps each object in a file.
+//! The directory store ([`dir::DirStore`]) keeps each object in a file; the
+//! etcd store ([`etcd::EtcdStore`]) each object under a key of a cluster.
 
 pub mod address;
+#[cfg(test)]
+mod conformance;
 pub mod dir;
+pub mod etcd;
 pub mod fsio;
 
 use crate::error::{Error, Location, Result};
@@ -173,5 +177,37 @@ pub fn join(folder: &str, name: &str) -> String {
     match folder {
         "" => name.to_owned(),
         folder => format!("{folder}/{name}"),
+    }
+}
+
+/// The store at `address`: a directory, or an etcd cluster reached over
+/// `tls` (plain only to loopback endpoints, which the caller has checked),
+/// each request bounded by `timeout`. Nothing is read yet.
+pub fn open(
+    address: &address::Address,
+    tls: Option<&address::TlsFiles>,
+    timeout: std::time::Duration,
+) -> Result<SharedStore> {
+    match address {
+        address::Address::Dir(dir) => Ok(std::sync::Arc::new(dir::DirStore::new(dir))),
+        address::Address::Etcd(etcd) => {
+            let config = etcd::client::EtcdConfig {
+                endpoints: etcd.endpoints.clone(),
+                tls: tls.map(|t| etcd::client::TlsFiles {
+                    ca: t.ca.clone(),
+                    cert: t.cert.clone(),
+                    key: t.key.clone(),
+                }),
+                timeout,
+            };
+            let shown = address.to_string();
+            let client =
+                etcd::client::Client::connect(&config).map_err(|e| etcd::failure(&shown, e))?;
+            Ok(std::sync::Arc::new(etcd::EtcdStore::new(
+                client,
+                &etcd.prefix,
+                shown,
+            )))
+        }
     }
 }

@@ -94,7 +94,25 @@ impl<'c> Vault<'c> {
 
     /// The default managed backup directory: beside the vault, `<name>-backups`.
     pub(super) fn default_backup_dir(&self) -> Result<PathBuf> {
-        let local = self.local_dir()?;
+        let Some(local) = self.store.local_dir() else {
+            // A shared store has no "beside": this machine's data directory,
+            // one folder per vault.
+            let data = std::env::var_os("XDG_DATA_HOME")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .or_else(|| {
+                    std::env::var_os("HOME")
+                        .map(|h| PathBuf::from(h).join(".local/share"))
+                        .filter(|p| p.is_absolute())
+                })
+                .ok_or_else(|| {
+                    Error::usage(
+                        "no place for this vault's backups: neither XDG_DATA_HOME nor HOME is set",
+                        "give the backup directory",
+                    )
+                })?;
+            return Ok(data.join("intervault-backups").join(self.session_account()));
+        };
         let dir = std::fs::canonicalize(local).map_err(|e| Error::io("resolve", local, e))?;
         let name = dir
             .file_name()

@@ -2,11 +2,10 @@
 //! `Interaction` that answers fixed values and records notices.
 
 use std::cell::Cell;
-use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
-use super::{fsio, Destruction, Interaction, Notice, PassphrasePurpose};
+use super::{Destruction, Interaction, Notice, PassphrasePurpose};
 use crate::clock::Clock;
 use crate::crypto::{KdfParams, SecretText};
 use crate::error::{Error, Result};
@@ -26,7 +25,7 @@ impl Clock for TestClock {
 pub(super) struct TestUi {
     pub(super) passphrase: Option<&'static str>,
     pub(super) notices: Vec<Notice>,
-    pub(super) lock_path: Option<PathBuf>,
+    pub(super) lock_path: Option<crate::store::SharedStore>,
     pub(super) asked_while_locked: usize,
     /// The answer to every confirmation question, and the questions asked.
     pub(super) answer: bool,
@@ -58,8 +57,11 @@ impl TestUi {
     }
 
     fn note_lock(&mut self) {
-        if let Some(path) = &self.lock_path {
-            if fsio::try_lock_now(path, fsio::LockMode::Exclusive).is_none() {
+        if let Some(store) = &self.lock_path {
+            if store
+                .try_lock_now("vault.lock", crate::store::LockMode::Exclusive)
+                .is_none()
+            {
                 self.asked_while_locked += 1;
             }
         }
@@ -138,4 +140,21 @@ pub(super) fn bare_credential(name: &str, kind: crate::intervention::Kind) -> su
         totp: false,
         max_uses: None,
     }
+}
+
+/// The store the library's vault tests run on: the directory store, or, with
+/// `INTERVAULT_TEST_STORE=etcd` (as `scripts/test.sh` runs them a second
+/// time), a fresh prefix of a real three-member etcd cluster started on
+/// loopback, so that one suite specifies the vault's behaviour for both.
+pub(super) fn test_store(dir: &std::path::Path) -> crate::store::SharedStore {
+    if on_etcd() {
+        return crate::store::etcd::for_tests::fresh_prefix();
+    }
+    std::sync::Arc::new(crate::store::dir::DirStore::new(dir))
+}
+
+/// Whether the vault tests run on etcd (see [`test_store`]); tests that look
+/// at the files of a directory vault check nothing more there.
+pub(super) fn on_etcd() -> bool {
+    std::env::var_os("INTERVAULT_TEST_STORE").is_some_and(|v| v == "etcd")
 }

@@ -10,7 +10,7 @@ use crate::intervention::{Kind, WipeReason};
 
 struct Fixture {
     _tmp: tempfile::TempDir,
-    dir: PathBuf,
+    store: crate::store::SharedStore,
     clock: TestClock,
 }
 
@@ -20,7 +20,7 @@ impl Fixture {
         let dir = tmp.path().join("v");
         let f = Fixture {
             _tmp: tmp,
-            dir,
+            store: super::test_support::test_store(&dir),
             clock: TestClock(Cell::new(at(now))),
         };
         f.vault().init(FAST, &mut TestUi::new()).unwrap();
@@ -28,7 +28,7 @@ impl Fixture {
     }
 
     fn vault(&self) -> Vault<'_> {
-        Vault::new(self.dir.clone(), &self.clock)
+        Vault::in_store(self.store.clone(), &self.clock)
     }
 
     fn set(&self, now: &str) {
@@ -96,7 +96,7 @@ fn fetch_window_is_from_inclusive_until_exclusive() {
 fn expiry_at_until_notifies_with_a_full_receipt_and_destroys_the_files() {
     let f = Fixture::new("2026-12-01T10:00:00Z");
     f.open_day("acme");
-    assert_eq!(std::fs::read_dir(f.dir.join("keys")).unwrap().count(), 1);
+    assert_eq!(f.store.list("keys").unwrap().len(), 1);
     f.set("2026-12-01T18:00:00Z");
     let mut ui = TestUi::new();
     let items = f.vault().list(&mut ui, true).unwrap();
@@ -111,8 +111,8 @@ fn expiry_at_until_notifies_with_a_full_receipt_and_destroys_the_files() {
     );
     assert_eq!(t.wiped_at, at("2026-12-01T18:00:00Z"));
     assert!(t.receipt_is_valid());
-    assert_eq!(std::fs::read_dir(f.dir.join("keys")).unwrap().count(), 0);
-    assert_eq!(std::fs::read_dir(f.dir.join("creds")).unwrap().count(), 0);
+    assert_eq!(f.store.list("keys").unwrap().len(), 0);
+    assert_eq!(f.store.list("creds").unwrap().len(), 0);
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn keyless_sweep_wipes_at_until_and_the_next_unlock_completes_the_tombstone() {
     let records = f.vault().sweep(&mut keyless).unwrap().wiped;
     assert_eq!(records.len(), 1);
     assert!(records[0].tombstone.is_none());
-    assert_eq!(std::fs::read_dir(f.dir.join("keys")).unwrap().count(), 0);
+    assert_eq!(f.store.list("keys").unwrap().len(), 0);
     f.set("2026-12-02T08:00:00Z");
     let mut ui = TestUi::new();
     let detail = f.vault().show("acme", None, &mut ui).unwrap();
@@ -208,20 +208,14 @@ fn extend_moves_the_expiry_table_too() {
 fn a_failed_command_leaves_no_new_files() {
     let f = Fixture::new("2026-12-01T10:00:00Z");
     f.open_day("acme");
-    let before: Vec<_> = std::fs::read_dir(f.dir.join("creds"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let before = f.store.list("creds").unwrap();
     let cred = super::test_support::bare_credential("ftp", Kind::Hosting);
     let err = f
         .vault()
         .add("acme", &cred, false, &mut TestUi::new())
         .unwrap_err();
     assert_eq!(err.exit_code(), 7);
-    let after: Vec<_> = std::fs::read_dir(f.dir.join("creds"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let after = f.store.list("creds").unwrap();
     assert_eq!(before, after);
 }
 
@@ -229,7 +223,7 @@ fn a_failed_command_leaves_no_new_files() {
 fn nothing_is_asked_while_the_vault_is_locked() {
     let f = Fixture::new("2026-12-01T10:00:00Z");
     let mut ui = TestUi::new();
-    ui.lock_path = Some(f.dir.join("vault.lock"));
+    ui.lock_path = Some(f.store.clone());
     let v = f.vault();
     v.open(
         &NewIntervention {
@@ -243,7 +237,9 @@ fn nothing_is_asked_while_the_vault_is_locked() {
     .unwrap();
     let cred = super::test_support::bare_credential("ftp", Kind::Hosting);
     v.add("acme", &cred, false, &mut ui).unwrap();
-    Vault::new(f.dir.clone(), &f.clock).passwd(&mut ui).unwrap();
+    Vault::in_store(f.store.clone(), &f.clock)
+        .passwd(&mut ui)
+        .unwrap();
     // Issue 13, item 2: the question before a destruction too.
     let v = f.vault();
     v.rm("acme", "ftp", &mut ui).unwrap();
@@ -313,24 +309,14 @@ fn a_sweep_whose_unlock_fails_still_reports_its_wipes() {
 fn stale_credential_generations_are_collected() {
     let f = Fixture::new("2026-12-01T10:00:00Z");
     f.open_day("acme");
-    let creds = f.dir.join("creds");
-    let current = std::fs::read_dir(&creds)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let current = format!("creds/{}", f.store.list("creds").unwrap()[0]);
     // What a crash right after a commit leaves: the previous generation.
-    let name = current
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .replace(".1.age", ".0.age");
-    let stale = creds.join(name);
-    std::fs::copy(&current, &stale).unwrap();
+    let stale = current.replace(".1.age", ".0.age");
+    f.store
+        .write(&stale, &f.store.read(&current).unwrap())
+        .unwrap();
     // ... and the marker of the change it was making.
-    let marker = f.dir.join("changing");
-    std::fs::write(&marker, b"").unwrap();
+    f.store.mark("changing").unwrap();
     f.vault()
         .extend(
             "acme",
@@ -339,9 +325,12 @@ fn stale_credential_generations_are_collected() {
             &mut TestUi::new(),
         )
         .unwrap();
-    assert!(!stale.exists());
-    assert!(current.exists());
-    assert!(!marker.exists(), "everything is collected: the marker goes");
+    assert!(!f.store.exists(&stale).unwrap());
+    assert!(f.store.exists(&current).unwrap());
+    assert!(
+        !f.store.exists("changing").unwrap(),
+        "everything is collected: the marker goes"
+    );
 }
 
 #[test]
@@ -352,20 +341,19 @@ fn without_the_marker_a_command_on_one_intervention_lists_no_directory_but_list_
     // the marker of that change was never made durable.
     let unknown = "0".repeat(32);
     let orphans = [
-        f.dir.join("keys").join(format!("{unknown}.age")),
-        f.dir.join("creds").join(format!("{unknown}.1.age")),
-        f.dir.join("records").join(format!("{unknown}.1.age")),
+        format!("keys/{unknown}.age"),
+        format!("creds/{unknown}.1.age"),
+        format!("records/{unknown}.1.age"),
     ];
-    for file in &orphans {
-        std::fs::write(file, b"ciphertext").unwrap();
-        std::fs::set_permissions(file, std::os::unix::fs::PermissionsExt::from_mode(0o600))
-            .unwrap();
+    for name in &orphans {
+        f.store.write(name, b"ciphertext").unwrap();
     }
+    let there = |name: &String| f.store.exists(name).unwrap();
     assert_eq!(f.get("acme").unwrap(), "secret-of-ftp");
-    assert!(orphans.iter().all(|o| o.exists()), "get lists no directory");
-    assert!(!f.dir.join("changing").exists());
+    assert!(orphans.iter().all(there), "get lists no directory");
+    assert!(!f.store.exists("changing").unwrap());
     f.vault().list(&mut TestUi::new(), false).unwrap();
-    assert!(orphans.iter().all(|o| !o.exists()), "list collects them");
+    assert!(!orphans.iter().any(there), "list collects them");
 }
 
 #[test]
@@ -374,11 +362,10 @@ fn a_forged_clear_wipe_time_cannot_predate_the_window_end() {
     f.open_day("acme");
     f.set("2026-12-01T18:00:05Z");
     f.vault().sweep(&mut TestUi::keyless()).unwrap();
-    let root_path = f.dir.join("vault.json");
-    let root = std::fs::read_to_string(&root_path).unwrap();
+    let root = String::from_utf8(f.store.read("vault.json").unwrap()).unwrap();
     let forged = root.replace("2026-12-01T18:00:05Z", "2026-12-01T11:00:00Z");
     assert_ne!(root, forged);
-    std::fs::write(&root_path, forged).unwrap();
+    f.store.write("vault.json", forged.as_bytes()).unwrap();
     let err = f
         .vault()
         .show("acme", None, &mut TestUi::new())
@@ -408,13 +395,14 @@ fn a_forged_clear_wipe_time_cannot_predate_the_window_end() {
 fn issue_12_a_forged_future_keyless_wipe_is_reported_as_tampering() {
     let f = Fixture::new("2026-12-01T10:00:00Z");
     f.open_day("acme");
-    let root_path = f.dir.join("vault.json");
     let mut root: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&root_path).unwrap()).unwrap();
+        serde_json::from_slice(&f.store.read("vault.json").unwrap()).unwrap();
     let entry = root["expiry"].as_array_mut().unwrap().remove(0);
     root["swept"] =
         serde_json::json!([{ "ref": entry["ref"], "wiped_at": "2027-06-01T00:00:00Z" }]);
-    std::fs::write(&root_path, serde_json::to_vec(&root).unwrap()).unwrap();
+    f.store
+        .write("vault.json", &serde_json::to_vec(&root).unwrap())
+        .unwrap();
     // The keyless sweep collects the key of what is no longer listed as live.
     f.vault().sweep(&mut TestUi::keyless()).unwrap();
     f.set("2026-12-01T20:00:00Z"); // after the sealed window end
@@ -492,13 +480,13 @@ fn a_session_opens_until_its_exact_end_then_says_it_ended() {
     let f = Fixture::new("2026-12-01T10:00:00Z");
     f.open_day("acme");
     let store = MemoryStore::default();
-    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&store);
+    let v = Vault::in_store(f.store.clone(), &f.clock).with_sessions(&store);
     let until = v
         .unlock(Some(chrono::TimeDelta::minutes(15)), &mut TestUi::new())
         .unwrap();
     assert_eq!(until, at("2026-12-01T10:15:00Z"));
     f.set("2026-12-01T10:14:59Z");
-    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&store);
+    let v = Vault::in_store(f.store.clone(), &f.clock).with_sessions(&store);
     assert_eq!(
         v.get("acme", "ftp", &mut TestUi::keyless())
             .unwrap()
@@ -507,7 +495,7 @@ fn a_session_opens_until_its_exact_end_then_says_it_ended() {
         "secret-of-ftp"
     );
     f.set("2026-12-01T10:15:00Z");
-    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&store);
+    let v = Vault::in_store(f.store.clone(), &f.clock).with_sessions(&store);
     let err = v.get("acme", "ftp", &mut TestUi::keyless()).unwrap_err();
     assert!(matches!(err, Error::SessionExpired { .. }), "{err}");
     assert_eq!(err.exit_code(), 4);
@@ -524,10 +512,10 @@ fn a_session_is_not_trusted_when_the_clock_reads_before_it_began() {
     let f = Fixture::new("2026-12-01T10:00:00Z");
     f.open_day("acme");
     let store = MemoryStore::default();
-    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&store);
+    let v = Vault::in_store(f.store.clone(), &f.clock).with_sessions(&store);
     v.unlock(None, &mut TestUi::new()).unwrap();
     f.set("2026-12-01T09:54:59Z");
-    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&store);
+    let v = Vault::in_store(f.store.clone(), &f.clock).with_sessions(&store);
     assert!(v.get("acme", "ftp", &mut TestUi::keyless()).is_err());
 }
 
@@ -536,12 +524,12 @@ fn a_session_does_not_survive_a_passphrase_change() {
     let f = Fixture::new("2026-12-01T10:00:00Z");
     f.open_day("acme");
     let store = MemoryStore::default();
-    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&store);
+    let v = Vault::in_store(f.store.clone(), &f.clock).with_sessions(&store);
     v.unlock(None, &mut TestUi::new()).unwrap();
     // Change the passphrase behind the session's back (no store given), as an
     // older intervault or a restored vault.json would.
     f.vault().passwd(&mut TestUi::new()).unwrap();
-    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&store);
+    let v = Vault::in_store(f.store.clone(), &f.clock).with_sessions(&store);
     let err = v.get("acme", "ftp", &mut TestUi::keyless()).unwrap_err();
     assert!(matches!(err, Error::NoPassphrase { .. }), "{err}");
 }
@@ -571,14 +559,14 @@ impl crate::session_store::SessionStore for FailingStore {
 fn a_failing_keyring_gives_a_clear_error_and_never_unlocks() {
     let f = Fixture::new("2026-12-01T10:00:00Z");
     f.open_day("acme");
-    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&FailingStore);
+    let v = Vault::in_store(f.store.clone(), &f.clock).with_sessions(&FailingStore);
     let err = v.unlock(None, &mut TestUi::new()).unwrap_err();
     assert_eq!(err.exit_code(), 1);
     assert!(err.to_string().contains("OS keyring"), "{err}");
     // The next command finds no session; the passphrase still works.
-    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&FailingStore);
+    let v = Vault::in_store(f.store.clone(), &f.clock).with_sessions(&FailingStore);
     assert!(v.get("acme", "ftp", &mut TestUi::keyless()).is_err());
-    let v = Vault::new(f.dir.clone(), &f.clock).with_sessions(&FailingStore);
+    let v = Vault::in_store(f.store.clone(), &f.clock).with_sessions(&FailingStore);
     assert!(v.get("acme", "ftp", &mut TestUi::new()).is_ok());
     assert_eq!(v.lock().unwrap_err().exit_code(), 1);
 }

@@ -22,6 +22,7 @@ mod contract;
 mod daily;
 mod docs;
 mod enospc;
+mod etcd;
 mod exec;
 mod expiry;
 mod forgiving;

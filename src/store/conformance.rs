@@ -1,0 +1,227 @@
+//! The suite every store must pass: what [`Store`] promises, specified once
+//! and run against the directory store and against an etcd store on a real
+//! three-member cluster (`src/store/etcd/test_cluster.rs`). The vault's own
+//! behaviour through each store is the vault's suite (`src/vault/tests.rs`,
+//! `audit_tests.rs`), run a second time on etcd (`INTERVAULT_TEST_STORE=etcd`).
+
+use std::sync::Arc;
+
+use super::{LockMode, SharedStore, StoreError};
+use crate::error::Error;
+
+/// Makes a fresh, empty store for one test; keeps what it needs alive.
+pub(crate) trait Maker {
+    fn make(&self) -> SharedStore;
+    fn name(&self) -> &'static str;
+}
+
+/// Stores in fresh temporary directories.
+pub(crate) struct Dirs(pub tempfile::TempDir);
+
+impl Maker for Dirs {
+    fn make(&self) -> SharedStore {
+        let dir = self
+            .0
+            .path()
+            .join(crate::vault::format::Ref::random().to_string());
+        Arc::new(super::dir::DirStore::new(&dir))
+    }
+    fn name(&self) -> &'static str {
+        "directory"
+    }
+}
+
+/// Stores under fresh prefixes of the shared test cluster.
+pub(crate) struct EtcdPrefixes;
+
+impl Maker for EtcdPrefixes {
+    fn make(&self) -> SharedStore {
+        super::etcd::for_tests::fresh_prefix()
+    }
+    fn name(&self) -> &'static str {
+        "etcd"
+    }
+}
+
+/// Every maker the suite runs on.
+pub(crate) fn makers() -> Vec<Box<dyn Maker>> {
+    vec![
+        Box::new(Dirs(tempfile::tempdir().expect("temp dir"))),
+        Box::new(EtcdPrefixes),
+    ]
+}
+
+fn created(maker: &dyn Maker) -> SharedStore {
+    let store = maker.make();
+    store.create(&["keys", "creds"]).expect("create");
+    store
+}
+
+/// Objects: written whole, read back, replaced, listed by folder, shredded.
+pub(crate) fn objects(maker: &dyn Maker) {
+    let store = created(maker);
+    let n = maker.name();
+    assert!(
+        matches!(store.read("vault.json"), Err(StoreError::NotFound(_))),
+        "{n}"
+    );
+    store.write("vault.json", b"one").expect("write");
+    store.write("vault.json", b"two").expect("replace");
+    assert_eq!(store.read("vault.json").expect("read"), b"two", "{n}");
+    assert!(store.exists("vault.json").expect("exists"), "{n}");
+    store.write("creds/a.1.age", b"x").expect("write");
+    store.write("creds/b.1.age", b"y").expect("write");
+    let mut names = store.list("creds").expect("list");
+    names.sort();
+    assert_eq!(names, ["a.1.age", "b.1.age"], "{n}");
+    assert!(
+        store
+            .list("")
+            .expect("list top")
+            .contains(&"vault.json".to_owned()),
+        "{n}"
+    );
+    assert!(
+        !store
+            .list("")
+            .expect("list top")
+            .contains(&"a.1.age".to_owned()),
+        "{n}"
+    );
+    store.shred("creds/a.1.age").expect("shred");
+    store.shred("creds/a.1.age").expect("shred twice");
+    assert_eq!(store.list("creds").expect("list"), ["b.1.age"], "{n}");
+    assert!(matches!(
+        store.write_new("vault.json", b"three"),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    store.write_new("creds/c.1.age", b"z").expect("write new");
+    // Big objects are written and read whole (split in a shared store).
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    store.write("history.1.age", &big).expect("write big");
+    assert_eq!(store.read("history.1.age").expect("read big"), big, "{n}");
+    store
+        .write("history.1.age", b"small again")
+        .expect("shrink");
+    assert_eq!(store.read("history.1.age").expect("read"), b"small again");
+    assert!(
+        matches!(
+            store.read_up_to("vault.json", 2),
+            Err(StoreError::Failed(Error::Damaged { .. }))
+        ),
+        "{n}"
+    );
+}
+
+/// Logs: appended at their length only, read at any offset, cut back,
+/// replaced, renamed.
+pub(crate) fn logs(maker: &dyn Maker) {
+    let store = created(maker);
+    let n = maker.name();
+    let log = "audit/audit.log";
+    store.ensure_folder("audit").expect("folder");
+    assert!(
+        matches!(store.log_len(log), Err(StoreError::NotFound(_))),
+        "{n}"
+    );
+    store.log_append(log, 0, b"first\n").expect("append");
+    store.log_append(log, 6, b"second\n").expect("append");
+    assert!(
+        matches!(
+            store.log_append(log, 6, b"again\n"),
+            Err(StoreError::Changed(_))
+        ),
+        "{n}"
+    );
+    assert_eq!(store.log_len(log).expect("len"), 13, "{n}");
+    assert_eq!(store.log_read(log, 3, 6).expect("read"), b"st\nsec", "{n}");
+    store.log_truncate(log, 9).expect("truncate");
+    assert_eq!(
+        store.read_up_to(log, 1 << 20).expect("whole"),
+        b"first\nsec",
+        "{n}"
+    );
+    let mut all = Vec::new();
+    std::io::Read::read_to_end(
+        &mut store.log_reader(log, 1 << 20).expect("reader"),
+        &mut all,
+    )
+    .expect("read all");
+    assert_eq!(all, b"first\nsec", "{n}");
+    store.log_replace(log, b"checkpoint\n").expect("replace");
+    assert_eq!(store.log_len(log).expect("len"), 11, "{n}");
+    store.rename(log, "audit/kept.log").expect("rename");
+    assert!(
+        matches!(store.log_len(log), Err(StoreError::NotFound(_))),
+        "{n}"
+    );
+    assert_eq!(
+        store.read_up_to("audit/kept.log", 100).expect("kept"),
+        b"checkpoint\n"
+    );
+    let names = store.list("audit").expect("list");
+    assert_eq!(names, ["kept.log"], "{n}");
+}
+
+/// Locks: readers share, a writer excludes everyone, a dropped hold frees.
+pub(crate) fn locks(maker: &dyn Maker) {
+    let store = created(maker);
+    let n = maker.name();
+    let r1 = store.lock("vault.lock", LockMode::Shared).expect("reader");
+    let r2 = store.try_lock_now("vault.lock", LockMode::Shared);
+    assert!(r2.is_some(), "{n}: readers share");
+    assert!(
+        store
+            .try_lock_now("vault.lock", LockMode::Exclusive)
+            .is_none(),
+        "{n}"
+    );
+    drop((r1, r2));
+    let w = store
+        .lock("vault.lock", LockMode::Exclusive)
+        .expect("writer");
+    assert_eq!(w.mode(), LockMode::Exclusive);
+    assert!(
+        store.try_lock_now("vault.lock", LockMode::Shared).is_none(),
+        "{n}"
+    );
+    assert!(
+        store
+            .try_lock_now("vault.lock", LockMode::Exclusive)
+            .is_none(),
+        "{n}"
+    );
+    drop(w);
+    assert!(
+        store
+            .try_lock_now("vault.lock", LockMode::Exclusive)
+            .is_some(),
+        "{n}"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn each(test: fn(&dyn Maker)) {
+        for maker in makers() {
+            test(maker.as_ref());
+        }
+    }
+
+    #[test]
+    fn objects_on_every_store() {
+        each(objects);
+    }
+
+    #[test]
+    fn logs_on_every_store() {
+        each(logs);
+    }
+
+    #[test]
+    fn locks_on_every_store() {
+        each(locks);
+    }
+}

@@ -1,0 +1,686 @@
+//! The etcd store: each object a key under the vault's prefix.
+//!
+//! - Objects: `PREFIX/NAME` holds the bytes; an object larger than
+//!   [`PART_BYTES`] is split into parts (`PREFIX/NAME/#part/N-DIGEST`), written
+//!   first, and `PREFIX/NAME` holds a small manifest naming them: the switch to
+//!   the new object is the one put of the manifest, as a file's is its rename
+//!   (no value ever nears etcd's 1.5 MiB request limit).
+//! - Logs: `PREFIX/NAME/#log/OFFSET` (16 hex digits), one key per append, so
+//!   that an append is one put whatever the log's size; an append is
+//!   conditioned on no chunk existing at its offset (two appenders cannot
+//!   both write at the same place).
+//! - Locks: a writer holds `PREFIX/LOCK` and each reader `PREFIX/LOCK#r/ID`,
+//!   every one on this client's lease (so a killed client's locks go when its
+//!   lease ends); a writer waits until no reader is left, and a reader never
+//!   enters while a writer holds it. Every write made under an exclusive lock
+//!   is a transaction conditioned on that lock key still being the one this
+//!   client created (a fencing token): a client whose lease ended (paused,
+//!   partitioned) can no longer change anything.
+//!
+//! Deleting a key leaves its old revisions readable until the cluster compacts
+//! them: see [`EtcdStore::compact_and_defragment`], which every wipe runs.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use super::client::{Client, CmpOp, Compare, EtcdError, Txn, TxnOp};
+use crate::error::{Error, Location, Result};
+use crate::store::fsio::LOCK_WAIT;
+use crate::store::{Held, LockMode, Store, StoreError, StoreResult};
+
+/// Objects above this size are split into parts of this size.
+const PART_BYTES: usize = 512 * 1024;
+/// What starts a manifest of parts (no sealed object or clear root starts so).
+const MANIFEST_MAGIC: &[u8] = b"intervault-parts-v1\n";
+/// How long a client's lease (and so its locks) outlives the client.
+const LEASE_TTL_SECS: i64 = 15;
+/// How often a waiting lock is tried again.
+const LOCK_POLL: Duration = Duration::from_millis(25);
+
+/// A vault kept under a prefix of an etcd cluster.
+pub struct EtcdStore {
+    client: std::sync::Arc<Client>,
+    /// `PREFIX/`, with its slash.
+    prefix: String,
+    address: String,
+    state: Arc<Mutex<State>>,
+}
+
+/// This client's lease and the exclusive locks it holds (their keys and
+/// create revisions: the fencing tokens).
+#[derive(Default)]
+struct State {
+    lease: Option<i64>,
+    fences: Vec<(Vec<u8>, i64)>,
+}
+
+impl EtcdStore {
+    /// The store under `prefix` of the cluster `client` reaches; `address` is
+    /// the URL the user gave, for messages.
+    pub fn new(client: Client, prefix: &str, address: String) -> Self {
+        EtcdStore {
+            client: std::sync::Arc::new(client),
+            prefix: format!("{}/", prefix.trim_end_matches('/')),
+            address,
+            state: Arc::new(Mutex::new(State::default())),
+        }
+    }
+
+    /// The client, for what only this store does (compaction, leases).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn key(&self, name: &str) -> Vec<u8> {
+        format!("{}{name}", self.prefix).into_bytes()
+    }
+
+    fn log_prefix(&self, name: &str) -> Vec<u8> {
+        self.key(&format!("{name}/#log/"))
+    }
+
+    fn log_key(&self, name: &str, offset: u64) -> Vec<u8> {
+        self.key(&format!("{name}/#log/{offset:016x}"))
+    }
+
+    fn parts_prefix(&self, name: &str) -> Vec<u8> {
+        self.key(&format!("{name}/#part/"))
+    }
+
+    /// A failure of the cluster, in the vault's words.
+    fn failed(&self, e: EtcdError) -> Error {
+        failure(&self.address, e)
+    }
+
+    /// This client's lease, granted on first use.
+    fn lease(&self) -> Result<i64> {
+        let mut state = self.lock_state();
+        if let Some(id) = state.lease {
+            return Ok(id);
+        }
+        let id = self
+            .client
+            .lease_grant(LEASE_TTL_SECS)
+            .map_err(|e| self.failed(e))?
+            .id;
+        state.lease = Some(id);
+        Ok(id)
+    }
+
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
+        locked(&self.state)
+    }
+
+    /// Compares that make a write count only while this client still holds
+    /// every exclusive lock it took.
+    fn fenced(&self) -> Vec<Compare> {
+        self.lock_state()
+            .fences
+            .iter()
+            .map(|(key, rev)| Compare::create_revision(key, CmpOp::Equal, *rev))
+            .collect()
+    }
+
+    /// Runs `ops` as one transaction under this client's fences.
+    fn commit(&self, at: &str, mut compares: Vec<Compare>, ops: Vec<TxnOp>) -> StoreResult<()> {
+        compares.extend(self.fenced());
+        let outcome = self
+            .client
+            .txn(Txn {
+                compare: compares,
+                success: ops,
+                failure: Vec::new(),
+            })
+            .map_err(|e| StoreError::Failed(self.failed(e)))?;
+        match outcome.succeeded {
+            true => Ok(()),
+            false => Err(StoreError::Changed(self.locate(at))),
+        }
+    }
+
+    fn get(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let found = self
+            .client
+            .get(self.key(name))
+            .map_err(|e| self.failed(e))?;
+        Ok(found.kv.map(|kv| kv.value))
+    }
+
+    /// The parts an object's manifest names, joined and checked.
+    fn join_parts(&self, name: &str, manifest: &[u8], max: u64) -> StoreResult<Vec<u8>> {
+        let damaged = |what: &str| StoreError::Failed(Error::damaged(self.locate(name), what));
+        let text = std::str::from_utf8(&manifest[MANIFEST_MAGIC.len()..])
+            .map_err(|_| damaged("its manifest of parts is malformed"))?;
+        let mut lines = text.lines();
+        let digest = lines
+            .next()
+            .ok_or_else(|| damaged("its manifest of parts is empty"))?
+            .to_owned();
+        let mut bytes = Vec::new();
+        for part in lines {
+            let key = self.key(&format!("{name}/#part/{part}"));
+            let found = self.client.get(&key).map_err(|e| self.failed(e))?;
+            let kv = found.kv.ok_or_else(|| damaged("a part of it is missing"))?;
+            bytes.extend_from_slice(&kv.value);
+            if bytes.len() as u64 > max {
+                return Err(damaged("it is larger than a vault object can be"));
+            }
+        }
+        if hex_digest(&bytes) != digest {
+            return Err(damaged(
+                "its parts do not make the object their manifest names",
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// The log's chunks from the one holding `offset` on, as (offset, bytes).
+    fn chunks_from(&self, name: &str, offset: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+        let prefix = self.log_prefix(name);
+        // The chunk that holds `offset` starts at or before it.
+        let before = self
+            .client
+            .range_last(&prefix, &self.log_key(name, offset.saturating_add(1)))
+            .map_err(|e| self.failed(e))?;
+        let start = match before {
+            Some(kv) => chunk_offset(&prefix, &kv.key).ok_or_else(|| self.bad_chunk(name))?,
+            None => 0,
+        };
+        let kvs = self
+            .client
+            .range_between(&self.log_key(name, start), &prefix_end(&prefix))
+            .map_err(|e| self.failed(e))?;
+        kvs.into_iter()
+            .map(|kv| {
+                let at = chunk_offset(&prefix, &kv.key).ok_or_else(|| self.bad_chunk(name))?;
+                Ok((at, kv.value))
+            })
+            .collect()
+    }
+
+    fn bad_chunk(&self, name: &str) -> Error {
+        Error::damaged(self.locate(name), "a chunk of the log has a malformed key")
+    }
+
+    /// Destroys what the cluster still keeps of deleted keys: compacts to the
+    /// current revision, then defragments every member so that the freed
+    /// pages are rewritten. Gives the members it could not defragment.
+    pub fn compact_and_defragment(&self) -> Result<Vec<String>> {
+        let status = self.client.status().map_err(|e| self.failed(e))?;
+        self.client
+            .compact(status.revision, true)
+            .map_err(|e| self.failed(e))?;
+        Ok(self
+            .client
+            .defragment_each()
+            .into_iter()
+            .filter_map(|(endpoint, outcome)| outcome.err().map(|_| endpoint))
+            .collect())
+    }
+}
+
+impl Drop for EtcdStore {
+    fn drop(&mut self) {
+        // Frees every lock this client still holds at once.
+        if let Some(id) = self.lock_state().lease.take() {
+            let _ = self.client.lease_revoke(id);
+        }
+    }
+}
+
+/// A failure of the cluster, in the vault's words (one line, a way out).
+pub fn failure(address: &str, e: EtcdError) -> Error {
+    match e {
+        EtcdError::ClusterMismatch { .. } => Error::damaged(
+            Location::Key {
+                store: address.to_owned(),
+                key: String::new(),
+            },
+            e.to_string(),
+        ),
+        EtcdError::Malformed { what } => Error::damaged(
+            Location::Key {
+                store: address.to_owned(),
+                key: String::new(),
+            },
+            format!("the cluster's answer does not parse ({what})"),
+        ),
+        EtcdError::Tls { .. } | EtcdError::TlsFiles { .. } | EtcdError::Config { .. } => Error::Unreachable {
+            what: e.to_string(),
+            fix: "check the CA, certificate and key given for the cluster (they must be current and signed by the cluster's CA)".into(),
+        },
+        other => Error::Unreachable {
+            what: other.to_string(),
+            fix: "check that the cluster is up and that a majority of its members can be reached, then try again (nothing was changed)".into(),
+        },
+    }
+}
+
+/// A put in a transaction, attached to `lease` if given.
+fn put(key: Vec<u8>, value: Vec<u8>, lease: Option<i64>) -> TxnOp {
+    TxnOp::Put { key, value, lease }
+}
+
+/// A delete of every key under `prefix` in a transaction.
+fn delete_prefix(prefix: Vec<u8>) -> TxnOp {
+    TxnOp::DeletePrefix { prefix }
+}
+
+/// The key just after every key that starts with `prefix`.
+pub(crate) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0]
+}
+
+fn chunk_offset(prefix: &[u8], key: &[u8]) -> Option<u64> {
+    let hex = std::str::from_utf8(key.strip_prefix(prefix)?).ok()?;
+    u64::from_str_radix(hex, 16).ok()
+}
+
+fn hex_digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn locked(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    // A panic elsewhere cannot leave the state half-changed: plain data.
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A lock held in the cluster; released (its key deleted) on drop.
+struct EtcdLock {
+    client: Arc<Client>,
+    state: Arc<Mutex<State>>,
+    key: Vec<u8>,
+    mode: LockMode,
+}
+
+impl Held for EtcdLock {
+    fn mode(&self) -> LockMode {
+        self.mode
+    }
+}
+
+impl Drop for EtcdLock {
+    fn drop(&mut self) {
+        locked(&self.state)
+            .fences
+            .retain(|(key, _)| key != &self.key);
+        // Best effort: a key left behind goes with this client's lease.
+        let _ = self.client.delete(&self.key);
+    }
+}
+
+impl EtcdStore {
+    /// Tries once to take lock `name`; gives the lock key and its create
+    /// revision, or `None` if it is not free now.
+    fn try_take(&self, name: &str, mode: LockMode) -> Result<Option<(Vec<u8>, i64)>> {
+        let lease = self.lease()?;
+        let writer = self.key(name);
+        let key = match mode {
+            LockMode::Exclusive => writer.clone(),
+            LockMode::Shared => {
+                self.key(&format!("{name}#r/{}", crate::vault::format::Ref::random()))
+            }
+        };
+        let outcome = self
+            .client
+            .txn(Txn {
+                compare: vec![Compare::absent(writer)],
+                success: vec![put(key.clone(), b"held".to_vec(), Some(lease))],
+                failure: Vec::new(),
+            })
+            .map_err(|e| self.failed(e))?;
+        if !outcome.succeeded {
+            return Ok(None);
+        }
+        Ok(Some((key, outcome.header.revision)))
+    }
+
+    /// Whether readers still hold lock `name`.
+    fn readers(&self, name: &str) -> Result<bool> {
+        let prefix = self.key(&format!("{name}#r/"));
+        let found = self
+            .client
+            .range_prefix(&prefix, true, None)
+            .map_err(|e| self.failed(e))?;
+        Ok(!found.kvs.is_empty())
+    }
+
+    fn held(&self, key: Vec<u8>, revision: i64, mode: LockMode) -> Box<dyn Held> {
+        if mode == LockMode::Exclusive {
+            self.lock_state().fences.push((key.clone(), revision));
+        }
+        Box::new(EtcdLock {
+            client: self.client.clone(),
+            state: self.state.clone(),
+            key,
+            mode,
+        })
+    }
+}
+
+impl Store for EtcdStore {
+    fn address(&self) -> String {
+        self.address.clone()
+    }
+
+    fn unmark(&self, name: &str) {
+        let _ = self.shred(name);
+    }
+
+    fn locate(&self, name: &str) -> Location {
+        Location::Key {
+            store: self.address.clone(),
+            key: name.to_owned(),
+        }
+    }
+
+    fn check_private(&self, _folders: &[&str]) -> Result<()> {
+        // Confidentiality never rests on the cluster: everything is sealed.
+        Ok(())
+    }
+
+    fn create(&self, _folders: &[&str]) -> Result<()> {
+        let found = self
+            .client
+            .range_prefix(self.prefix.as_bytes(), true, None)
+            .map_err(|e| self.failed(e))?;
+        if !found.kvs.is_empty() {
+            return Err(Error::VaultExists {
+                at: self.locate(""),
+            });
+        }
+        Ok(())
+    }
+
+    fn ensure_folder(&self, _folder: &str) -> Result<()> {
+        Ok(())
+    }
+
+    fn read_up_to(&self, name: &str, max: u64) -> StoreResult<Vec<u8>> {
+        let Some(bytes) = self.get(name)? else {
+            // A log is read whole the same way (backups, pruning).
+            let chunks = self.chunks_from(name, 0)?;
+            if chunks.is_empty() {
+                return Err(StoreError::NotFound(self.locate(name)));
+            }
+            let mut all = Vec::new();
+            for (_, chunk) in chunks {
+                all.extend_from_slice(&chunk);
+                if all.len() as u64 > max {
+                    return Err(StoreError::Failed(Error::damaged(
+                        self.locate(name),
+                        "it is larger than a vault object can be",
+                    )));
+                }
+            }
+            return Ok(all);
+        };
+        if bytes.starts_with(MANIFEST_MAGIC) {
+            return self.join_parts(name, &bytes, max);
+        }
+        if bytes.len() as u64 > max {
+            return Err(StoreError::Failed(Error::damaged(
+                self.locate(name),
+                format!("{} bytes is more than a vault object can hold", bytes.len()),
+            )));
+        }
+        Ok(bytes)
+    }
+
+    fn exists(&self, name: &str) -> Result<bool> {
+        Ok(self.get(name)?.is_some())
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        let old_parts = self.parts_prefix(name);
+        if bytes.len() <= PART_BYTES {
+            let ops = vec![
+                put(self.key(name), bytes.to_vec(), None),
+                delete_prefix(old_parts),
+            ];
+            return Ok(self.commit(name, Vec::new(), ops)?);
+        }
+        // Parts under this content's digest first, then the manifest that
+        // names them (the switch), then whatever parts the old one named.
+        let digest = hex_digest(bytes);
+        let mut manifest = MANIFEST_MAGIC.to_vec();
+        manifest.extend_from_slice(digest.as_bytes());
+        let mut part_names = Vec::new();
+        for (i, part) in bytes.chunks(PART_BYTES).enumerate() {
+            let part_name = format!("{}-{i:04}", &digest[..16]);
+            self.commit(
+                name,
+                Vec::new(),
+                vec![put(
+                    self.key(&format!("{name}/#part/{part_name}")),
+                    part.to_vec(),
+                    None,
+                )],
+            )?;
+            manifest.push(b'\n');
+            manifest.extend_from_slice(part_name.as_bytes());
+            part_names.push(part_name);
+        }
+        self.commit(name, Vec::new(), vec![put(self.key(name), manifest, None)])?;
+        let current: Vec<Vec<u8>> = part_names
+            .iter()
+            .map(|p| self.key(&format!("{name}/#part/{p}")))
+            .collect();
+        let stale = self
+            .client
+            .range_prefix(&old_parts, true, None)
+            .map_err(|e| self.failed(e))?;
+        for kv in stale
+            .kvs
+            .into_iter()
+            .filter(|kv| !current.contains(&kv.key))
+        {
+            self.commit(name, Vec::new(), vec![TxnOp::delete(kv.key)])?;
+        }
+        Ok(())
+    }
+
+    fn write_new(&self, name: &str, bytes: &[u8]) -> StoreResult<()> {
+        let outcome = self.commit(
+            name,
+            vec![Compare::absent(self.key(name))],
+            vec![put(self.key(name), bytes.to_vec(), None)],
+        );
+        match outcome {
+            Err(StoreError::Changed(at)) if self.exists(name)? => {
+                Err(StoreError::AlreadyExists(at))
+            }
+            other => other,
+        }
+    }
+
+    fn shred(&self, name: &str) -> Result<()> {
+        // The key, its parts and its log chunks, in one step. Old revisions
+        // stay readable until the wipe's compaction.
+        let ops = vec![
+            TxnOp::delete(self.key(name)),
+            delete_prefix(self.key(&format!("{name}/#"))),
+        ];
+        Ok(self.commit(name, Vec::new(), ops)?)
+    }
+
+    fn list(&self, folder: &str) -> Result<Vec<String>> {
+        let prefix = match folder {
+            "" => self.prefix.clone(),
+            folder => format!("{}{folder}/", self.prefix),
+        };
+        let found = self
+            .client
+            .range_prefix(prefix.as_bytes(), true, None)
+            .map_err(|e| self.failed(e))?;
+        let mut names: Vec<String> = Vec::new();
+        for kv in found.kvs {
+            let Some(rest) = kv.key.strip_prefix(prefix.as_bytes()) else {
+                continue;
+            };
+            let rest = String::from_utf8_lossy(rest);
+            // An object's parts and chunks count as the object.
+            let (first, nested) = match rest.split_once('/') {
+                Some((first, tail)) => (first.to_owned(), !tail.starts_with('#')),
+                None => (rest.into_owned(), false),
+            };
+            if !nested && names.last() != Some(&first) && !first.contains('#') {
+                names.push(first);
+            }
+        }
+        names.dedup();
+        Ok(names)
+    }
+
+    fn lock(&self, name: &str, mode: LockMode) -> Result<Box<dyn Held>> {
+        let started = Instant::now();
+        let busy = || Error::Busy {
+            seconds: LOCK_WAIT.as_secs(),
+        };
+        let (key, revision) = loop {
+            if let Some(taken) = self.try_take(name, mode)? {
+                break taken;
+            }
+            if started.elapsed() >= LOCK_WAIT {
+                return Err(busy());
+            }
+            std::thread::sleep(LOCK_POLL);
+        };
+        let held = self.held(key, revision, mode);
+        if mode == LockMode::Exclusive {
+            // Readers that entered before this writer finish first.
+            while self.readers(name)? {
+                if started.elapsed() >= LOCK_WAIT {
+                    return Err(busy());
+                }
+                std::thread::sleep(LOCK_POLL);
+            }
+        }
+        Ok(held)
+    }
+
+    fn try_lock_now(&self, name: &str, mode: LockMode) -> Option<Box<dyn Held>> {
+        let (key, revision) = self.try_take(name, mode).ok()??;
+        let held = self.held(key, revision, mode);
+        if mode == LockMode::Exclusive && self.readers(name).unwrap_or(true) {
+            return None;
+        }
+        Some(held)
+    }
+
+    fn mark(&self, name: &str) -> Result<()> {
+        self.write(name, b"")
+    }
+
+    fn log_len(&self, name: &str) -> StoreResult<u64> {
+        let prefix = self.log_prefix(name);
+        let last = self
+            .client
+            .range_last(&prefix, &prefix_end(&prefix))
+            .map_err(|e| self.failed(e))?;
+        match last {
+            None => Err(StoreError::NotFound(self.locate(name))),
+            Some(kv) => {
+                let at = chunk_offset(&prefix, &kv.key).ok_or_else(|| self.bad_chunk(name))?;
+                Ok(at + kv.value.len() as u64)
+            }
+        }
+    }
+
+    fn log_read(&self, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let end = offset + len;
+        let mut out = Vec::with_capacity(len as usize);
+        for (at, chunk) in self.chunks_from(name, offset)? {
+            let chunk_end = at + chunk.len() as u64;
+            if chunk_end <= offset || at >= end {
+                continue;
+            }
+            let from = offset.saturating_sub(at) as usize;
+            let to = (end.min(chunk_end) - at) as usize;
+            out.extend_from_slice(&chunk[from..to]);
+        }
+        if out.len() as u64 != len {
+            return Err(Error::damaged(
+                self.locate(name),
+                "the log is shorter than it says",
+            ));
+        }
+        Ok(out)
+    }
+
+    fn log_append(&self, name: &str, at: u64, bytes: &[u8]) -> StoreResult<()> {
+        let key = self.log_key(name, at);
+        self.commit(
+            name,
+            vec![Compare::absent(key.clone())],
+            vec![put(key, bytes.to_vec(), None)],
+        )
+    }
+
+    fn log_truncate(&self, name: &str, len: u64) -> Result<()> {
+        for (at, chunk) in self.chunks_from(name, len)? {
+            let key = self.log_key(name, at);
+            if at >= len {
+                self.commit(name, Vec::new(), vec![TxnOp::delete(key)])?;
+            } else if at + (chunk.len() as u64) > len {
+                let kept = chunk[..(len - at) as usize].to_vec();
+                self.commit(name, Vec::new(), vec![put(key, kept, None)])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn log_replace(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        // One transaction: the old chunks go and the new ones come at once
+        // (etcd refuses a transaction that both deletes and puts one key).
+        let mut ops = Vec::new();
+        let mut keys = Vec::new();
+        let mut at = 0u64;
+        for chunk in bytes.chunks(PART_BYTES) {
+            let key = self.log_key(name, at);
+            keys.push(key.clone());
+            ops.push(put(key, chunk.to_vec(), None));
+            at += chunk.len() as u64;
+        }
+        let old = self
+            .client
+            .range_prefix(self.log_prefix(name), true, None)
+            .map_err(|e| self.failed(e))?;
+        for kv in old.kvs.into_iter().filter(|kv| !keys.contains(&kv.key)) {
+            ops.push(TxnOp::delete(kv.key));
+        }
+        Ok(self.commit(name, Vec::new(), ops)?)
+    }
+
+    fn log_reader(&self, name: &str, max: u64) -> StoreResult<Box<dyn std::io::BufRead>> {
+        let mut all = Vec::new();
+        for (_, chunk) in self.chunks_from(name, 0)? {
+            all.extend_from_slice(&chunk);
+            if all.len() as u64 > max {
+                return Err(StoreError::Failed(Error::damaged(
+                    self.locate(name),
+                    "it is larger than a log can be",
+                )));
+            }
+        }
+        Ok(Box::new(std::io::Cursor::new(all)))
+    }
+
+    fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let bytes = self.read_up_to(from, u64::MAX)?;
+        self.log_replace(to, &bytes)?;
+        self.shred(from)
+    }
+}

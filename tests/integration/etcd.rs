@@ -1,0 +1,280 @@
+//! The vault on a real etcd cluster (Debian's etcd, three members on loopback,
+//! started by the tests): the same commands and promises as a directory
+//! vault, a dump of the cluster that holds no plaintext, members down, eight
+//! writers at once, and TLS with client certificates.
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+#[path = "../../src/store/etcd/test_cluster.rs"]
+mod test_cluster;
+
+use test_cluster::{ClientCerts, Options, TestCluster};
+
+/// A vault under a fresh prefix of `cluster`, used from a home of its own.
+struct EtcdVault {
+    home: tempfile::TempDir,
+    url: String,
+    endpoints: Vec<String>,
+    prefix: String,
+    tls: Option<ClientCerts>,
+}
+
+const SECRET: &str = "Sup3r-S3cret-Hosting-Pw";
+const CLIENT: &str = "Boulangerie Martin";
+
+impl EtcdVault {
+    fn on(cluster: &TestCluster) -> Self {
+        let prefix = format!("it/{}", random_name());
+        let endpoints = cluster.endpoints();
+        EtcdVault {
+            home: tempfile::tempdir().unwrap(),
+            url: format!("etcd://{}/{prefix}", endpoints.join(",")),
+            endpoints,
+            prefix,
+            tls: None,
+        }
+    }
+
+    /// Another machine of the agency: the same vault, a home of its own.
+    fn another_machine(&self) -> Self {
+        EtcdVault {
+            home: tempfile::tempdir().unwrap(),
+            url: self.url.clone(),
+            endpoints: self.endpoints.clone(),
+            prefix: self.prefix.clone(),
+            tls: self.tls.clone(),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("intervault"));
+        c.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("TZ", "UTC")
+            .env("INTERVAULT_DIR", &self.url)
+            .env("INTERVAULT_PASSPHRASE", "correct horse battery staple")
+            .stdin(std::process::Stdio::null());
+        if let Some(tls) = &self.tls {
+            c.env("INTERVAULT_ETCD_CA", &tls.ca)
+                .env("INTERVAULT_ETCD_CERT", &tls.cert)
+                .env("INTERVAULT_ETCD_KEY", &tls.key);
+        }
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        text(&out.stderr)
+    }
+
+    fn init(&self) {
+        self.ok(&[
+            "init",
+            "--kdf-memory",
+            "8",
+            "--kdf-iterations",
+            "1",
+            "--kdf-parallelism",
+            "1",
+        ]);
+    }
+
+    fn add(&self, id: &str, name: &str, secret: &str) {
+        let mut c = self.command(&["add", id, name, "--kind", "hosting", "--user", "bob"]);
+        c.stdin(std::process::Stdio::piped());
+        let mut child = c
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        writeln!(child.stdin.take().unwrap(), "{secret}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "add: {}", text(&out.stderr));
+    }
+
+    /// Every key and value under the vault's prefix, as `etcdctl` shows them.
+    fn dump(&self) -> String {
+        let mut c = Command::new("etcdctl");
+        c.env("ETCDCTL_API", "3")
+            .arg(format!("--endpoints={}", self.endpoints.join(",")))
+            .args(["get", "--prefix", &self.prefix]);
+        if let Some(tls) = &self.tls {
+            c.arg(format!("--cacert={}", tls.ca.display()))
+                .arg(format!("--cert={}", tls.cert.display()))
+                .arg(format!("--key={}", tls.key.display()));
+        }
+        let out = c.output().expect("etcdctl");
+        assert!(out.status.success(), "etcdctl: {}", text(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn random_name() -> String {
+    let mut bytes = [0u8; 8];
+    getrandom_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn getrandom_bytes(out: &mut [u8]) {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .unwrap()
+        .read_exact(out)
+        .unwrap();
+}
+
+#[test]
+fn a_vault_on_a_three_member_cluster_keeps_the_directory_vaults_promises() {
+    let v = EtcdVault::on(TestCluster::shared());
+    v.init();
+    v.fails(&["init"], 7);
+    v.ok(&[
+        "open",
+        "acme",
+        "--client",
+        CLIENT,
+        "--for",
+        "2h",
+        "--note",
+        "refonte du site",
+    ]);
+    v.add("acme", "ftp", SECRET);
+    assert_eq!(v.ok(&["get", "acme", "ftp"]), format!("{SECRET}\n"));
+    // Another machine of the agency sees the same vault.
+    let other = v.another_machine();
+    assert_eq!(other.ok(&["get", "acme", "ftp"]), format!("{SECRET}\n"));
+    assert!(other.ok(&["list"]).contains("acme"));
+    assert!(v.ok(&["audit", "verify"]).starts_with("audit trail intact"));
+    // Nothing a user typed reaches the cluster in clear.
+    let dump = v.dump();
+    assert!(dump.contains("vault.json"), "the dump holds the vault");
+    for plain in [SECRET, CLIENT, "refonte du site", "bob", "ftp"] {
+        assert!(!dump.contains(plain), "{plain} in the dump");
+    }
+    let receipt = v.ok(&["close", "acme", "--yes"]);
+    assert!(receipt.contains("acme"), "{receipt}");
+    let err = v.fails(&["get", "acme", "ftp"], 3);
+    assert!(err.contains("closed"), "{err}");
+    let err = other.fails(&["get", "acme", "ftp"], 3);
+    assert!(err.contains("closed"), "{err}");
+    assert!(
+        !v.dump().contains("creds/"),
+        "no credentials left under the prefix"
+    );
+    // No vault under another prefix.
+    let mut elsewhere = v.another_machine();
+    elsewhere.url = format!("{}-none", v.url);
+    let err = elsewhere.fails(&["list"], 5);
+    assert!(err.starts_with("intervault: no vault at etcd://"), "{err}");
+}
+
+#[test]
+fn eight_writers_on_eight_machines_all_land() {
+    let v = EtcdVault::on(TestCluster::shared());
+    v.init();
+    let machines: Vec<EtcdVault> = (0..8).map(|_| v.another_machine()).collect();
+    let children: Vec<_> = machines
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            m.command(&["open", &format!("job{i}"), "--client", "C", "--for", "1h"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let list = v.ok(&["list"]);
+    for i in 0..8 {
+        assert!(list.contains(&format!("job{i}")), "job{i} lost: {list}");
+    }
+}
+
+#[test]
+fn one_member_down_every_command_works_two_down_they_fail_in_bounded_time() {
+    let cluster = TestCluster::start(Options::default());
+    let v = EtcdVault::on(&cluster);
+    v.init();
+    v.ok(&["open", "acme", "--client", "C", "--for", "2h"]);
+    v.add("acme", "ftp", SECRET);
+    cluster.kill(0);
+    assert_eq!(v.ok(&["get", "acme", "ftp"]), format!("{SECRET}\n"));
+    v.ok(&["open", "beta", "--client", "C", "--for", "2h"]);
+    v.ok(&["list"]);
+    cluster.kill(1);
+    let started = Instant::now();
+    let mut c = v.command(&["get", "acme", "ftp"]);
+    c.env("INTERVAULT_ETCD_TIMEOUT", "3s");
+    let out = c.output().unwrap();
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "nothing delivered");
+    let err = text(&out.stderr);
+    assert!(err.starts_with("intervault: "), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    // Back to a majority: everything is as it was.
+    cluster.restart(1);
+    cluster.wait_healthy(Duration::from_secs(20)).ok();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = v.run(&["get", "acme", "ftp"]);
+        if out.status.success() {
+            assert_eq!(text(&out.stdout), format!("{SECRET}\n"));
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", text(&out.stderr));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(v.ok(&["audit", "verify"]).starts_with("audit trail intact"));
+}
+
+#[test]
+fn tls_with_client_certificates_and_only_the_right_ones() {
+    let cluster = TestCluster::shared_tls();
+    let mut v = EtcdVault::on(cluster);
+    v.tls = Some(cluster.tls_files());
+    v.init();
+    v.ok(&["open", "acme", "--client", "C", "--for", "1h"]);
+    assert!(v.ok(&["list"]).contains("acme"));
+    let mut foreign = v.another_machine();
+    foreign.tls = Some(cluster.foreign_tls_files());
+    let err = foreign.fails(&["list"], 1);
+    assert!(err.contains("TLS"), "{err}");
+    let mut expired = v.another_machine();
+    expired.tls = Some(cluster.expired_tls_files());
+    let err = expired.fails(&["list"], 1);
+    assert!(err.contains("TLS"), "{err}");
+    // Without TLS, a TLS cluster does not answer the vault.
+    let mut plain = v.another_machine();
+    plain.tls = None;
+    plain.fails(&["list"], 1);
+}
