@@ -23,7 +23,7 @@ use intervault::{Error, Result};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let path = Path::new("/fuzz/vault.json");
+    let path = &intervault::error::Location::Path(Path::new("/fuzz/vault.json").to_owned());
     let root = match parse_root(path, data) {
         Ok(root) => root,
         Err(e) => {
