@@ -83,7 +83,7 @@ pub enum Error {
 
     /// The vault directory (or store prefix) holds no vault (exit 5).
     #[error(
-        "no vault at {at}: run 'intervault init', or point --vault or INTERVAULT_DIR at your vault"
+        "no vault at {at}: create one with 'intervault init', or choose the location of your vault"
     )]
     NoVault {
         /// Where the vault was looked for.
@@ -91,14 +91,14 @@ pub enum Error {
     },
 
     /// `init` found a vault already there (exit 7).
-    #[error("a vault already exists at {at}: use it, or choose another directory with --vault")]
+    #[error("a vault already exists at {at}: use it, or choose another location for the new one")]
     VaultExists {
         /// The existing vault.
         at: Location,
     },
 
     /// The passphrase did not open the vault (exit 4).
-    #[error("wrong passphrase: the vault was not unlocked; try again (check --passphrase-file or INTERVAULT_PASSPHRASE if set)")]
+    #[error("wrong passphrase: the vault was not unlocked; try again (check the passphrase file or variable, if one is set)")]
     WrongPassphrase,
 
     /// No passphrase source was available (exit 4).
@@ -109,7 +109,7 @@ pub enum Error {
     },
 
     /// No live intervention and no tombstone has this ID (exit 5).
-    #[error("no intervention '{id}': see 'intervault list --all' for the IDs in this vault")]
+    #[error("no intervention '{id}': list every intervention, the wiped ones included, for the IDs in this vault")]
     NoSuchIntervention {
         /// The ID asked for.
         id: String,
@@ -135,7 +135,7 @@ pub enum Error {
 
     /// The credential exists but the field asked for was never set (exit 5).
     #[error(
-        "credential '{name}' in '{id}' has no {field}: it was never set; ask for another field, or add it again with --replace"
+        "credential '{name}' in '{id}' has no {field}: it was never set; ask for another field, or add the credential again, replacing it"
     )]
     FieldNotSet {
         /// The intervention.
@@ -196,7 +196,7 @@ pub enum Error {
     },
 
     /// The credential name is taken (exit 7).
-    #[error("credential '{name}' already exists in '{id}': add --replace to overwrite it")]
+    #[error("credential '{name}' already exists in '{id}': choose another name, or add it again, replacing it")]
     CredentialExists {
         /// The intervention.
         id: String,
@@ -243,7 +243,7 @@ pub enum Error {
     },
 
     /// The OS keyring is missing or failing (exit 1).
-    #[error("{what}: the vault stays locked; on Linux, run intervault inside a session keyring of its own ('keyctl session - bash', package keyutils), or use a build with --features secret-service (GNOME Keyring, KWallet)")]
+    #[error("{what}: the vault stays locked; on Linux, run intervault inside a session keyring of its own ('keyctl session - bash', package keyutils), or use a build with the Secret Service (GNOME Keyring, KWallet)")]
     Keyring {
         /// What went wrong.
         what: String,
@@ -298,7 +298,7 @@ pub enum Error {
     /// The user answered no to the question before a destruction (exit 1):
     /// nothing was changed.
     #[error(
-        "{what}: you answered no, so nothing was changed (answer y, or give --yes, to go ahead)"
+        "{what}: you answered no, so nothing was changed (answer y, or confirm in advance, to go ahead)"
     )]
     Declined {
         /// What was not done, as a phrase (`'acme' not closed`).
@@ -325,7 +325,7 @@ pub enum Error {
     },
 
     /// The vault is older than what this machine has seen of it (exit 6).
-    #[error("the vault was rolled back: it is at generation {found}, but this machine has seen generation {seen}; an older copy was put back, which would bring back interventions wiped since; if you restored it on purpose, run the command again with --accept-rollback (it wipes those interventions again first)")]
+    #[error("the vault was rolled back: it is at generation {found}, but this machine has seen generation {seen}; an older copy was put back, which would bring back interventions wiped since; if you restored it on purpose, run the command again accepting the rollback (it wipes those interventions again first)")]
     RolledBack {
         /// The vault's generation.
         found: u64,
@@ -474,7 +474,7 @@ impl From<crate::timefmt::ParseError> for Error {
         // The parse error already says what is accepted; split it at its own colon.
         match e.0.split_once(": ") {
             Some((what, fix)) => Error::usage(what, fix),
-            None => Error::usage(e.0, "see 'intervault --help'"),
+            None => Error::usage(e.0, "see the command's help for the accepted forms"),
         }
     }
 }

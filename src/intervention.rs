@@ -149,13 +149,13 @@ impl Window {
         if until <= now {
             return Err(Error::usage(
                 "the window has already ended",
-                "give an --until in the future (or --for DURATION)",
+                "give a window end in the future, or a length from now",
             ));
         }
         if until <= from {
             return Err(Error::usage(
                 "the window ends before it starts",
-                "give an --until later than --from",
+                "give a window end later than its start",
             ));
         }
         Ok(Window { from, until })

@@ -44,3 +44,5 @@ pub mod vault;
 pub mod wipe;
 
 pub use error::{Error, Result};
+#[cfg(test)]
+mod wording_tests;

@@ -47,7 +47,7 @@ pub fn check_private_dir(dir: &Path) -> Result<()> {
         return Err(Error::UnsafeFile {
             path: dir.to_owned(),
             problem: "it is a symlink or not a directory".into(),
-            fix: "point --vault at the real directory".into(),
+            fix: "use the real directory, not a link to it".into(),
         });
     }
     check_owner_and_mode(dir, &meta, "700")

@@ -223,7 +223,7 @@ impl Vault<'_> {
         kdf.check().map_err(|e| {
             Error::usage(
                 e.0,
-                "choose --kdf-memory, --kdf-iterations and --kdf-parallelism within the limits",
+                "choose the argon2id memory, passes and lanes within the limits",
             )
         })?;
         let store = &self.store;
@@ -241,7 +241,7 @@ impl Vault<'_> {
             let (chosen, expected) = kdf.calibrate(KdfParams::CALIBRATION_TARGET).map_err(|e| {
                 Error::usage(
                     e.0,
-                    "choose --kdf-memory and --kdf-parallelism within the limits",
+                    "choose the argon2id memory and lanes within the limits",
                 )
             })?;
             kdf = chosen;
@@ -475,7 +475,7 @@ impl Vault<'_> {
             // opening the vault; `until <= from` is checked once `from` is known.
             return Err(Error::usage(
                 "the new window end has already passed",
-                "give an --until in the future, or use 'intervault close' to end it now",
+                "give a window end in the future, or use 'intervault close' to end it now",
             ));
         }
         let mut u = self.unlocked_for(ui, Access::Write, id)?;
@@ -495,7 +495,10 @@ impl Vault<'_> {
             let until = match end {
                 NewEnd::At(until) => until,
                 NewEnd::Later(by) => m.window.until.checked_add_signed(by).ok_or_else(|| {
-                    Error::usage("the new window end is too far away", "give a shorter --for")
+                    Error::usage(
+                        "the new window end is too far away",
+                        "lengthen the window by less",
+                    )
                 })?,
             };
             let window = Window::new(m.window.from, until, now)?;

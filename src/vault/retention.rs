@@ -126,29 +126,29 @@ impl Vault<'_> {
             (
                 change.audit_months,
                 Retention::DEFAULT.audit_months,
-                "--audit-months",
+                "an audit retention",
             ),
             (
                 change.tombstone_months,
                 Retention::DEFAULT.tombstone_months,
-                "--tombstone-months",
+                "a tombstone retention",
             ),
         ];
-        for (months, default, flag) in wanted {
+        for (months, default, period) in wanted {
             match months {
                 Some(0) => {
                     return Err(Error::usage(
-                        format!("{flag} 0 would keep nothing"),
+                        format!("{period} of 0 months would keep nothing"),
                         "give at least 1 month",
                     ))
                 }
                 Some(m) if m > default && !change.beyond_policy => return Err(Error::usage(
-                    format!("{flag} {m} is longer than the policy's {default} months"),
-                    "keep it shorter, or add --beyond-policy if a longer period is really agreed",
+                    format!("{period} of {m} months is longer than the policy's {default} months"),
+                    "keep it shorter, or go beyond the policy explicitly if a longer period is really agreed",
                 )),
                 Some(m) if m > 1200 => {
                     return Err(Error::usage(
-                        format!("{flag} {m} is more than a century"),
+                        format!("{period} of {m} months is more than a century"),
                         "give at most 1200 months",
                     ))
                 }
@@ -158,19 +158,19 @@ impl Vault<'_> {
         match change.backup_days {
             Some(0) => {
                 return Err(Error::usage(
-                    "--backup-days 0 would keep no backup",
+                    "a backup retention of 0 days would keep no backup",
                     "give at least 1 day",
                 ))
             }
             Some(d) if d > DEFAULT_RETENTION_DAYS && !change.beyond_policy => {
                 return Err(Error::usage(
-                    format!("--backup-days {d} is longer than the default {DEFAULT_RETENTION_DAYS} days"),
-                    "keep it shorter, or add --beyond-policy if a longer period is really agreed",
+                    format!("a backup retention of {d} days is longer than the default {DEFAULT_RETENTION_DAYS} days"),
+                    "keep it shorter, or go beyond the policy explicitly if a longer period is really agreed",
                 ))
             }
             Some(d) if d > 36_500 => {
                 return Err(Error::usage(
-                    format!("--backup-days {d} is more than a century"),
+                    format!("a backup retention of {d} days is more than a century"),
                     "give at most 36500 days",
                 ))
             }

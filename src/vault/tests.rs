@@ -270,7 +270,7 @@ fn issue_13_answering_no_destroys_nothing() {
     assert_eq!(err.exit_code(), 1);
     assert_eq!(
         err.to_string(),
-        "client 'Acme' not erased: you answered no, so nothing was changed (answer y, or give --yes, to go ahead)"
+        "client 'Acme' not erased: you answered no, so nothing was changed (answer y, or confirm in advance, to go ahead)"
     );
     assert_eq!(f.get("acme").unwrap(), "secret-of-ftp");
     assert_eq!(

@@ -107,7 +107,7 @@ impl Vault<'_> {
         if duration > MAX_UNLOCK {
             return Err(Error::usage(
                 "an unlocked session lasts at most 12h",
-                "give a shorter --for, and unlock again later",
+                "ask for a shorter session, and unlock again later",
             ));
         }
         let store = self.sessions.ok_or_else(|| Error::Keyring {

@@ -286,3 +286,46 @@ fn what_only_looks_like_a_url_is_refused_not_made_a_directory() {
     }
     assert_eq!(std::fs::read_dir(home(&v)).unwrap().count(), 0);
 }
+
+/// Issue: flag hints move out of the library. A directory user still reads the
+/// advice with the flags, added by the binary.
+#[test]
+fn the_binary_adds_the_flags_to_the_library_advice() {
+    let v = TestVault::new();
+    v.open_with_credential("acme", "ftp", "s3cret");
+    let err = v
+        .run(&["get", "acme", "ftp", "--field", "note"])
+        .fails(5)
+        .stderr();
+    assert!(
+        err.ends_with("it was never set; ask for another field, or add it again with --replace\n"),
+        "{err}"
+    );
+    let err = v
+        .run_with_stdin(&["add", "acme", "ftp", "--kind", "other"], "x\n")
+        .fails(7)
+        .stderr();
+    assert_eq!(
+        err,
+        "intervault: credential 'ftp' already exists in 'acme': add --replace to overwrite it\n"
+    );
+    let err = v.init_cheap(&[]).fails(7).stderr();
+    assert!(
+        err.ends_with(": use it, or choose another directory with --vault\n"),
+        "{err}"
+    );
+    let err = v.run(&["show", "nosuch"]).fails(5).stderr();
+    assert_eq!(
+        err,
+        "intervault: no intervention 'nosuch': see 'intervault list --all' for the IDs in this vault\n"
+    );
+    // Usage errors from the library say it in words.
+    let err = v
+        .run(&["extend", "acme", "--until", "2001-01-01", "--reason", "r"])
+        .fails(2)
+        .stderr();
+    assert_eq!(
+        err,
+        "intervault: the new window end has already passed: give a window end in the future, or use 'intervault close' to end it now\n"
+    );
+}
