@@ -315,6 +315,17 @@ pub enum Error {
         count: usize,
     },
 
+    /// A wipe happened, but the store still keeps old revisions of what it
+    /// wiped: the purge (etcd: compaction and defragmentation) could not be
+    /// done from here (exit 1, from `sweep`, which is there to finish it).
+    #[error("{what}, but the cluster still keeps old revisions of what was wiped ({why}): they hold only ciphertext, but until they are compacted whoever has a copy of the cluster's data and the passphrase could read them back; run 'intervault sweep' with a client certificate that has etcd's root role, on a machine that reaches every member, to finish it")]
+    PurgePending {
+        /// What did happen ("swept 2 intervention(s)").
+        what: String,
+        /// Why the purge could not be done.
+        why: String,
+    },
+
     /// An intervention's key is not in the OS keyring any more (exit 6).
     #[error("the key of intervention {reference} is not in the OS keyring: {why}")]
     KeyNotInKeyring {
@@ -385,6 +396,7 @@ impl Error {
             | Error::Io { .. }
             | Error::Keyring { .. }
             | Error::KeysPending { .. }
+            | Error::PurgePending { .. }
             | Error::Internal(_) => 1,
         }
     }

@@ -9,6 +9,7 @@
 
 use intervault::intervention::{Status, WipeReason};
 use intervault::lang::Lang;
+use intervault::store::Purge;
 use intervault::timefmt::{format_duration, format_local};
 use intervault::vault::{ClientReport, Erasure, InterventionDetail, InterventionSummary};
 use intervault::wipe::Tombstone;
@@ -300,6 +301,31 @@ pub fn key_pending_line(lang: Lang) -> String {
     };
     let w = words(lang);
     field(w, name, w.key_pending)
+}
+
+/// The receipt's line on what became of the store's old copies of the wiped
+/// objects: nothing for a directory (a shredded file keeps none).
+pub fn history_line(purge: &Purge, lang: Lang) -> Option<String> {
+    let name = match lang {
+        Lang::En => "old copies",
+        Lang::Fr => "anciennes copies",
+    };
+    let text = match (purge, lang) {
+        (Purge::NothingKept, _) => return None,
+        (Purge::Done { revision, members }, Lang::En) => format!(
+            "compacted on the cluster (revision {revision}), {members} member(s) defragmented"
+        ),
+        (Purge::Done { revision, members }, Lang::Fr) => format!(
+            "compactées sur le cluster (révision {revision}), {members} membre(s) défragmenté(s)"
+        ),
+        (Purge::Pending { why }, Lang::En) => format!(
+            "PENDING: the cluster still keeps old revisions (ciphertext only) until a sweep with the maintenance certificate compacts them ({why})"
+        ),
+        (Purge::Pending { why }, Lang::Fr) => format!(
+            "EN ATTENTE : le cluster garde d'anciennes révisions (chiffrées) jusqu'à ce qu'un balayage avec le certificat de maintenance les compacte ({why})"
+        ),
+    };
+    Some(field(words(lang), name, text))
 }
 
 /// `show` as text.

@@ -2,6 +2,7 @@
 
 use intervault::crypto::KdfParams;
 use intervault::lang::Lang;
+use intervault::store::Purge;
 use intervault::timefmt::{format_local, parse_duration, parse_time};
 use intervault::vault::{NewEnd, NewIntervention, Vault, WindowSpec};
 use intervault::wipe::WipeRecord;
@@ -169,11 +170,15 @@ pub fn close(
     if json {
         let mut record: WipeRecord = t.clone().into();
         record.key_pending = closed.key_pending;
-        render::print_json(&json!({ "wiped": [render::wipe_json(&record)] }));
+        let value = json!({ "wiped": [render::wipe_json(&record)] });
+        render::print_json(&render::with_history(value, Some(&closed.history)));
     } else {
         out!("{}", documents::closing_receipt(t, lang));
         if closed.key_pending {
             out!("{}", documents::key_pending_line(lang));
+        }
+        if let Some(line) = documents::history_line(&closed.history, lang) {
+            out!("{line}");
         }
     }
     if closed.key_pending {
@@ -193,8 +198,9 @@ pub fn sweep(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()> {
     let records = &report.wiped;
     if json {
         let arr: Vec<_> = records.iter().map(render::wipe_json).collect();
-        render::print_json(&json!({ "wiped": arr }));
-    } else if records.is_empty() && std::io::stderr().is_terminal() {
+        let value = json!({ "wiped": arr });
+        render::print_json(&render::with_history(value, report.history.as_ref()));
+    } else if records.is_empty() && report.history.is_none() && std::io::stderr().is_terminal() {
         // Silent when nothing happened and nobody watches: cron mails any output.
         errln!("intervault: nothing to wipe");
     }
@@ -215,8 +221,23 @@ pub fn sweep(vault: &Vault, ui: &mut TerminalUi, json: bool) -> Result<()> {
             ),
         }
     }
+    let history = report.history.as_ref();
+    if let Some(line) = history
+        .filter(|_| !json)
+        .and_then(|h| documents::history_line(h, Lang::En))
+    {
+        out!("{line}");
+    }
     match report.unlock_error {
         Some(e) => Err(e),
+        // The sweep is what finishes a purge: it fails loudly while one waits.
+        None if matches!(history, Some(Purge::Pending { .. })) => Err(Error::PurgePending {
+            what: format!("swept {} intervention(s)", records.len()),
+            why: match history {
+                Some(Purge::Pending { why }) => why.clone(),
+                _ => String::new(),
+            },
+        }),
         // A timer must fail loudly while a wipe is not complete.
         None if !report.keys_pending.is_empty() => Err(Error::KeysPending {
             what: format!("swept {} intervention(s)", records.len()),

@@ -1,6 +1,7 @@
 //! How results look: the contract's JSON shapes and the human text.
 
 use intervault::intervention::Status;
+use intervault::store::Purge;
 use intervault::timefmt::{format_duration, format_local, format_utc};
 use intervault::vault::{Destruction, InterventionDetail, InterventionSummary};
 use intervault::wipe::WipeRecord;
@@ -74,6 +75,21 @@ pub fn wipe_json(r: &WipeRecord) -> Value {
         "receipt": t.map(|t| &t.receipt),
         "key": if r.key_pending { "pending" } else { "destroyed" },
     })
+}
+
+/// Adds the `history` field to `close --json` / `sweep --json`: what became
+/// of the store's old copies of wiped objects, on a store that keeps any (a
+/// directory keeps none: no field, as before).
+pub fn with_history(mut value: Value, purge: Option<&Purge>) -> Value {
+    let word = match purge {
+        None | Some(Purge::NothingKept) => return value,
+        Some(Purge::Done { .. }) => "compacted",
+        Some(Purge::Pending { .. }) => "pending",
+    };
+    if let Some(map) = value.as_object_mut() {
+        map.insert("history".into(), json!(word));
+    }
+    value
 }
 
 /// Prints a JSON value and a newline on stdout.

@@ -65,6 +65,38 @@ impl From<StoreError> for Error {
     }
 }
 
+/// When a group of objects (one intervention's key and credentials) stops
+/// being needed: the end of its window, as the vault's clock sees it now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiry<'a> {
+    /// The group's name (the intervention's opaque reference).
+    pub group: &'a str,
+    /// When its objects may go.
+    pub until: chrono::DateTime<chrono::Utc>,
+    /// The vault's time now, so that the store's countdown matches the
+    /// vault's clock.
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+/// What a store did to make deleted objects unreadable from its history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purge {
+    /// The store keeps no history: a shredded object is gone (a directory).
+    NothingKept,
+    /// History compacted to `revision`, and every member defragmented.
+    Done {
+        /// The revision compacted to.
+        revision: i64,
+        /// How many members were defragmented.
+        members: usize,
+    },
+    /// Not done now, for the reason given: a later sweep finishes it.
+    Pending {
+        /// Why, in words.
+        why: String,
+    },
+}
+
 /// A hold on a store's lock; released on drop.
 pub trait Held: Send {
     /// How it is held.
@@ -161,6 +193,36 @@ pub trait Store: Send + Sync {
 
     /// Renames object `from` to `to` (a log kept aside as evidence).
     fn rename(&self, from: &str, to: &str) -> Result<()>;
+
+    /// Writes object `name` like [`Store::write`], as a member of `expiry`'s
+    /// group: a store that can delete objects by itself at a time (etcd's
+    /// leases) deletes it once `expiry.until` has passed, even when no client
+    /// runs. A backstop only: the vault refuses and wipes by its own clock.
+    fn write_until(&self, name: &str, bytes: &[u8], expiry: &Expiry<'_>) -> Result<()> {
+        let _ = expiry;
+        self.write(name, bytes)
+    }
+
+    /// Makes `expiry`'s group, and objects `names` in it, go at
+    /// `expiry.until` (a window moved, or objects copied in); no-op for a
+    /// store that cannot delete by itself.
+    fn expire_at(&self, expiry: &Expiry<'_>, names: &[String]) -> Result<()> {
+        let _ = (expiry, names);
+        Ok(())
+    }
+
+    /// Deletes every object of `group` now, in one step where the store can
+    /// (the wipe; the caller still shreds each object it knows of).
+    fn expire_now(&self, group: &str) -> Result<()> {
+        let _ = group;
+        Ok(())
+    }
+
+    /// Makes what the store keeps of deleted objects unreadable (etcd:
+    /// compaction of old revisions, then defragmentation of every member).
+    fn purge_deleted(&self) -> Purge {
+        Purge::NothingKept
+    }
 }
 
 /// A store shared by the parts of one command (the opening, the trail, the

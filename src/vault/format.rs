@@ -191,6 +191,10 @@ pub struct RootFile {
     /// Keys of wiped interventions whose destruction is still to be confirmed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys_pending: Vec<PendingKey>,
+    /// Since when the purge of the store's history after a wipe (etcd:
+    /// compaction and defragmentation) is still to be done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purge_pending: Option<DateTime<Utc>>,
 }
 
 /// Just enough of `vault.json` to say which version wrote it.

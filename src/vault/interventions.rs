@@ -19,7 +19,7 @@ use super::opening::{self, Access, Scope, Unlocked};
 use super::trail::{Anchor, Trail, TrailKeys};
 use super::{live_status, Destruction, Interaction, Notice, PassphrasePurpose, Vault};
 use crate::audit::{Action, Event, Outcome};
-use crate::store::{LockMode, StoreError};
+use crate::store::{LockMode, Purge, StoreError};
 
 /// What `sweep` did.
 #[derive(Debug)]
@@ -31,6 +31,9 @@ pub struct SweepReport {
     pub keys_pending: Vec<Ref>,
     /// Why the optional unlock (to complete the records) failed, if it did.
     pub unlock_error: Option<Error>,
+    /// What became of the store's history of wiped objects, when this sweep
+    /// wiped something or finished an earlier wipe's purge.
+    pub history: Option<Purge>,
 }
 
 impl SweepReport {
@@ -39,11 +42,13 @@ impl SweepReport {
             wiped,
             keys_pending: Vec::new(),
             unlock_error: None,
+            history: None,
         }
     }
 
-    fn with_keys(mut self, keys_pending: Vec<Ref>) -> Self {
+    fn with_keys(mut self, keys_pending: Vec<Ref>, history: Option<Purge>) -> Self {
         self.keys_pending = keys_pending;
+        self.history = history;
         self
     }
 
@@ -52,6 +57,7 @@ impl SweepReport {
             wiped,
             keys_pending: Vec::new(),
             unlock_error: Some(e),
+            history: None,
         }
     }
 }
@@ -70,6 +76,9 @@ pub struct Closed {
     /// The client's language: the one given to `close`, else the one its last
     /// document was given in (none yet: the caller's default).
     pub lang: Option<Lang>,
+    /// What became of the store's history of the wiped objects (etcd: old
+    /// revisions compacted and members defragmented, or pending).
+    pub history: Purge,
 }
 
 /// How `init` makes a vault.
@@ -300,6 +309,7 @@ impl Vault<'_> {
             backups: None,
             key_store,
             keys_pending: Vec::new(),
+            purge_pending: None,
         };
         let bytes = serde_json::to_vec(&root)
             .map_err(|e| Error::Internal(format!("cannot serialize the root: {e}")))?;
@@ -348,7 +358,7 @@ impl Vault<'_> {
                 });
             }
             let reference = Ref::random();
-            u.put_key(&reference, &SealKey::generate())?;
+            u.put_key(&reference, &SealKey::generate(), window.until)?;
             let meta = InterventionMeta {
                 id: new.id.clone(),
                 reference,
@@ -603,6 +613,7 @@ impl Vault<'_> {
         }
         let key_pending = u.key_pending(&tombstone.reference);
         Ok(Closed {
+            history: u.h.purged.clone().unwrap_or(Purge::NothingKept),
             tombstone,
             key_pending,
             lang: client_lang,
@@ -614,7 +625,13 @@ impl Vault<'_> {
     /// unlocked and the records come back complete; if that unlock fails, the
     /// wipes stand and are reported all the same, with the error beside them.
     pub fn sweep(&self, ui: &mut dyn Interaction) -> Result<SweepReport> {
-        let h = self.handle(LockMode::Exclusive, false, true)?;
+        let mut h = self.handle(LockMode::Exclusive, false, true)?;
+        // An earlier wipe's purge of the store's history that could not be
+        // done then (etcd: compaction needs the root role) is done now.
+        if h.root.purge_pending.is_some() && h.purged.is_none() {
+            h.purge_history();
+        }
+        let history = h.purged.clone();
         // Managed backups past their retention go, and what has ended leaves them.
         if let Some(config) = h.root.backups.as_ref().filter(|_| self.upkeep_backups) {
             let _ = super::backup::upkeep(config, &[], h.now);
@@ -641,9 +658,11 @@ impl Vault<'_> {
         let passphrase = match ui.passphrase(PassphrasePurpose::UnlockIfAvailable) {
             Ok(p) => p,
             Err(Error::NoPassphrase { .. }) => {
-                return Ok(SweepReport::keyless(keyless).with_keys(keys_pending))
+                return Ok(SweepReport::keyless(keyless).with_keys(keys_pending, history))
             }
-            Err(e) => return Ok(SweepReport::with_error(keyless, e).with_keys(keys_pending)),
+            Err(e) => {
+                return Ok(SweepReport::with_error(keyless, e).with_keys(keys_pending, history))
+            }
         };
         let completed = opening::open_master(&h.store.locate(layout::ROOT), &h.root, &passphrase)
             .inspect_err(|e| self.note_failed_passphrase(e))
@@ -660,7 +679,9 @@ impl Vault<'_> {
             });
         let completed = match completed {
             Ok(completed) => completed,
-            Err(e) => return Ok(SweepReport::with_error(keyless, e).with_keys(keys_pending)),
+            Err(e) => {
+                return Ok(SweepReport::with_error(keyless, e).with_keys(keys_pending, history))
+            }
         };
         let wiped = keyless
             .into_iter()
@@ -671,7 +692,7 @@ impl Vault<'_> {
                 },
             )
             .collect();
-        Ok(SweepReport::keyless(wiped).with_keys(keys_pending))
+        Ok(SweepReport::keyless(wiped).with_keys(keys_pending, history))
     }
 
     /// Changes the passphrase: re-wraps the master key under a new salt.

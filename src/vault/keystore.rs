@@ -20,12 +20,13 @@ use crate::os_keyring::{SecretStore, UserKeyring};
 pub use super::format::KeyringConfig;
 use super::format::{parse_key_plain, to_plain_json, KeyPlain, Ref};
 use super::layout;
-use crate::store::{SharedStore, StoreError};
+use crate::store::{Expiry, SharedStore, StoreError};
 
 /// Stores, loads and destroys per-intervention keys.
 pub trait KeyStore {
-    /// Stores the key of intervention `reference`, protected by `master`.
-    fn put(&self, reference: &Ref, key: &SealKey, master: &SealKey) -> Result<()>;
+    /// Stores the key of intervention `reference`, protected by `master`; a
+    /// store that can delete it by itself does so after `expiry` (a backstop).
+    fn put(&self, reference: &Ref, key: &SealKey, master: &SealKey, expiry: &Expiry) -> Result<()>;
     /// Loads the key of intervention `reference`.
     fn get(&self, reference: &Ref, master: &SealKey) -> Result<SealKey>;
     /// Destroys the key of intervention `reference`; needs no master key, so that
@@ -76,13 +77,14 @@ impl FileKeyStore {
 }
 
 impl KeyStore for FileKeyStore {
-    fn put(&self, reference: &Ref, key: &SealKey, master: &SealKey) -> Result<()> {
+    fn put(&self, reference: &Ref, key: &SealKey, master: &SealKey, expiry: &Expiry) -> Result<()> {
         let plain = to_plain_json(&KeyPlain {
             reference: reference.clone(),
             identity: key.to_secret(),
         });
         let sealed = master.seal(&plain).map_err(Error::Internal)?;
-        self.store.write(&layout::key(reference), &sealed)
+        self.store
+            .write_until(&layout::key(reference), &sealed, expiry)
     }
 
     fn get(&self, reference: &Ref, master: &SealKey) -> Result<SealKey> {
@@ -202,7 +204,8 @@ fn marker_account(id: &Ref) -> String {
 }
 
 impl KeyStore for KeyringKeyStore {
-    fn put(&self, reference: &Ref, key: &SealKey, master: &SealKey) -> Result<()> {
+    // The keyring's own expiry (KEY_TTL) is the backstop here.
+    fn put(&self, reference: &Ref, key: &SealKey, master: &SealKey, _: &Expiry) -> Result<()> {
         let plain = to_plain_json(&KeyPlain {
             reference: reference.clone(),
             identity: key.to_secret(),
@@ -333,6 +336,16 @@ mod keyring_tests {
         clippy::print_stderr
     )]
 
+    /// An expiry a day away, for keys the tests store.
+    fn a_day() -> crate::store::Expiry<'static> {
+        let now = chrono::Utc::now();
+        crate::store::Expiry {
+            group: "test",
+            until: now + chrono::TimeDelta::days(1),
+            now,
+        }
+    }
+
     use super::*;
     use std::process::Command;
 
@@ -411,7 +424,7 @@ mod keyring_tests {
     fn keyring_destroy_says_destroyed_then_already_gone() {
         let (_, store) = new_store();
         let (reference, key, master) = (Ref::random(), SealKey::generate(), SealKey::generate());
-        store.put(&reference, &key, &master).unwrap();
+        store.put(&reference, &key, &master, &a_day()).unwrap();
         let back = store.get(&reference, &master).unwrap();
         assert_eq!(back.to_secret().expose(), key.to_secret().expose());
         assert_eq!(store.destroy(&reference).unwrap(), Destruction::Destroyed);
@@ -448,7 +461,7 @@ mod keyring_tests {
         let (config, store) = new_store();
         let (reference, master) = (Ref::random(), SealKey::generate());
         store
-            .put(&reference, &SealKey::generate(), &master)
+            .put(&reference, &SealKey::generate(), &master, &a_day())
             .unwrap();
         let outcome = destroy_in_another_session(&config, &reference, false);
         assert_eq!(outcome.as_deref(), Some("Ok(Destroyed)"));
@@ -464,7 +477,7 @@ mod keyring_tests {
         let (config, store) = new_store();
         let (reference, master) = (Ref::random(), SealKey::generate());
         store
-            .put(&reference, &SealKey::generate(), &master)
+            .put(&reference, &SealKey::generate(), &master, &a_day())
             .unwrap();
         if let Some(outcome) = destroy_in_another_session(&config, &reference, true) {
             assert!(outcome.starts_with("Ok(Unreachable"), "{outcome}");

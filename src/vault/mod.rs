@@ -322,6 +322,8 @@ mod backup_tests;
 #[cfg(test)]
 mod fault_tests;
 #[cfg(test)]
+mod lease_tests;
+#[cfg(test)]
 mod test_support;
 #[cfg(test)]
 mod tests;

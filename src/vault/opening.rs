@@ -31,7 +31,7 @@ use super::trail::{Trail, TrailKeys};
 use super::{Interaction, Notice, PassphrasePurpose, Vault};
 use crate::audit::{Action, Event};
 use crate::error::Location;
-use crate::store::{self, Held, LockMode, SharedStore, Store, StoreError};
+use crate::store::{self, Expiry, Held, LockMode, Purge, SharedStore, Store, StoreError};
 
 /// How far a keyless wipe's clear time may lie ahead of the next unlock's clock
 /// (a clock set back a little in between) before it counts as forged.
@@ -113,6 +113,9 @@ pub(super) struct Handle {
     pub keys_finished: Vec<PendingKey>,
     /// Whether wipes reach the managed backups (not in a copy being checked).
     pub upkeep_backups: bool,
+    /// What this command did to the store's history after a wipe, if it
+    /// tried (see [`Handle::purge_history`]).
+    pub purged: Option<Purge>,
 }
 
 impl Drop for Handle {
@@ -153,6 +156,7 @@ impl Handle {
             swept_now: Vec::new(),
             keys_finished: Vec::new(),
             upkeep_backups,
+            purged: None,
         })
     }
 
@@ -933,12 +937,17 @@ impl Handle {
         let creds = self.store.list(layout::CREDS).unwrap_or_default();
         let mut outcomes = Vec::new();
         for s in &swept {
+            // Every object on the intervention's store expiry goes at once.
+            self.cleaned(self.store.expire_now(s.reference.as_str()));
+        }
+        for s in &swept {
             match self.destroy_intervention_files(&s.reference, &creds) {
                 Ok(outcome) => outcomes.push((s.reference.clone(), outcome)),
                 Err(e) => self.cleaned::<(), _>(Err(e)),
             }
         }
         self.settle_key_destructions(&outcomes)?;
+        self.purge_history();
         // The wipe reaches the managed backups too. Best effort: a backup that
         // cannot be rewritten now is by every later sweep (its window has ended).
         if let Some(config) = &self.root.backups {
@@ -1088,6 +1097,21 @@ impl Handle {
         // Copies of a backup that a killed `backup verify` left (issue 12); one
         // still running is an error here, so that the change marker stays.
         super::backup_cmds::collect_verify_leftovers(self.store.as_ref())
+    }
+
+    /// After a wipe, or to finish one: makes what the store keeps of deleted
+    /// objects unreadable (etcd: compaction and defragmentation). When it
+    /// cannot, the root records it as pending until a later call does it
+    /// (best effort: the wipe itself has happened).
+    pub(super) fn purge_history(&mut self) -> Purge {
+        let outcome = self.store.purge_deleted();
+        let pending = matches!(outcome, Purge::Pending { .. });
+        if pending != self.root.purge_pending.is_some() {
+            self.root.purge_pending = pending.then_some(self.now);
+            let _ = self.write_root();
+        }
+        self.purged = Some(outcome.clone());
+        outcome
     }
 
     /// Writes the root as it is in memory.
@@ -1279,9 +1303,15 @@ impl Unlocked<'_> {
         }
     }
 
-    /// Stores a new intervention key as part of this change.
-    pub fn put_key(&mut self, reference: &Ref, key: &SealKey) -> Result<()> {
-        self.keys.put(reference, key, &self.master)?;
+    /// Stores a new intervention key as part of this change; the store may
+    /// delete it by itself once `until` has passed (a backstop).
+    pub fn put_key(&mut self, reference: &Ref, key: &SealKey, until: DateTime<Utc>) -> Result<()> {
+        let expiry = Expiry {
+            group: reference.as_str(),
+            until,
+            now: self.h.now,
+        };
+        self.keys.put(reference, key, &self.master, &expiry)?;
         self.txn.written_keys.push(reference.clone());
         Ok(())
     }
@@ -1337,7 +1367,12 @@ impl Unlocked<'_> {
         set.generation = next;
         let name = layout::creds(&m.reference, next);
         let sealed = key.seal(&to_plain_json(set)).map_err(Error::Internal)?;
-        self.h.store.write(&name, &sealed)?;
+        let expiry = Expiry {
+            group: m.reference.as_str(),
+            until: m.window.until,
+            now: self.h.now,
+        };
+        self.h.store.write_until(&name, &sealed, &expiry)?;
         self.txn.written.push(name);
         if let Some(old) = m.creds_gen {
             self.txn
@@ -1425,11 +1460,19 @@ impl Unlocked<'_> {
         self.h.root.key_store = self.index.key_store.clone();
         let wiped_keys = self.txn.obsolete_keys.clone();
         self.h.expect_key_destruction(&wiped_keys);
-        if let Err(e) = self.h.write_root() {
+        // A window that moves later, or a new one, takes its objects' store
+        // expiry along before the commit (so that a failure never leaves the
+        // store deleting them at the old end); one that moves earlier, after.
+        let written = self.tie_windows(&before.expiry, |old, new| old.is_none_or(|old| new > old));
+        if let Err(e) = written.and_then(|()| self.h.write_root()) {
             self.h.root = before;
             self.index.generation -= 1;
             return Err(e);
         }
+        let shortened =
+            self.tie_windows(&before.expiry, |old, new| old.is_some_and(|old| new < old));
+        self.h.cleaned(shortened);
+        let wiped_now = !self.new_wipes.is_empty();
         self.index.loaded = loaded;
         self.txn.written.clear();
         self.txn.written_keys.clear();
@@ -1444,7 +1487,12 @@ impl Unlocked<'_> {
             self.h.cleaned(self.h.store.shred(&name));
         }
         let mut outcomes = Vec::new();
-        for r in std::mem::take(&mut self.txn.obsolete_keys) {
+        let doomed = std::mem::take(&mut self.txn.obsolete_keys);
+        for r in &doomed {
+            // Every object on the intervention's store expiry goes at once.
+            self.h.cleaned(self.h.store.expire_now(r.as_str()));
+        }
+        for r in doomed {
             match self.keys.destroy(&r) {
                 Ok(outcome) => outcomes.push((r, outcome)),
                 Err(e) => self.h.cleaned::<(), _>(Err(e)),
@@ -1454,6 +1502,35 @@ impl Unlocked<'_> {
         // cannot record the outcome keeps the key pending, and the next command
         // settles it.
         let _ = self.h.settle_key_destructions(&outcomes);
+        if wiped_now {
+            self.h.purge_history();
+        }
+        Ok(())
+    }
+
+    /// Makes the store's expiry of every live intervention whose window end
+    /// `moved(old end, new end)` say (old: in the root `old`) follow it.
+    fn tie_windows(
+        &self,
+        old: &[ExpiryEntry],
+        moved: impl Fn(Option<DateTime<Utc>>, DateTime<Utc>) -> bool,
+    ) -> Result<()> {
+        let before: HashMap<&Ref, DateTime<Utc>> =
+            old.iter().map(|e| (&e.reference, e.until)).collect();
+        for m in &self.index.interventions {
+            let until = m.window.until;
+            if !moved(before.get(&m.reference).copied(), until) {
+                continue;
+            }
+            let mut names = vec![layout::key(&m.reference)];
+            names.extend(m.creds_gen.map(|g| layout::creds(&m.reference, g)));
+            let expiry = Expiry {
+                group: m.reference.as_str(),
+                until,
+                now: self.h.now,
+            };
+            self.h.store.expire_at(&expiry, &names)?;
+        }
         Ok(())
     }
 

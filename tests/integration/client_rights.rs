@@ -61,12 +61,14 @@ fn freeze_needs_a_reason_and_a_live_intervention() {
 #[test]
 fn expiry_still_wipes_a_frozen_intervention() {
     let v = TestVault::new();
-    v.run(&["open", "soon", "--client", "Acme", "--for", "2s"])
+    // Long enough for three commands on a loaded machine, then waited out.
+    let opened = std::time::Instant::now();
+    v.run(&["open", "soon", "--client", "Acme", "--for", "6s"])
         .success();
     v.run_with_stdin(&["add", "soon", "ftp", "--kind", "hosting"], "gone-soon\n")
         .success();
     v.run(&["freeze", "soon", "--reason", "paused"]).success();
-    std::thread::sleep(std::time::Duration::from_millis(2500));
+    std::thread::sleep(std::time::Duration::from_millis(6500).saturating_sub(opened.elapsed()));
     let out = v.run(&["list", "--all", "--json"]).success();
     assert!(out.stderr().contains("expired 'soon'"), "{}", out.stderr());
     assert_eq!(out.json()[0]["status"], "expired");

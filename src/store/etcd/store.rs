@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use super::client::{Client, CmpOp, Compare, EtcdError, Txn, TxnOp};
 use crate::error::{Error, Location, Result};
 use crate::store::fsio::LOCK_WAIT;
-use crate::store::{Held, LockMode, Store, StoreError, StoreResult};
+use crate::store::{Expiry, Held, LockMode, Purge, Store, StoreError, StoreResult};
 
 /// Objects above this size are split into parts of this size.
 const PART_BYTES: usize = 512 * 1024;
@@ -205,19 +205,93 @@ impl EtcdStore {
     }
 
     /// Destroys what the cluster still keeps of deleted keys: compacts to the
-    /// current revision, then defragments every member so that the freed
-    /// pages are rewritten. Gives the members it could not defragment.
-    pub fn compact_and_defragment(&self) -> Result<Vec<String>> {
-        let status = self.client.status().map_err(|e| self.failed(e))?;
-        self.client
-            .compact(status.revision, true)
-            .map_err(|e| self.failed(e))?;
-        Ok(self
-            .client
-            .defragment_each()
+    /// current revision (waiting until every member has applied it), then
+    /// defragments every member named in the address, so that the freed
+    /// pages are rewritten. Compaction and defragmentation need etcd's root
+    /// role where authentication is on: a client without it gets `Pending`,
+    /// and so does one that cannot reach every member.
+    pub fn compact_and_defragment(&self) -> std::result::Result<Purge, EtcdError> {
+        let status = self.client.status()?;
+        self.client.compact(status.revision, true)?;
+        let outcomes = self.client.defragment_each();
+        let members = outcomes.len();
+        let failed: Vec<String> = outcomes
             .into_iter()
-            .filter_map(|(endpoint, outcome)| outcome.err().map(|_| endpoint))
-            .collect())
+            .filter_map(|(endpoint, outcome)| outcome.err().map(|e| format!("{endpoint}: {e}")))
+            .collect();
+        Ok(match failed.is_empty() {
+            true => Purge::Done {
+                revision: status.revision,
+                members,
+            },
+            false => Purge::Pending {
+                why: format!(
+                    "old revisions are compacted, but {} of {members} members could not be defragmented ({})",
+                    failed.len(),
+                    failed.join("; ")
+                ),
+            },
+        })
+    }
+
+    fn lease_record_key(&self, group: &str) -> Vec<u8> {
+        self.key(&format!("#lease/{group}"))
+    }
+
+    /// The lease that ends `expiry`'s group at `expiry.until`: the one its
+    /// record names if that ends then, else a new one, recorded (the record
+    /// on the lease itself, so that it goes with the keys).
+    fn group_lease(&self, expiry: &Expiry<'_>) -> Result<i64> {
+        let record = self.lease_record_key(expiry.group);
+        let until = crate::timefmt::format_utc(expiry.until);
+        let found = self.client.get(&record).map_err(|e| self.failed(e))?;
+        if let Some(kv) = found.kv.filter(|kv| kv.value == until.as_bytes()) {
+            return Ok(kv.lease);
+        }
+        // A TTL is a minimum for etcd (a new leader restarts the countdown):
+        // rounded up, never below a second.
+        let millis = (expiry.until - expiry.now).num_milliseconds();
+        let ttl = (millis.max(1) + 999) / 1000;
+        let lease = self.client.lease_grant(ttl).map_err(|e| self.failed(e))?.id;
+        let name = format!("#lease/{}", expiry.group);
+        self.commit(
+            &name,
+            Vec::new(),
+            vec![put(record, until.into_bytes(), Some(lease))],
+        )?;
+        Ok(lease)
+    }
+
+    /// Attaches object `name` and its parts, where they exist, to `lease`
+    /// (their values unchanged).
+    fn move_to_lease(&self, name: &str, lease: i64) -> Result<()> {
+        let mut kvs: Vec<_> = self
+            .client
+            .get(self.key(name))
+            .map_err(|e| self.failed(e))?
+            .kv
+            .into_iter()
+            .collect();
+        kvs.extend(
+            self.client
+                .range_prefix(self.parts_prefix(name), false, None)
+                .map_err(|e| self.failed(e))?
+                .kvs,
+        );
+        for kv in kvs.into_iter().filter(|kv| kv.lease != lease) {
+            // Only if unchanged since read (this client holds the lock, so
+            // another writer means a fence was lost: Changed).
+            self.commit(
+                name,
+                vec![Compare::mod_revision(
+                    &kv.key,
+                    CmpOp::Equal,
+                    kv.mod_revision,
+                )],
+                vec![put(kv.key, kv.value, Some(lease))],
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -370,11 +444,59 @@ impl EtcdStore {
     }
 }
 
-impl Store for EtcdStore {
-    fn address(&self) -> String {
-        self.address.clone()
+impl EtcdStore {
+    /// Writes object `name` (and its parts) attached to `lease`, if any.
+    fn write_with(&self, name: &str, bytes: &[u8], lease: Option<i64>) -> Result<()> {
+        let old_parts = self.parts_prefix(name);
+        if bytes.len() <= PART_BYTES {
+            let ops = vec![
+                put(self.key(name), bytes.to_vec(), lease),
+                delete_prefix(old_parts),
+            ];
+            return Ok(self.commit(name, Vec::new(), ops)?);
+        }
+        // Parts under this content's digest first, then the manifest that
+        // names them (the switch), then whatever parts the old one named.
+        let digest = hex_digest(bytes);
+        let mut manifest = MANIFEST_MAGIC.to_vec();
+        manifest.extend_from_slice(digest.as_bytes());
+        let mut part_names = Vec::new();
+        for (i, part) in bytes.chunks(PART_BYTES).enumerate() {
+            let part_name = format!("{}-{i:04}", &digest[..16]);
+            self.commit(
+                name,
+                Vec::new(),
+                vec![put(
+                    self.key(&format!("{name}/#part/{part_name}")),
+                    part.to_vec(),
+                    lease,
+                )],
+            )?;
+            manifest.push(b'\n');
+            manifest.extend_from_slice(part_name.as_bytes());
+            part_names.push(part_name);
+        }
+        self.commit(name, Vec::new(), vec![put(self.key(name), manifest, lease)])?;
+        let current: Vec<Vec<u8>> = part_names
+            .iter()
+            .map(|p| self.key(&format!("{name}/#part/{p}")))
+            .collect();
+        let stale = self
+            .client
+            .range_prefix(&old_parts, true, None)
+            .map_err(|e| self.failed(e))?;
+        for kv in stale
+            .kvs
+            .into_iter()
+            .filter(|kv| !current.contains(&kv.key))
+        {
+            self.commit(name, Vec::new(), vec![TxnOp::delete(kv.key)])?;
+        }
+        Ok(())
     }
+}
 
+impl Store for EtcdStore {
     fn unmark(&self, name: &str) {
         let _ = self.shred(name);
     }
@@ -444,52 +566,44 @@ impl Store for EtcdStore {
     }
 
     fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        let old_parts = self.parts_prefix(name);
-        if bytes.len() <= PART_BYTES {
-            let ops = vec![
-                put(self.key(name), bytes.to_vec(), None),
-                delete_prefix(old_parts),
-            ];
-            return Ok(self.commit(name, Vec::new(), ops)?);
-        }
-        // Parts under this content's digest first, then the manifest that
-        // names them (the switch), then whatever parts the old one named.
-        let digest = hex_digest(bytes);
-        let mut manifest = MANIFEST_MAGIC.to_vec();
-        manifest.extend_from_slice(digest.as_bytes());
-        let mut part_names = Vec::new();
-        for (i, part) in bytes.chunks(PART_BYTES).enumerate() {
-            let part_name = format!("{}-{i:04}", &digest[..16]);
-            self.commit(
-                name,
-                Vec::new(),
-                vec![put(
-                    self.key(&format!("{name}/#part/{part_name}")),
-                    part.to_vec(),
-                    None,
-                )],
-            )?;
-            manifest.push(b'\n');
-            manifest.extend_from_slice(part_name.as_bytes());
-            part_names.push(part_name);
-        }
-        self.commit(name, Vec::new(), vec![put(self.key(name), manifest, None)])?;
-        let current: Vec<Vec<u8>> = part_names
-            .iter()
-            .map(|p| self.key(&format!("{name}/#part/{p}")))
-            .collect();
-        let stale = self
-            .client
-            .range_prefix(&old_parts, true, None)
-            .map_err(|e| self.failed(e))?;
-        for kv in stale
-            .kvs
-            .into_iter()
-            .filter(|kv| !current.contains(&kv.key))
-        {
-            self.commit(name, Vec::new(), vec![TxnOp::delete(kv.key)])?;
+        self.write_with(name, bytes, None)
+    }
+
+    fn write_until(&self, name: &str, bytes: &[u8], expiry: &Expiry<'_>) -> Result<()> {
+        let lease = self.group_lease(expiry)?;
+        self.write_with(name, bytes, Some(lease))
+    }
+
+    fn expire_at(&self, expiry: &Expiry<'_>, names: &[String]) -> Result<()> {
+        let lease = self.group_lease(expiry)?;
+        for name in names {
+            self.move_to_lease(name, lease)?;
         }
         Ok(())
+    }
+
+    fn expire_now(&self, group: &str) -> Result<()> {
+        let record = self.lease_record_key(group);
+        let Some(kv) = self.client.get(&record).map_err(|e| self.failed(e))?.kv else {
+            return Ok(());
+        };
+        // Revoking deletes every key on the lease at once, the record too; a
+        // lease already gone (ended, revoked) has taken its keys with it.
+        self.client
+            .lease_revoke(kv.lease)
+            .map_err(|e| self.failed(e))?;
+        Ok(())
+    }
+
+    fn purge_deleted(&self) -> Purge {
+        match self.compact_and_defragment() {
+            Ok(done) => done,
+            Err(e) => Purge::Pending { why: e.to_string() },
+        }
+    }
+
+    fn address(&self) -> String {
+        self.address.clone()
     }
 
     fn write_new(&self, name: &str, bytes: &[u8]) -> StoreResult<()> {
