@@ -163,6 +163,29 @@ pub(crate) fn logs(maker: &dyn Maker) {
     assert_eq!(names, ["kept.log"], "{n}");
 }
 
+/// A change and its record: written together; when the record cannot go
+/// where it should (another appender went first), the change does not land.
+pub(crate) fn changes_with_records(maker: &dyn Maker) {
+    let store = created(maker);
+    let n = maker.name();
+    let log = "audit/audit.log";
+    store.ensure_folder("audit").expect("folder");
+    store
+        .write_with_log("vault.json", b"one", log, 0, b"r1\n")
+        .expect("write with log");
+    assert_eq!(store.read("vault.json").expect("read"), b"one", "{n}");
+    assert_eq!(store.log_len(log).expect("len"), 3, "{n}");
+    let taken = store.write_with_log("vault.json", b"two", log, 0, b"r2\n");
+    assert!(matches!(taken, Err(StoreError::Changed(_))), "{n}");
+    assert_eq!(store.read("vault.json").expect("read"), b"one", "{n}");
+    assert_eq!(store.read_up_to(log, 100).expect("log"), b"r1\n", "{n}");
+    store
+        .write_with_log("vault.json", b"two", log, 3, b"r2\n")
+        .expect("write with log");
+    assert_eq!(store.read("vault.json").expect("read"), b"two", "{n}");
+    assert_eq!(store.read_up_to(log, 100).expect("log"), b"r1\nr2\n", "{n}");
+}
+
 /// Locks: readers share, a writer excludes everyone, a dropped hold frees.
 pub(crate) fn locks(maker: &dyn Maker) {
     let store = created(maker);
@@ -218,6 +241,11 @@ mod tests {
     #[test]
     fn logs_on_every_store() {
         each(logs);
+    }
+
+    #[test]
+    fn changes_with_records_on_every_store() {
+        each(changes_with_records);
     }
 
     #[test]

@@ -194,6 +194,22 @@ pub trait Store: Send + Sync {
     /// Renames object `from` to `to` (a log kept aside as evidence).
     fn rename(&self, from: &str, to: &str) -> Result<()>;
 
+    /// Writes object `name` and appends `record` to log `log` (where it is
+    /// `at` bytes long) as one change: both or neither where the store can
+    /// (etcd: one transaction). A directory appends first, then writes: a
+    /// record whose change did not land is followed by one that says so.
+    fn write_with_log(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        log: &str,
+        at: u64,
+        record: &[u8],
+    ) -> StoreResult<()> {
+        self.log_append(log, at, record)?;
+        Ok(self.write(name, bytes)?)
+    }
+
     /// Writes object `name` like [`Store::write`], as a member of `expiry`'s
     /// group: a store that can delete objects by itself at a time (etcd's
     /// leases) deletes it once `expiry.until` has passed, even when no client

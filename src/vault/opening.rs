@@ -211,6 +211,9 @@ pub(super) struct Unlocked<'v> {
     pub seen_store: SeenStore<'v>,
     pub seen: Seen,
     pub new_wipes: Vec<(Ref, WipeReason)>,
+    /// Audit records to write in the same store transaction as the root of
+    /// the change being committed (see [`Unlocked::record_and_commit`]).
+    pub staged_record: Option<super::trail::Staged>,
 }
 
 impl Drop for Unlocked<'_> {
@@ -744,6 +747,7 @@ pub(super) fn unlock_handle<'v>(
         seen_store,
         seen,
         new_wipes: Vec::new(),
+        staged_record: None,
     };
     if let Err(e) = u.read_for(scope) {
         return Err((std::mem::take(&mut u.h.swept_now), e));
@@ -1114,6 +1118,27 @@ impl Handle {
         outcome
     }
 
+    /// Writes the root as it is in memory, and appends `staged` audit records
+    /// in the same store transaction.
+    pub(super) fn write_root_with_records(&mut self, staged: &super::trail::Staged) -> Result<()> {
+        let bytes = serde_json::to_vec(&self.root)
+            .map_err(|e| Error::Internal(format!("cannot serialize the root: {e}")))?;
+        self.store
+            .write_with_log(
+                layout::ROOT,
+                &bytes,
+                super::trail::LOG,
+                staged.at,
+                &staged.bytes,
+            )
+            .map_err(|e| match e {
+                StoreError::Failed(e) => e,
+                other => Error::NotRecorded(Box::new(other.into())),
+            })?;
+        self.root_bytes = bytes;
+        Ok(())
+    }
+
     /// Writes the root as it is in memory.
     pub(super) fn write_root(&mut self) -> Result<()> {
         let bytes = serde_json::to_vec(&self.root)
@@ -1464,10 +1489,20 @@ impl Unlocked<'_> {
         // expiry along before the commit (so that a failure never leaves the
         // store deleting them at the old end); one that moves earlier, after.
         let written = self.tie_windows(&before.expiry, |old, new| old.is_none_or(|old| new > old));
-        if let Err(e) = written.and_then(|()| self.h.write_root()) {
+        let staged = self.staged_record.take();
+        let written = written.and_then(|()| match &staged {
+            Some(staged) => self.h.write_root_with_records(staged),
+            None => self.h.write_root(),
+        });
+        if let Err(e) = written {
             self.h.root = before;
             self.index.generation -= 1;
+            self.staged_record = staged;
             return Err(e);
+        }
+        if let Some(staged) = staged {
+            let last = self.trail.staged_written(staged);
+            self.recorded(last);
         }
         let shortened =
             self.tie_windows(&before.expiry, |old, new| old.is_some_and(|old| new < old));

@@ -365,6 +365,53 @@ impl Unlocked<'_> {
     /// wrote and what was folded in at unlock. Fails (so that the access or
     /// change it describes is refused) when the trail cannot be written.
     pub(super) fn record(&mut self, events: Vec<Event>) -> Result<()> {
+        let Some(staged) = self.stage_audit(events)? else {
+            self.unrecorded_wipes.clear();
+            return Ok(());
+        };
+        // A write cut short is cut off again by the store (see Trail::append_sealed).
+        self.h
+            .store
+            .log_append(super::trail::LOG, staged.at, &staged.bytes)
+            .map_err(|e| Error::NotRecorded(Box::new(e.into())))?;
+        let last = self.trail.staged_written(staged);
+        self.recorded(last);
+        Ok(())
+    }
+
+    /// Records `events` in the same store transaction as the change pending
+    /// (where the store has transactions: etcd), and commits: the change and
+    /// its record land together or not at all.
+    pub(super) fn record_and_commit(&mut self, events: Vec<Event>) -> Result<()> {
+        let Some(staged) = self.stage_audit(events)? else {
+            self.unrecorded_wipes.clear();
+            return self.commit();
+        };
+        let before = self.last_record.replace(staged.last.clone());
+        self.staged_record = Some(staged);
+        let outcome = self.commit();
+        if self.staged_record.take().is_some() {
+            // Not written with the change: the sealed index must not name it.
+            self.last_record = before;
+        }
+        outcome
+    }
+
+    /// After staged records were written: what follows a record.
+    pub(super) fn recorded(&mut self, last: (u64, String)) {
+        self.unrecorded_wipes.clear();
+        self.last_record = Some(last);
+        // Best effort: the record is written; pruning is tried again next time.
+        let months = chrono::Months::new(self.index.retention.audit_months);
+        if let Some(cutoff) = self.retention_now.checked_sub_months(months) {
+            let _ = self.trail.prune(&self.trail_keys, cutoff, self.h.now);
+        }
+    }
+
+    /// Seals `events`, after completing what keyless commands wrote and what
+    /// was folded in at unlock, ready to append (the trail locked meanwhile);
+    /// `None` when there is nothing to write.
+    fn stage_audit(&mut self, events: Vec<Event>) -> Result<Option<super::trail::Staged>> {
         if self.needs_history(self.owed.iter().chain(&events)) {
             self.read_history()?;
         }
@@ -378,26 +425,15 @@ impl Unlocked<'_> {
         let mut fold = |since: Option<DateTime<Utc>>, pending: &[Unsealed]| {
             fold_events(index, since, pending, unrecorded, now)
         };
-        let written = self
-            .trail
-            .append_sealed(
+        self.trail
+            .stage_sealed(
                 &self.trail_keys,
                 self.h.now,
                 all,
                 &mut fold,
                 &self.index.audit_anchor(),
             )
-            .map_err(|e| Error::NotRecorded(Box::new(e)))?;
-        self.unrecorded_wipes.clear();
-        if let Some(last) = written {
-            self.last_record = Some(last);
-            // Best effort: the record is written; pruning is tried again next time.
-            let months = chrono::Months::new(self.index.retention.audit_months);
-            if let Some(cutoff) = self.retention_now.checked_sub_months(months) {
-                let _ = self.trail.prune(&self.trail_keys, cutoff, self.h.now);
-            }
-        }
-        Ok(())
+            .map_err(|e| Error::NotRecorded(Box::new(e)))
     }
 
     /// Records that `template` (an action on an intervention) was refused by `e`.
@@ -425,8 +461,7 @@ impl Unlocked<'_> {
                 return Err(e);
             }
         };
-        self.record(events)?;
-        if let Err(e) = self.commit() {
+        if let Err(e) = self.record_and_commit(events) {
             let mut failed = template;
             failed.outcome = Outcome::Failed;
             failed.reason = Some(e.audit_reason());

@@ -445,15 +445,25 @@ impl EtcdStore {
 }
 
 impl EtcdStore {
-    /// Writes object `name` (and its parts) attached to `lease`, if any.
-    fn write_with(&self, name: &str, bytes: &[u8], lease: Option<i64>) -> Result<()> {
+    /// Writes object `name` (and its parts) attached to `lease`, if any; the
+    /// transaction that switches to the new object also checks and does
+    /// `with`, if given.
+    fn write_with(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        lease: Option<i64>,
+        with: Option<(Compare, TxnOp)>,
+    ) -> StoreResult<()> {
+        let (also_check, also_do): (Vec<Compare>, Vec<TxnOp>) = with.into_iter().unzip();
         let old_parts = self.parts_prefix(name);
         if bytes.len() <= PART_BYTES {
-            let ops = vec![
+            let mut ops = vec![
                 put(self.key(name), bytes.to_vec(), lease),
                 delete_prefix(old_parts),
             ];
-            return Ok(self.commit(name, Vec::new(), ops)?);
+            ops.extend(also_do);
+            return self.commit(name, also_check, ops);
         }
         // Parts under this content's digest first, then the manifest that
         // names them (the switch), then whatever parts the old one named.
@@ -476,7 +486,9 @@ impl EtcdStore {
             manifest.extend_from_slice(part_name.as_bytes());
             part_names.push(part_name);
         }
-        self.commit(name, Vec::new(), vec![put(self.key(name), manifest, lease)])?;
+        let mut ops = vec![put(self.key(name), manifest, lease)];
+        ops.extend(also_do);
+        self.commit(name, also_check, ops)?;
         let current: Vec<Vec<u8>> = part_names
             .iter()
             .map(|p| self.key(&format!("{name}/#part/{p}")))
@@ -566,12 +578,30 @@ impl Store for EtcdStore {
     }
 
     fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        self.write_with(name, bytes, None)
+        Ok(self.write_with(name, bytes, None, None)?)
+    }
+
+    fn write_with_log(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        log: &str,
+        at: u64,
+        record: &[u8],
+    ) -> StoreResult<()> {
+        // The record's chunk goes in the transaction that switches the object,
+        // conditioned on its offset being free (as a lone append is).
+        let chunk = self.log_key(log, at);
+        let append = (
+            Compare::absent(chunk.clone()),
+            put(chunk, record.to_vec(), None),
+        );
+        self.write_with(name, bytes, None, Some(append))
     }
 
     fn write_until(&self, name: &str, bytes: &[u8], expiry: &Expiry<'_>) -> Result<()> {
         let lease = self.group_lease(expiry)?;
-        self.write_with(name, bytes, Some(lease))
+        Ok(self.write_with(name, bytes, Some(lease), None)?)
     }
 
     fn expire_at(&self, expiry: &Expiry<'_>, names: &[String]) -> Result<()> {

@@ -151,8 +151,22 @@ pub struct Trail {
     store: SharedStore,
 }
 
+/// Sealed records ready to append to the trail, with its lock held until
+/// they are (see [`Trail::stage_sealed`]).
+pub struct Staged {
+    _lock: Box<dyn Held>,
+    /// Where in the log they go (its length now).
+    pub at: u64,
+    /// The records, one line each.
+    pub bytes: Vec<u8>,
+    /// The last record's number and hash.
+    pub last: (u64, String),
+    head: Vec<u8>,
+}
+
 /// The log, its head and its lock, in the store.
-const LOG: &str = "audit/audit.log";
+/// The log's object name (see [`Staged`]).
+pub(super) const LOG: &str = "audit/audit.log";
 const HEAD: &str = "audit/audit.head";
 const LOCK: &str = "audit/audit.lock";
 
@@ -282,7 +296,30 @@ impl Trail {
         fold: &mut Fold<'_>,
         anchor: &Anchor,
     ) -> Result<Option<(u64, String)>> {
-        let _lock = self.locked(LockMode::Exclusive)?;
+        let Some(staged) = self.stage_sealed(keys, at, events, fold, anchor)? else {
+            return Ok(None);
+        };
+        // A write cut short is cut off again by the store: a record whose
+        // command failed must not stand as if it had been granted. (If even
+        // that fails, the next appender cuts the partial last line, and any
+        // whole lines before it stand; `audit` shows them, and the failure.)
+        self.store.log_append(LOG, staged.at, &staged.bytes)?;
+        Ok(Some(self.staged_written(staged)))
+    }
+
+    /// Seals records as [`Trail::append_sealed`] does, without appending
+    /// them: the caller appends [`Staged::bytes`] at [`Staged::at`] of
+    /// [`LOG`], in the same store transaction as the change they record, then
+    /// calls [`Trail::staged_written`]. The trail stays locked meanwhile.
+    pub fn stage_sealed(
+        &self,
+        keys: &TrailKeys,
+        at: DateTime<Utc>,
+        events: Vec<Event>,
+        fold: &mut Fold<'_>,
+        anchor: &Anchor,
+    ) -> Result<Option<Staged>> {
+        let lock = self.locked(LockMode::Exclusive)?;
         let len = self.log_len()?;
         let tail = self.read_tail(len, anchor.seq)?;
         tail.check_head(self.read_head(keys)?.as_ref())?;
@@ -305,23 +342,30 @@ impl Trail {
             seq += 1;
         }
         let last = seq - 1;
-        // A write cut short is cut off again by the store: a record whose
-        // command failed must not stand as if it had been granted. (If even
-        // that fails, the next appender cuts the partial last line, and any
-        // whole lines before it stand; `audit` shows them, and the failure.)
-        self.store.log_append(LOG, tail.valid_len, &bytes)?;
         let head = Head {
             seq: last,
             mac: keys.mac.tag(&head_message(last, &prev)),
             hash: prev.clone(),
         };
-        let head_bytes = serde_json::to_vec(&head)
+        let head = serde_json::to_vec(&head)
             .map_err(|e| Error::Internal(format!("cannot serialize the audit head: {e}")))?;
+        Ok(Some(Staged {
+            _lock: lock,
+            at: tail.valid_len,
+            bytes,
+            last: (last, prev),
+            head,
+        }))
+    }
+
+    /// After [`Staged::bytes`] were appended: moves the head, releases the
+    /// trail, and gives the last record's number and hash.
+    pub fn staged_written(&self, staged: Staged) -> (u64, String) {
         // The records are written and durable. The head only bounds what may be
         // cut off the end: if it cannot be moved now, it lags until the next
         // append moves it, and no record is lost.
-        let _ = self.store.write(HEAD, &head_bytes);
-        Ok(Some((last, prev)))
+        let _ = self.store.write(HEAD, &staged.head);
+        staged.last
     }
 
     /// The trail must hold the record `anchor` names, unchanged: found among
