@@ -344,6 +344,14 @@ pub enum Error {
         seen: u64,
     },
 
+    /// The vault's store is not the one this machine has seen it in, or its
+    /// history went back (exit 6): an etcd cluster restored from a snapshot.
+    #[error("{what}; if you restored it on purpose, run the command again accepting the rollback (it wipes those interventions again first)")]
+    StoreRolledBack {
+        /// What was found where what was seen, as a phrase.
+        what: String,
+    },
+
     /// The audit trail failed a check (exit 6): named record, or its head.
     #[error("the audit trail is broken at {}: {what}; keep a copy of the vault directory as evidence, then 'intervault audit restart' starts a new trail (see 'man intervault-audit')", record.map_or_else(|| "its head".to_owned(), |n| format!("record {n}")))]
     AuditBroken {
@@ -386,6 +394,7 @@ impl Error {
             | Error::UnsupportedVersion { .. }
             | Error::AuditBroken { .. }
             | Error::RolledBack { .. }
+            | Error::StoreRolledBack { .. }
             | Error::KeyNotInKeyring { .. } => 6,
             Error::NotRecorded(cause) => cause.exit_code(),
             Error::Input { code, .. } => *code,

@@ -81,6 +81,9 @@ fn line(e: &Error, target: Option<&Target>) -> String {
         Error::RolledBack { found, seen } => format!(
             "the vault was rolled back: it is at generation {found}, but this machine has seen generation {seen}; an older copy was put back, which would bring back interventions wiped since; if you restored it on purpose, run the command again with --accept-rollback (it wipes those interventions again first)"
         ),
+        Error::StoreRolledBack { what } => format!(
+            "{what}; if you restored it on purpose, run the command again with --accept-rollback (it wipes those interventions again first)"
+        ),
         Error::NotRecorded(cause) => format!(
             "refused, because the audit trail could not record it: {}",
             line(cause, target)

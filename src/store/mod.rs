@@ -97,6 +97,20 @@ pub enum Purge {
     },
 }
 
+/// Which store a vault is in and how far the store's history has gone, for a
+/// store that can be put back whole behind the vault's back (an etcd cluster
+/// restored from a snapshot): kept with the last generation seen, so that the
+/// next opening can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fingerprint {
+    /// The store's identity (an etcd cluster's ID).
+    pub id: u64,
+    /// The highest revision of the store seen: in normal use it only grows,
+    /// whoever writes.
+    pub revision: i64,
+}
+
 /// A hold on a store's lock; released on drop.
 pub trait Held: Send {
     /// How it is held.
@@ -238,6 +252,13 @@ pub trait Store: Send + Sync {
     /// compaction of old revisions, then defragmentation of every member).
     fn purge_deleted(&self) -> Purge {
         Purge::NothingKept
+    }
+
+    /// Which store this is and the highest revision of it seen so far in this
+    /// command; `None` where the vault's own generation says it all (a
+    /// directory).
+    fn fingerprint(&self) -> Option<Fingerprint> {
+        None
     }
 }
 

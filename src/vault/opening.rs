@@ -234,7 +234,7 @@ impl Unlocked<'_> {
     /// intervention that was wiped since, and takes the generation up to what
     /// was seen; says whether it did anything. The caller commits.
     pub(super) fn accept_rollback(&mut self) -> Result<bool> {
-        if self.index.generation >= self.seen.generation {
+        if !rollback::put_back(&self.seen, self.index.generation) {
             return Ok(false);
         }
         self.read_everything()?;
@@ -246,10 +246,10 @@ impl Unlocked<'_> {
         }
         self.owed.push(rollback::acceptance_event(
             self.index.generation,
-            self.seen.generation,
+            &self.seen,
             again.len(),
         ));
-        self.index.generation = self.seen.generation;
+        self.index.generation = self.index.generation.max(self.seen.generation);
         Ok(true)
     }
 
@@ -258,7 +258,8 @@ impl Unlocked<'_> {
     pub(super) fn remember_generation(&mut self) {
         let seen = std::mem::take(&mut self.seen);
         let wipes = std::mem::take(&mut self.new_wipes);
-        self.seen = rollback::seen_after(seen, self.index.generation, wipes);
+        let store = self.h.store.fingerprint();
+        self.seen = rollback::seen_after(seen, self.index.generation, store, wipes);
         self.seen_store.save(&self.master, &self.seen);
     }
 }
@@ -712,13 +713,14 @@ pub(super) fn unlock_handle<'v>(
             });
             forced.insert(reference);
         }
-        let seen = seen_store.load(&master)?;
-        if index.generation < seen.generation && !seen_store.accept_rollback {
-            return Err(Error::RolledBack {
-                found: index.generation,
-                seen: seen.generation,
-            });
-        }
+        let mut seen = seen_store.load(&master)?;
+        let store = h.store.fingerprint();
+        rollback::check(
+            &mut seen,
+            index.generation,
+            store,
+            seen_store.accept_rollback,
+        )?;
         Ok((index, seen))
     });
     let (index, seen) = match checked {

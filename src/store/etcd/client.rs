@@ -35,7 +35,7 @@
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -574,6 +574,8 @@ pub struct Client {
     preferred: AtomicUsize,
     /// The cluster ID first seen, 0 until then.
     cluster_id: AtomicU64,
+    /// The highest revision any answer carried, 0 until then.
+    revision: AtomicI64,
 }
 
 impl fmt::Debug for Client {
@@ -639,6 +641,7 @@ impl Client {
             timeout: config.timeout,
             preferred: AtomicUsize::new(0),
             cluster_id: AtomicU64::new(0),
+            revision: AtomicI64::new(0),
         })
     }
 
@@ -652,6 +655,16 @@ impl Client {
         match self.cluster_id.load(Ordering::Relaxed) {
             0 => None,
             id => Some(id),
+        }
+    }
+
+    /// The highest store revision this client has heard of, once any answer
+    /// came: the cluster's history only grows, so a lower one later means the
+    /// cluster was put back (a snapshot restored).
+    pub fn revision_seen(&self) -> Option<i64> {
+        match self.revision.load(Ordering::Relaxed) {
+            0 => None,
+            revision => Some(revision),
         }
     }
 
@@ -843,6 +856,7 @@ impl Client {
 
     /// Ties this client to the first cluster it hears from: an endpoint list
     /// that mixes two clusters would otherwise read one and write the other.
+    /// Keeps the highest revision heard of from it.
     fn pin(&self, endpoint: &str, header: &Header) -> Result<(), EtcdError> {
         match self.cluster_id.compare_exchange(
             0,
@@ -850,14 +864,18 @@ impl Client {
             Ordering::Relaxed,
             Ordering::Relaxed,
         ) {
-            Ok(_) => Ok(()),
-            Err(expected) if expected == header.cluster_id => Ok(()),
-            Err(expected) => Err(EtcdError::ClusterMismatch {
-                endpoint: endpoint.to_string(),
-                expected,
-                found: header.cluster_id,
-            }),
+            Ok(_) => {}
+            Err(expected) if expected == header.cluster_id => {}
+            Err(expected) => {
+                return Err(EtcdError::ClusterMismatch {
+                    endpoint: endpoint.to_string(),
+                    expected,
+                    found: header.cluster_id,
+                })
+            }
         }
+        self.revision.fetch_max(header.revision, Ordering::Relaxed);
+        Ok(())
     }
 
     /// One request to one endpoint, with the whole timeout.

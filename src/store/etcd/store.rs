@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use super::client::{Client, CmpOp, Compare, EtcdError, Txn, TxnOp};
 use crate::error::{Error, Location, Result};
 use crate::store::fsio::LOCK_WAIT;
-use crate::store::{Expiry, Held, LockMode, Purge, Store, StoreError, StoreResult};
+use crate::store::{Expiry, Fingerprint, Held, LockMode, Purge, Store, StoreError, StoreResult};
 
 /// Objects above this size are split into parts of this size.
 const PART_BYTES: usize = 512 * 1024;
@@ -826,5 +826,13 @@ impl Store for EtcdStore {
         let bytes = self.read_up_to(from, u64::MAX)?;
         self.log_replace(to, &bytes)?;
         self.shred(from)
+    }
+
+    fn fingerprint(&self) -> Option<Fingerprint> {
+        // What this client has heard in this command: no request of its own.
+        Some(Fingerprint {
+            id: self.client.cluster_id()?,
+            revision: self.client.revision_seen()?,
+        })
     }
 }

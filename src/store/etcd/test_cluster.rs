@@ -430,6 +430,77 @@ impl Drop for TestCluster {
     }
 }
 
+/// Snapshots, as an operator takes and restores them.
+impl TestCluster {
+    /// Saves a snapshot of the cluster (taken from member 0) into `file`, with
+    /// `etcdctl snapshot save`.
+    pub fn snapshot_save(&self, file: &Path) {
+        assert!(self.certs.is_none(), "snapshots of plain clusters only");
+        let out = Command::new("etcdctl")
+            .env("ETCDCTL_API", "3")
+            .arg(format!("--endpoints={}", self.endpoints()[0]))
+            .args(["snapshot", "save"])
+            .arg(file)
+            .output()
+            .expect("etcdctl");
+        assert!(
+            out.status.success(),
+            "etcdctl snapshot save: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Puts the whole cluster back to `snapshot` as the etcd docs say: every
+    /// member stopped, `etcdctl snapshot restore` into a new data directory
+    /// for each, members started again on them. With `same_id` the restore
+    /// gives the cluster's own token, so the cluster keeps its ID; without,
+    /// etcdctl's default token, so the cluster gets a new ID.
+    pub fn restore_snapshot(&self, snapshot: &Path, same_id: bool) {
+        let flag = |i: usize, name: &str| -> String {
+            let start = format!("--{name}=");
+            self.args[i]
+                .iter()
+                .find_map(|a| a.strip_prefix(&start))
+                .unwrap_or_else(|| panic!("member {i} has no --{name}"))
+                .to_owned()
+        };
+        for i in 0..self.members.len() {
+            self.kill(i);
+        }
+        for (i, member) in self.members.iter().enumerate() {
+            let data = self.data_dir(i);
+            fs::remove_dir_all(&data).unwrap();
+            let mut c = Command::new("etcdctl");
+            c.env("ETCDCTL_API", "3")
+                .args(["snapshot", "restore"])
+                .arg(snapshot)
+                .arg(format!("--name={}", member.name))
+                .arg(format!("--initial-cluster={}", flag(i, "initial-cluster")))
+                .arg(format!(
+                    "--initial-advertise-peer-urls={}",
+                    flag(i, "initial-advertise-peer-urls")
+                ))
+                .arg(format!("--data-dir={}", data.display()));
+            if same_id {
+                c.arg(format!(
+                    "--initial-cluster-token={}",
+                    flag(i, "initial-cluster-token")
+                ));
+            }
+            let out = c.output().expect("etcdctl");
+            assert!(
+                out.status.success(),
+                "etcdctl snapshot restore: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        for i in 0..self.members.len() {
+            self.restart(i);
+        }
+        self.wait_healthy(START_TIMEOUT).unwrap();
+    }
+}
+
 /// Asks a member's plain-HTTP metrics listener whether it is healthy.
 fn healthy(metrics_port: u16) -> bool {
     let ask = || -> std::io::Result<String> {
