@@ -190,23 +190,7 @@ impl<'c> Vault<'c> {
         let mut files = BTreeMap::new();
         let store = &u.h.store;
         files.insert(layout::ROOT.to_owned(), store.read(layout::ROOT)?);
-        // Keys kept in the OS keyring stay there: the backup holds none.
-        let key_files = u.index.key_store.is_none();
-        // The index as committed: the core (in vault.json), records, history.
-        let mut names = Vec::new();
-        for l in &u.index.loaded.live {
-            if key_files {
-                names.push(layout::key(&l.reference));
-            }
-            if let Some(g) = l.creds {
-                names.push(layout::creds(&l.reference, g));
-            }
-            names.push(layout::record(&l.reference, l.record));
-        }
-        if u.index.loaded.history_gen > 0 {
-            names.push(layout::history(u.index.loaded.history_gen));
-        }
-        for name in names {
+        for name in object_names(&u) {
             let bytes = store.read(&name)?;
             files.insert(name, bytes);
         }
@@ -402,6 +386,27 @@ impl<'c> Vault<'c> {
     }
 }
 
+/// The objects of the vault as `u` committed it, but the root and the trail:
+/// each live intervention's key (unless keys live in the OS keyring: a backup
+/// holds none), credentials and record, and the history.
+pub(super) fn object_names(u: &super::opening::Unlocked<'_>) -> Vec<String> {
+    let key_files = u.index.key_store.is_none();
+    let mut names = Vec::new();
+    for l in &u.index.loaded.live {
+        if key_files {
+            names.push(layout::key(&l.reference));
+        }
+        if let Some(g) = l.creds {
+            names.push(layout::creds(&l.reference, g));
+        }
+        names.push(layout::record(&l.reference, l.record));
+    }
+    if u.index.loaded.history_gen > 0 {
+        names.push(layout::history(u.index.loaded.history_gen));
+    }
+    names
+}
+
 /// Empties `dir` of what a failed restore wrote, and removes it if it was new.
 fn clear_dir(dir: &Path, existed: bool) {
     if existed {
@@ -554,7 +559,7 @@ pub(super) fn collect_verify_leftovers(store: &dyn Store) -> Result<()> {
 
 /// Shreds every file under `path` and removes its directories; never follows a
 /// symlink. Gives the first error met (everything is still tried).
-fn shred_tree(path: &Path) -> Result<()> {
+pub(super) fn shred_tree(path: &Path) -> Result<()> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),

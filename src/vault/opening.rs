@@ -52,10 +52,9 @@ pub(super) fn key_store(store: &SharedStore, root: &RootFile) -> Box<dyn KeyStor
 /// The clear root's bytes; a store without one holds no vault.
 pub(super) fn read_root(store: &dyn Store) -> Result<Vec<u8>> {
     match store.read(layout::ROOT) {
-        Err(StoreError::NotFound(_)) => Err(Error::NoVault {
-            at: store.locate(""),
-        }),
-        other => Ok(other?),
+        Err(StoreError::NotFound(_)) => Err(super::migrate::no_vault(store)),
+        Ok(bytes) => super::migrate::refuse_moved(store, bytes),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -280,9 +279,7 @@ impl Vault<'_> {
     pub(super) fn handle(&self, mode: LockMode, keyed: bool, full: bool) -> Result<Handle> {
         let store = &self.store;
         if !store.exists(layout::ROOT)? {
-            return Err(Error::NoVault {
-                at: store.locate(""),
-            });
+            return Err(super::migrate::no_vault(store.as_ref()));
         }
         store.check_private(&[layout::KEYS, layout::CREDS, layout::RECORDS])?;
         let mut mode = mode;
@@ -1085,6 +1082,8 @@ impl Handle {
                 self.store.shred(&store::join(layout::RECORDS, &name))?;
             }
         }
+        // What a killed `migrate` left after its switch (issue 14).
+        super::migrate::collect_leftovers(self.store.as_ref())?;
         // Copies of a backup that a killed `backup verify` left (issue 12); one
         // still running is an error here, so that the change marker stays.
         super::backup_cmds::collect_verify_leftovers(self.store.as_ref())
