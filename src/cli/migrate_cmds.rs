@@ -23,14 +23,20 @@ pub fn migrate(
         ));
     }
     let report = vault.migrate(store, ui)?;
-    outln!(
-        "moved the vault from {} to {}{}: every object copied as it was (still sealed: the same passphrase opens it), the copy opened and checked against the directory ({} live intervention(s), {} tombstone(s)), then the directory shredded and removed",
-        report.from.display(),
-        report.to,
-        if report.resumed { " (an interrupted move, finished)" } else { "" },
-        report.interventions,
-        report.tombstones,
-    );
+    match report.resumed {
+        false => outln!(
+            "moved the vault from {} to {}: every object copied as it was (still sealed: the same passphrase opens it), the copy opened and checked against the directory ({} live intervention(s), {} tombstone(s)), then the directory shredded and removed",
+            report.from.display(),
+            report.to,
+            report.interventions,
+            report.tombstones,
+        ),
+        true => outln!(
+            "finished the interrupted move of the vault from {} to {} (its copy was checked before the switch): the vault is there, and the directory is shredded and removed",
+            report.from.display(),
+            report.to,
+        ),
+    }
     if !report.backup_dirs.is_empty() {
         let dirs: Vec<String> = report
             .backup_dirs
