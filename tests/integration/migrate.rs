@@ -71,7 +71,15 @@ fn directory_vault() -> TestVault {
     ])
     .success();
     v.run_with_stdin(
-        &["add", "acme", "ftp", "--kind", "hosting", "--user", "bob"],
+        &[
+            "add",
+            "acme",
+            "ftp",
+            "--kind",
+            "hosting",
+            "--user",
+            "bob.the.webmaster",
+        ],
         &format!("{SECRET}\n"),
     )
     .success();
@@ -134,7 +142,7 @@ fn migrate_moves_a_directory_vault_into_etcd_and_every_command_works_there() {
     // No plaintext a user typed reaches the cluster.
     let d = dump(&prefix);
     assert!(d.contains("vault.json"), "the dump holds the vault");
-    for plain in [SECRET, CLIENT, "refonte du site", "bob"] {
+    for plain in [SECRET, CLIENT, "refonte du site", "bob.the.webmaster"] {
         assert!(!d.contains(plain), "{plain} in the dump");
     }
     assert!(!d.contains("migration"), "no marker left: {d}");
