@@ -90,6 +90,26 @@ pub enum Error {
         at: Location,
     },
 
+    /// The directory vault was moved elsewhere by `migrate`, whose wipe of the
+    /// directory has not finished (exit 5: the vault is not here).
+    #[error("the vault at {from} was moved to {to}: use it there; the move was interrupted before this directory was wiped: run the move again, to the same location, to finish it")]
+    Moved {
+        /// The directory.
+        from: Location,
+        /// Where the vault is now.
+        to: String,
+    },
+
+    /// A store holds a move of a directory vault into it that is not finished
+    /// (exit 5: no vault here yet).
+    #[error("no vault at {at} yet: the move of the directory vault {from} into it was interrupted; run the move again on the machine that holds that directory, to finish it")]
+    MigrationUnfinished {
+        /// The store.
+        at: Location,
+        /// The directory the vault comes from.
+        from: String,
+    },
+
     /// `init` found a vault already there (exit 7).
     #[error("a vault already exists at {at}: use it, or choose another location for the new one")]
     VaultExists {
@@ -377,6 +397,8 @@ impl Error {
         match self {
             Error::Usage { .. } => 2,
             Error::NoVault { .. }
+            | Error::Moved { .. }
+            | Error::MigrationUnfinished { .. }
             | Error::NoSuchIntervention { .. }
             | Error::NoSuchCredential { .. }
             | Error::NoSuchClient { .. }

@@ -62,6 +62,12 @@ fn line(e: &Error, target: Option<&Target>) -> String {
                 "a vault already exists at {at}: use it, or choose another directory with --vault"
             ),
         },
+        Error::Moved { from, to } => format!(
+            "the vault at {from} was moved to {to}: point {point} at it; the move was interrupted before this directory was wiped: run 'intervault --vault {from} migrate --to {to}' to finish it"
+        ),
+        Error::MigrationUnfinished { at, from } => format!(
+            "no vault at {at} yet: the move of the directory vault {from} into it was interrupted; run 'intervault --vault {from} migrate --to {at}' on the machine that holds that directory to finish it"
+        ),
         Error::WrongPassphrase => "wrong passphrase: the vault was not unlocked; try again (check --passphrase-file or INTERVAULT_PASSPHRASE if set)".to_owned(),
         Error::NoSuchIntervention { id } => {
             format!("no intervention '{id}': see 'intervault list --all' for the IDs in this vault")

@@ -8,7 +8,9 @@ use intervault::{Error, Result};
 use serde_json::json;
 
 use super::render;
+use super::target::Target;
 use super::ui::TerminalUi;
+use intervault::store::SharedStore;
 
 pub fn backup(vault: &Vault, ui: &mut TerminalUi, to: Option<PathBuf>, json: bool) -> Result<()> {
     let report = vault.backup(to, ui)?;
@@ -55,8 +57,12 @@ pub fn verify(vault: &Vault, ui: &mut TerminalUi, file: Option<PathBuf>, json: b
         }));
         return Ok(());
     }
+    let place = match vault.dir() {
+        Some(_) => "a private place in the vault directory",
+        None => "a private temporary directory",
+    };
     outln!(
-        "backup {} is intact: made {}, generation {}; restored into a private place in the vault directory (shredded since), {} intervention(s) opened and checked against its manifest, {} taken out since (wiped)",
+        "backup {} is intact: made {}, generation {}; restored into {place} (shredded since), {} intervention(s) opened and checked against its manifest, {} taken out since (wiped)",
         file.display(),
         format_local(check.created_at),
         check.generation,
@@ -71,9 +77,16 @@ pub fn restore(
     ui: &mut TerminalUi,
     file: &Path,
     into: &Path,
+    other: Option<(Target, SharedStore)>,
     json: bool,
 ) -> Result<()> {
-    let report = vault.restore(file, into, ui)?;
+    let (report, shown) = match other {
+        Some((target, store)) if target.address.as_dir().is_none() => (
+            vault.restore_to_store(file, store, ui)?,
+            target.address.to_string(),
+        ),
+        _ => (vault.restore(file, into, ui)?, into.display().to_string()),
+    };
     if json {
         let dropped: Vec<_> = report
             .dropped
@@ -88,8 +101,7 @@ pub fn restore(
         return Ok(());
     }
     outln!(
-        "restored into {}: {}",
-        into.display(),
+        "restored into {shown}: {}",
         if report.restored.is_empty() {
             "no live intervention".to_owned()
         } else {

@@ -130,9 +130,19 @@ pub fn of(name: &str) -> &'static [(&'static str, &'static str)] {
             ("an encrypted backup", "intervault backup"),
             ("check one", "intervault backup verify BACKUP-FILE"),
         ],
-        "restore" => &[(
-            "into a new directory",
-            "intervault restore BACKUP-FILE --into ~/restored-vault",
+        "restore" => &[
+            (
+                "into a new directory",
+                "intervault restore BACKUP-FILE --into ~/restored-vault",
+            ),
+            (
+                "into an empty etcd prefix",
+                "intervault restore BACKUP-FILE --into etcd://10.0.0.5:2379,10.0.0.6:2379/agency/vault",
+            ),
+        ],
+        "migrate" => &[(
+            "move the directory vault into etcd (TLS options as for --vault)",
+            "intervault migrate --to etcd://10.0.0.5:2379,10.0.0.6:2379/agency/vault",
         )],
         "retention" => &[
             ("show the periods", "intervault retention"),

@@ -16,6 +16,7 @@ mod exec;
 mod help;
 mod intervention_cmds;
 mod manual;
+mod migrate_cmds;
 mod render;
 mod session_cmds;
 mod table;
@@ -357,13 +358,27 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         to: Option<PathBuf>,
     },
-    /// Restore a backup into a new or empty directory (never bringing back what is wiped)
+    /// Restore a backup into a new or empty directory, or an empty etcd prefix
+    /// (never bringing back what is wiped)
     Restore {
         /// The backup file
         file: PathBuf,
-        /// The new vault's directory (new or empty)
-        #[arg(long, value_name = "DIR")]
+        /// The new vault's directory (new or empty), or etcd://HOST:PORT[,...]/PREFIX
+        /// (an empty prefix; reached with the --etcd-* options)
+        #[arg(long, value_name = "DIR|URL")]
         into: PathBuf,
+    },
+    /// Move a directory vault into etcd: copy, check, then shred the directory
+    ///
+    /// Every object is copied as it is (sealed: the same passphrase opens the
+    /// vault there), the copy is opened and checked against the directory, then
+    /// the directory is wiped as a close wipes. Interrupted, run it again: it
+    /// finishes or starts over, and loses nothing. Managed backups stay managed.
+    Migrate {
+        /// The new home: etcd://HOST:PORT[,HOST:PORT...]/PREFIX, an empty prefix
+        /// (reached with the --etcd-* options, as --vault)
+        #[arg(long, value_name = "URL")]
+        to: PathBuf,
     },
     /// Show, or change, how long audit records and tombstones are kept
     Retention {
@@ -671,10 +686,30 @@ fn run_command(mut cli: Cli) -> std::result::Result<(), Failure> {
         Command::ClipHolder { seconds } => return clip::hold(*seconds).map_err(early),
         _ => {}
     }
-    let target = target::resolve(&cli.global).map_err(early)?;
+    // `migrate --to` and `restore --into` name a second location.
+    let second = match &cli.command {
+        Command::Migrate { to } => Some((to.as_os_str(), "--to")),
+        Command::Restore { into, .. } => Some((into.as_os_str(), "--into")),
+        _ => None,
+    };
+    let (target, other) = match second {
+        Some((text, flag)) => {
+            let (target, other) = target::resolve_pair(&cli.global, text, flag).map_err(early)?;
+            (target, Some(other))
+        }
+        None => (target::resolve(&cli.global).map_err(early)?, None),
+    };
     let store = intervault::store::open(&target.address, target.tls.as_ref(), target.timeout)
         .map_err(|e| Failure::of(&e, Some(&target)))?;
-    dispatch(cli, store).map_err(|e| Failure::of(&e, Some(&target)))
+    let other = match other {
+        Some(other) => {
+            let store = intervault::store::open(&other.address, other.tls.as_ref(), other.timeout)
+                .map_err(|e| Failure::of(&e, Some(&other)))?;
+            Some((other, store))
+        }
+        None => None,
+    };
+    dispatch(cli, store, other).map_err(|e| Failure::of(&e, Some(&target)))
 }
 
 /// `intervault manpages DIR` or `--install`.
@@ -694,7 +729,11 @@ fn manpages(dir: Option<PathBuf>, install: bool) -> Result<()> {
 }
 
 /// Runs a command that works on the vault in `store`.
-fn dispatch(cli: Cli, store: intervault::store::SharedStore) -> Result<()> {
+fn dispatch(
+    cli: Cli,
+    store: intervault::store::SharedStore,
+    other: Option<(target::Target, intervault::store::SharedStore)>,
+) -> Result<()> {
     let clock = SystemClock;
     // Sessions stay in this login's keyring; the rollback record goes where every
     // login of the user (and the sweep timer) finds it after this one ends.
@@ -866,8 +905,9 @@ fn dispatch(cli: Cli, store: intervault::store::SharedStore) -> Result<()> {
         } => backup_cmds::verify(&vault, &mut ui, file, json),
         Command::Backup { check: None, to } => backup_cmds::backup(&vault, &mut ui, to, json),
         Command::Restore { file, into } => {
-            backup_cmds::restore(&vault, &mut ui, &file, &into, json)
+            backup_cmds::restore(&vault, &mut ui, &file, &into, other, json)
         }
+        Command::Migrate { .. } => migrate_cmds::migrate(&vault, &mut ui, other),
         Command::Client { action } => match action {
             ClientAction::List => audit_cmds::client_list(&vault, &mut ui, json),
             ClientAction::Report { name, lang } => {
@@ -949,6 +989,7 @@ fn without_json(command: &Command) -> Option<&'static str> {
         Command::Freeze { .. } => "freeze",
         Command::Unfreeze { .. } => "unfreeze",
         Command::Passwd { .. } => "passwd",
+        Command::Migrate { .. } => "migrate",
     };
     Some(name)
 }

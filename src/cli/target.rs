@@ -112,9 +112,36 @@ impl Opt {
 /// Resolves the vault and its connection settings from `global` and the
 /// environment (`XDG_CONFIG_HOME`, `HOME`, `XDG_DATA_HOME`).
 pub fn resolve(global: &Global) -> Result<Target> {
-    let env = |name: &str| std::env::var_os(name);
-    let config_file = config::path(env("XDG_CONFIG_HOME").as_deref(), env("HOME").as_deref());
-    let mut config = Lazy::new(config_file);
+    resolve_in(global, &mut Lazy::from_env(), false)
+}
+
+/// Resolves the vault and the other location a command names (`migrate --to`,
+/// `restore --into`, given as `flag`): an etcd URL there is reached with the
+/// same TLS files and timeout as an etcd vault, so those options are not stray
+/// for a directory vault; plain connections only to loopback, as for the vault.
+pub fn resolve_pair(
+    global: &Global,
+    other: &std::ffi::OsStr,
+    flag: &'static str,
+) -> Result<(Target, Target)> {
+    let origin = Origin::Flag(flag);
+    let address = Address::parse_os(other).map_err(|e| from(&origin, e))?;
+    let mut config = Lazy::from_env();
+    let etcd_there = matches!(address, Address::Etcd(_));
+    let vault = resolve_in(global, &mut config, etcd_there)?;
+    let other = match address {
+        Address::Dir(dir) => Target {
+            address: Address::Dir(dir),
+            tls: None,
+            timeout: DEFAULT_ETCD_TIMEOUT,
+            origin,
+        },
+        Address::Etcd(etcd) => etcd_target(global, &mut config, etcd, origin)?,
+    };
+    Ok((vault, other))
+}
+
+fn resolve_in(global: &Global, config: &mut Lazy, etcd_elsewhere: bool) -> Result<Target> {
     let (address, origin) = match global
         .vault
         .as_deref()
@@ -140,7 +167,9 @@ pub fn resolve(global: &Global) -> Result<Target> {
     };
     match address {
         Address::Dir(dir) => {
-            refuse_etcd_options(global, &dir)?;
+            if !etcd_elsewhere {
+                refuse_etcd_options(global, &dir)?;
+            }
             Ok(Target {
                 address: Address::Dir(dir),
                 tls: None,
@@ -148,48 +177,55 @@ pub fn resolve(global: &Global) -> Result<Target> {
                 origin,
             })
         }
-        Address::Etcd(etcd) => {
-            let settings = config.get()?.map(|c| c.etcd.clone()).unwrap_or_default();
-            let file = config.path().unwrap_or_default();
-            let from_file = |key: &'static str, s: &Option<Setting<PathBuf>>| {
-                s.as_ref().map(|s| {
-                    let origin = Origin::Config {
-                        key,
-                        file: file.clone(),
-                        line: s.line,
-                    };
-                    (s.value.clone(), origin)
-                })
-            };
-            let pick = |opt: &Opt, given: &Option<PathBuf>, key, s| {
-                given
-                    .clone()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .map(|p| (p, opt.origin(global)))
-                    .or_else(|| from_file(key, s))
-            };
-            let ca = pick(&CA, &global.etcd_ca, "ca", &settings.ca);
-            let cert = pick(&CERT, &global.etcd_cert, "cert", &settings.cert);
-            let key = pick(&KEY, &global.etcd_key, "key", &settings.key);
-            // Each value first, then how they go together.
-            let timeout = match global.etcd_timeout.as_deref().filter(|t| !t.is_empty()) {
-                Some(text) => {
-                    config::parse_timeout(text).map_err(|e| from(&TIMEOUT.origin(global), e))?
-                }
-                None => settings.timeout.map_or(DEFAULT_ETCD_TIMEOUT, |s| s.value),
-            };
-            let tls = tls_files(ca, cert, key)?;
-            if tls.is_none() && !etcd.all_loopback() {
-                return Err(plain_refused(&etcd));
-            }
-            Ok(Target {
-                address: Address::Etcd(etcd),
-                tls,
-                timeout,
-                origin,
-            })
-        }
+        Address::Etcd(etcd) => etcd_target(global, config, etcd, origin),
     }
+}
+
+/// An etcd location with its TLS files and timeout, from the options, the
+/// environment or the configuration file.
+fn etcd_target(
+    global: &Global,
+    config: &mut Lazy,
+    etcd: EtcdAddress,
+    origin: Origin,
+) -> Result<Target> {
+    let settings = config.get()?.map(|c| c.etcd.clone()).unwrap_or_default();
+    let file = config.path().unwrap_or_default();
+    let from_file = |key: &'static str, s: &Option<Setting<PathBuf>>| {
+        s.as_ref().map(|s| {
+            let origin = Origin::Config {
+                key,
+                file: file.clone(),
+                line: s.line,
+            };
+            (s.value.clone(), origin)
+        })
+    };
+    let pick = |opt: &Opt, given: &Option<PathBuf>, key, s| {
+        given
+            .clone()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(|p| (p, opt.origin(global)))
+            .or_else(|| from_file(key, s))
+    };
+    let ca = pick(&CA, &global.etcd_ca, "ca", &settings.ca);
+    let cert = pick(&CERT, &global.etcd_cert, "cert", &settings.cert);
+    let key = pick(&KEY, &global.etcd_key, "key", &settings.key);
+    // Each value first, then how they go together.
+    let timeout = match global.etcd_timeout.as_deref().filter(|t| !t.is_empty()) {
+        Some(text) => config::parse_timeout(text).map_err(|e| from(&TIMEOUT.origin(global), e))?,
+        None => settings.timeout.map_or(DEFAULT_ETCD_TIMEOUT, |s| s.value),
+    };
+    let tls = tls_files(ca, cert, key)?;
+    if tls.is_none() && !etcd.all_loopback() {
+        return Err(plain_refused(&etcd));
+    }
+    Ok(Target {
+        address: Address::Etcd(etcd),
+        tls,
+        timeout,
+        origin,
+    })
 }
 
 /// The configuration file, read the first time it is asked for.
@@ -199,7 +235,10 @@ struct Lazy {
 }
 
 impl Lazy {
-    fn new(path: Option<PathBuf>) -> Self {
+    /// The file `XDG_CONFIG_HOME` or `HOME` names.
+    fn from_env() -> Self {
+        let env = |name: &str| std::env::var_os(name);
+        let path = config::path(env("XDG_CONFIG_HOME").as_deref(), env("HOME").as_deref());
         Lazy { path, read: None }
     }
 

@@ -15,7 +15,7 @@ use super::fsio;
 use super::layout;
 use super::opening::Access;
 use super::{Interaction, Vault};
-use crate::store::{Store, StoreError};
+use crate::store::{SharedStore, Store, StoreError};
 
 /// What `backup` did.
 #[derive(Debug, Clone)]
@@ -62,8 +62,13 @@ pub struct RestoreReport {
 impl<'c> Vault<'c> {
     /// The vault in directory `dir`, set up like this one.
     pub(super) fn sibling(&self, dir: PathBuf) -> Vault<'c> {
+        self.sibling_in(std::sync::Arc::new(crate::store::dir::DirStore::new(&dir)))
+    }
+
+    /// The vault in `store`, set up like this one.
+    pub(super) fn sibling_in(&self, store: SharedStore) -> Vault<'c> {
         Vault {
-            store: std::sync::Arc::new(crate::store::dir::DirStore::new(&dir)),
+            store,
             clock: self.clock,
             master_cache: std::cell::RefCell::new(None),
             index_cache: std::cell::RefCell::new(None),
@@ -77,19 +82,6 @@ impl<'c> Vault<'c> {
             upkeep_backups: self.upkeep_backups,
             keys_told: std::cell::Cell::new(false),
         }
-    }
-
-    /// The vault's directory, for what only a local directory can do.
-    fn local_dir(&self) -> Result<&Path> {
-        self.store.local_dir().ok_or_else(|| {
-            Error::usage(
-                format!(
-                    "the vault at {} is not in a directory",
-                    self.store.address()
-                ),
-                "this needs a directory vault; see 'man intervault-backup'",
-            )
-        })
     }
 
     /// The default managed backup directory: beside the vault, `<name>-backups`.
@@ -190,23 +182,7 @@ impl<'c> Vault<'c> {
         let mut files = BTreeMap::new();
         let store = &u.h.store;
         files.insert(layout::ROOT.to_owned(), store.read(layout::ROOT)?);
-        // Keys kept in the OS keyring stay there: the backup holds none.
-        let key_files = u.index.key_store.is_none();
-        // The index as committed: the core (in vault.json), records, history.
-        let mut names = Vec::new();
-        for l in &u.index.loaded.live {
-            if key_files {
-                names.push(layout::key(&l.reference));
-            }
-            if let Some(g) = l.creds {
-                names.push(layout::creds(&l.reference, g));
-            }
-            names.push(layout::record(&l.reference, l.record));
-        }
-        if u.index.loaded.history_gen > 0 {
-            names.push(layout::history(u.index.loaded.history_gen));
-        }
-        for name in names {
+        for name in object_names(&u) {
             let bytes = store.read(&name)?;
             files.insert(name, bytes);
         }
@@ -255,16 +231,24 @@ impl<'c> Vault<'c> {
     }
 
     /// Checks a backup as a restore would use it: restores it into a private
-    /// place inside the vault directory (see [`VerifyPlace`]), opens it with the
-    /// passphrase, checks every file against the sealed manifest, opens every
-    /// live intervention's credentials, and checks its audit trail. Exit 6 when
-    /// anything does not hold.
+    /// place (inside the vault directory, see [`VerifyPlace`]; for a vault in
+    /// another store, a private temporary directory, see [`TempPlace`]), opens
+    /// it with the passphrase, checks every file against the sealed manifest,
+    /// opens every live intervention's credentials, and checks its audit
+    /// trail. Exit 6 when anything does not hold.
     pub fn backup_verify(&self, file: &Path, ui: &mut dyn Interaction) -> Result<BackupCheck> {
         let b = backup::read(file)?;
         // Headers first: an absurd KDF cost is refused before anything is written.
         b.root(file)?;
-        let place = VerifyPlace::new(self.local_dir()?)?;
-        let copy = place.dir.join("vault");
+        let place = match self.store.local_dir() {
+            Some(dir) => Place::InVault(VerifyPlace::new(dir)?),
+            None => {
+                // Only for a vault that exists (as beside a directory vault).
+                super::opening::read_root(self.store.as_ref())?;
+                Place::Temporary(TempPlace::new()?)
+            }
+        };
+        let copy = place.dir().join("vault");
         write_vault(&copy, file, &b)?;
         let mut v = Vault::new(copy, self.clock);
         v.upkeep_backups = false;
@@ -304,10 +288,44 @@ impl<'c> Vault<'c> {
         into: &Path,
         ui: &mut dyn Interaction,
     ) -> Result<RestoreReport> {
+        self.restore_to(file, Into::Dir(into), ui)
+    }
+
+    /// [`Vault::restore`] into `into`, an empty store (an etcd prefix that
+    /// holds anything is refused, exit 7, as `init` refuses it).
+    pub fn restore_to_store(
+        &self,
+        file: &Path,
+        into: SharedStore,
+        ui: &mut dyn Interaction,
+    ) -> Result<RestoreReport> {
+        match into.local_dir().map(Path::to_owned) {
+            Some(dir) => self.restore_to(file, Into::Dir(&dir), ui),
+            None => self.restore_to(file, Into::Store(into), ui),
+        }
+    }
+
+    fn restore_to(
+        &self,
+        file: &Path,
+        into: Into<'_>,
+        ui: &mut dyn Interaction,
+    ) -> Result<RestoreReport> {
         let b = backup::read(file)?;
         // Its header first (KDF costs, expiry table): refused before any prompt,
         // key derivation or write.
         let backup_root = b.root(file)?;
+        let into = match into {
+            Into::Dir(dir) => dir,
+            Into::Store(store) => {
+                if !store.list("")?.is_empty() {
+                    return Err(Error::VaultExists {
+                        at: store.locate(""),
+                    });
+                }
+                return self.restore_in_store(file, &b, backup_root, store, ui);
+            }
+        };
         let existed = match std::fs::read_dir(into) {
             Ok(mut entries) => {
                 if entries.next().is_some() {
@@ -339,6 +357,35 @@ impl<'c> Vault<'c> {
         if result.is_err() {
             // Nothing half-restored stays behind: the directory is as it was.
             clear_dir(into, existed);
+        }
+        result
+    }
+
+    fn restore_in_store(
+        &self,
+        file: &Path,
+        b: &BackupFile,
+        backup_root: super::format::RootFile,
+        store: SharedStore,
+        ui: &mut dyn Interaction,
+    ) -> Result<RestoreReport> {
+        let current: Vec<Tombstone> = match self.unlocked(ui, Access::Read) {
+            Ok(u) => u.index.tombstones.clone(),
+            Err(Error::NoVault { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let ended: Vec<Ref> = backup_root
+            .expiry
+            .into_iter()
+            .filter(|e| e.until <= self.clock.now())
+            .map(|e| e.reference)
+            .collect();
+        let restored = self.sibling_in(store.clone());
+        let result = write_store(store.as_ref(), file, b)
+            .and_then(|()| self.restore_into(&restored, b, file, &current, &ended, ui));
+        if result.is_err() {
+            // Nothing half-restored stays behind: the prefix was empty.
+            clear_store(store.as_ref());
         }
         result
     }
@@ -391,6 +438,12 @@ impl<'c> Vault<'c> {
                     why,
                 });
             }
+            // What is brought back goes at its window end on the store too.
+            super::opening::tie_to_windows(
+                u.h.store.as_ref(),
+                u.index.interventions.iter(),
+                u.h.now,
+            )?;
             let restored: Vec<String> =
                 u.index.interventions.iter().map(|m| m.id.clone()).collect();
             let mut e = Event::new(Action::Restore, Outcome::Done)
@@ -400,6 +453,27 @@ impl<'c> Vault<'c> {
         })?;
         Ok(report)
     }
+}
+
+/// The objects of the vault as `u` committed it, but the root and the trail:
+/// each live intervention's key (unless keys live in the OS keyring: a backup
+/// holds none), credentials and record, and the history.
+pub(super) fn object_names(u: &super::opening::Unlocked<'_>) -> Vec<String> {
+    let key_files = u.index.key_store.is_none();
+    let mut names = Vec::new();
+    for l in &u.index.loaded.live {
+        if key_files {
+            names.push(layout::key(&l.reference));
+        }
+        if let Some(g) = l.creds {
+            names.push(layout::creds(&l.reference, g));
+        }
+        names.push(layout::record(&l.reference, l.record));
+    }
+    if u.index.loaded.history_gen > 0 {
+        names.push(layout::history(u.index.loaded.history_gen));
+    }
+    names
 }
 
 /// Empties `dir` of what a failed restore wrote, and removes it if it was new.
@@ -417,6 +491,43 @@ fn clear_dir(dir: &Path, existed: bool) {
         }
     } else {
         let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Where a restore goes.
+enum Into<'a> {
+    Dir(&'a Path),
+    Store(SharedStore),
+}
+
+/// Writes a backup's files as a vault in `store`, the root last (until it is
+/// there, no command opens the vault).
+fn write_store(store: &dyn Store, file: &Path, b: &BackupFile) -> Result<()> {
+    store.create(&[layout::KEYS, layout::CREDS, layout::RECORDS])?;
+    for name in b.files.keys().filter(|n| *n != layout::ROOT) {
+        let bytes = b.file(file, name)?.unwrap_or_default();
+        match name.ends_with(".log") {
+            true => store.log_replace(name, &bytes)?,
+            false => store.write(name, &bytes)?,
+        }
+    }
+    let root = b.file(file, layout::ROOT)?.unwrap_or_default();
+    store.write(layout::ROOT, &root)
+}
+
+/// Shreds everything a failed restore wrote into an empty store.
+fn clear_store(store: &dyn Store) {
+    let _ = store.shred(layout::ROOT);
+    for folder in [
+        layout::KEYS,
+        layout::CREDS,
+        layout::RECORDS,
+        layout::AUDIT,
+        "",
+    ] {
+        for name in store.list(folder).unwrap_or_default() {
+            let _ = store.shred(&crate::store::join(folder, &name));
+        }
     }
 }
 
@@ -507,6 +618,76 @@ impl VerifyPlace {
     }
 }
 
+/// Where `backup verify` restores a backup: see [`VerifyPlace`] and [`TempPlace`].
+enum Place {
+    InVault(VerifyPlace),
+    Temporary(TempPlace),
+}
+
+impl Place {
+    fn dir(&self) -> &Path {
+        match self {
+            Place::InVault(p) => &p.dir,
+            Place::Temporary(p) => p.path(),
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            Place::InVault(p) => p.finish(),
+            Place::Temporary(p) => p.finish(),
+        }
+    }
+}
+
+/// Where `backup verify` restores the backup it checks for a vault that is not
+/// in a directory (an etcd vault has no "inside"): a private (0700) directory
+/// under `$XDG_RUNTIME_DIR` (a per-user tmpfs, emptied at logout, where one
+/// exists), else the system's temporary directory. The copy is shredded when
+/// the verify ends, failed or not; only a verify killed half-way leaves it,
+/// still sealed with the passphrase of its day, until the tmpfs goes.
+struct TempPlace {
+    dir: Option<tempfile::TempDir>,
+}
+
+impl TempPlace {
+    fn new() -> Result<Self> {
+        let base = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute() && p.is_dir())
+            .unwrap_or_else(std::env::temp_dir);
+        let dir = tempfile::Builder::new()
+            .prefix("intervault-verify-")
+            .tempdir_in(&base)
+            .map_err(|e| Error::io("create a private directory in", &base, e))?;
+        fsio::create_private_dir(dir.path())?;
+        Ok(TempPlace { dir: Some(dir) })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.as_ref().map_or(Path::new(""), |d| d.path())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        match self.dir.take() {
+            Some(dir) => {
+                let shredded = shred_tree(dir.path());
+                drop(dir);
+                shredded
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TempPlace {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            let _ = shred_tree(dir.path());
+        }
+    }
+}
+
 impl Drop for VerifyPlace {
     fn drop(&mut self) {
         // A failed verify: shred the copy (a second call after finish is a no-op).
@@ -554,7 +735,7 @@ pub(super) fn collect_verify_leftovers(store: &dyn Store) -> Result<()> {
 
 /// Shreds every file under `path` and removes its directories; never follows a
 /// symlink. Gives the first error met (everything is still tried).
-fn shred_tree(path: &Path) -> Result<()> {
+pub(super) fn shred_tree(path: &Path) -> Result<()> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),

@@ -255,3 +255,46 @@ fn with_the_documented_auto_compaction_an_expired_window_cannot_be_read_back() {
     assert!(gone, "the expired key's old revision is still readable");
     assert!(raw.get(&sealed.key).unwrap().kv.is_none());
 }
+
+#[test]
+fn a_vault_moved_in_by_migrate_hangs_on_leases_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = TestClock(Cell::new(Utc::now()));
+    let dir = Vault::new(tmp.path().join("v"), &clock).with_state_dir(tmp.path().join("state"));
+    dir.init(FAST, &mut TestUi::new()).unwrap();
+    let now = clock.0.get();
+    let new = NewIntervention {
+        id: "acme".into(),
+        client: "Acme".into(),
+        window: WindowSpec::Range {
+            from: Some(now),
+            until: now + TimeDelta::hours(1),
+        },
+        note: None,
+    };
+    dir.open(&new, &mut TestUi::new()).unwrap();
+    let cred = super::test_support::bare_credential("ftp", Kind::Hosting);
+    dir.add("acme", &cred, false, &mut TestUi::new()).unwrap();
+    // An empty prefix to move into (OnCluster would make a vault there).
+    let prefix = format!("lease/{}", format::Ref::random());
+    let target: SharedStore = std::sync::Arc::new(for_tests::open(TestCluster::shared(), &prefix));
+    dir.migrate(target, &mut TestUi::new()).unwrap();
+    let raw = Client::connect(&EtcdConfig::new(TestCluster::shared().endpoints())).unwrap();
+    let under = |folder: &str| {
+        raw.range_prefix(format!("{prefix}/{folder}"), true, None)
+            .unwrap()
+            .kvs
+    };
+    let sealed: Vec<_> = under("keys/").into_iter().chain(under("creds/")).collect();
+    assert_eq!(sealed.len(), 2);
+    for kv in sealed {
+        assert_ne!(
+            kv.lease,
+            0,
+            "{} has no lease",
+            String::from_utf8_lossy(&kv.key)
+        );
+        let ttl = raw.lease_ttl(kv.lease).unwrap().remaining.unwrap();
+        assert!((3000..=3601).contains(&ttl), "{ttl}");
+    }
+}

@@ -15,6 +15,7 @@ pub mod format;
 mod interventions;
 pub mod keystore;
 mod layout;
+mod migrate;
 mod opening;
 mod recording;
 mod retention;
@@ -46,6 +47,7 @@ pub use interventions::{
     Closed, EntryView, InitOptions, InterventionDetail, InterventionSummary, NewEnd,
     NewIntervention, SweepReport, WindowSpec,
 };
+pub use migrate::MigrateReport;
 pub use retention::{RetentionChange, RetentionView};
 pub use status::StatusReport;
 pub use unlocked::{DEFAULT_UNLOCK, MAX_UNLOCK};
@@ -323,6 +325,8 @@ mod backup_tests;
 mod fault_tests;
 #[cfg(test)]
 mod lease_tests;
+#[cfg(test)]
+mod migrate_tests;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]

@@ -52,10 +52,9 @@ pub(super) fn key_store(store: &SharedStore, root: &RootFile) -> Box<dyn KeyStor
 /// The clear root's bytes; a store without one holds no vault.
 pub(super) fn read_root(store: &dyn Store) -> Result<Vec<u8>> {
     match store.read(layout::ROOT) {
-        Err(StoreError::NotFound(_)) => Err(Error::NoVault {
-            at: store.locate(""),
-        }),
-        other => Ok(other?),
+        Err(StoreError::NotFound(_)) => Err(super::migrate::no_vault(store)),
+        Ok(bytes) => super::migrate::refuse_moved(store, bytes),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -288,9 +287,7 @@ impl Vault<'_> {
     pub(super) fn handle(&self, mode: LockMode, keyed: bool, full: bool) -> Result<Handle> {
         let store = &self.store;
         if !store.exists(layout::ROOT)? {
-            return Err(Error::NoVault {
-                at: store.locate(""),
-            });
+            return Err(super::migrate::no_vault(store.as_ref()));
         }
         store.check_private(&[layout::KEYS, layout::CREDS, layout::RECORDS])?;
         let mut mode = mode;
@@ -1100,6 +1097,8 @@ impl Handle {
                 self.store.shred(&store::join(layout::RECORDS, &name))?;
             }
         }
+        // What a killed `migrate` left after its switch (issue 14).
+        super::migrate::collect_leftovers(self.store.as_ref())?;
         // Copies of a backup that a killed `backup verify` left (issue 12); one
         // still running is an error here, so that the change marker stays.
         super::backup_cmds::collect_verify_leftovers(self.store.as_ref())
@@ -1554,21 +1553,9 @@ impl Unlocked<'_> {
     ) -> Result<()> {
         let before: HashMap<&Ref, DateTime<Utc>> =
             old.iter().map(|e| (&e.reference, e.until)).collect();
-        for m in &self.index.interventions {
-            let until = m.window.until;
-            if !moved(before.get(&m.reference).copied(), until) {
-                continue;
-            }
-            let mut names = vec![layout::key(&m.reference)];
-            names.extend(m.creds_gen.map(|g| layout::creds(&m.reference, g)));
-            let expiry = Expiry {
-                group: m.reference.as_str(),
-                until,
-                now: self.h.now,
-            };
-            self.h.store.expire_at(&expiry, &names)?;
-        }
-        Ok(())
+        let moved = (self.index.interventions.iter())
+            .filter(|m| moved(before.get(&m.reference).copied(), m.window.until));
+        tie_to_windows(self.h.store.as_ref(), moved, self.h.now)
     }
 
     /// Whether the destruction of wiped intervention `reference`'s key is still
@@ -1865,4 +1852,25 @@ pub(super) fn tombstone_of(
         reason,
         m.entries.iter().map(|e| e.name.clone()).collect(),
     )
+}
+
+/// Makes `store` delete each of `interventions`' key and credentials by
+/// itself at its window end (a backstop where it can: etcd's leases), as of
+/// `now`: after a window moved, or a vault was copied into `store`.
+pub(super) fn tie_to_windows<'m>(
+    store: &dyn Store,
+    interventions: impl Iterator<Item = &'m InterventionMeta>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for m in interventions {
+        let mut names = vec![layout::key(&m.reference)];
+        names.extend(m.creds_gen.map(|g| layout::creds(&m.reference, g)));
+        let expiry = Expiry {
+            group: m.reference.as_str(),
+            until: m.window.until,
+            now,
+        };
+        store.expire_at(&expiry, &names)?;
+    }
+    Ok(())
 }

@@ -22,6 +22,9 @@ struct EtcdVault {
 
 const SECRET: &str = "Sup3r-S3cret-Hosting-Pw";
 const CLIENT: &str = "Boulangerie Martin";
+/// Long enough that no base64 text of a dump holds it by chance.
+const USER: &str = "robert.martin-admin";
+const CREDENTIAL: &str = "ftp-hebergement-principal";
 
 impl EtcdVault {
     fn on(cluster: &TestCluster) -> Self {
@@ -99,7 +102,7 @@ impl EtcdVault {
     }
 
     fn add(&self, id: &str, name: &str, secret: &str) {
-        let mut c = self.command(&["add", id, name, "--kind", "hosting", "--user", "bob"]);
+        let mut c = self.command(&["add", id, name, "--kind", "hosting", "--user", USER]);
         c.stdin(std::process::Stdio::piped());
         let mut child = c
             .stdout(std::process::Stdio::piped())
@@ -162,24 +165,27 @@ fn a_vault_on_a_three_member_cluster_keeps_the_directory_vaults_promises() {
         "--note",
         "refonte du site",
     ]);
-    v.add("acme", "ftp", SECRET);
-    assert_eq!(v.ok(&["get", "acme", "ftp"]), format!("{SECRET}\n"));
+    v.add("acme", CREDENTIAL, SECRET);
+    assert_eq!(v.ok(&["get", "acme", CREDENTIAL]), format!("{SECRET}\n"));
     // Another machine of the agency sees the same vault.
     let other = v.another_machine();
-    assert_eq!(other.ok(&["get", "acme", "ftp"]), format!("{SECRET}\n"));
+    assert_eq!(
+        other.ok(&["get", "acme", CREDENTIAL]),
+        format!("{SECRET}\n")
+    );
     assert!(other.ok(&["list"]).contains("acme"));
     assert!(v.ok(&["audit", "verify"]).starts_with("audit trail intact"));
     // Nothing a user typed reaches the cluster in clear.
     let dump = v.dump();
     assert!(dump.contains("vault.json"), "the dump holds the vault");
-    for plain in [SECRET, CLIENT, "refonte du site", "bob", "ftp"] {
+    for plain in [SECRET, CLIENT, "refonte du site", USER, CREDENTIAL] {
         assert!(!dump.contains(plain), "{plain} in the dump");
     }
     let receipt = v.ok(&["close", "acme", "--yes"]);
     assert!(receipt.contains("acme"), "{receipt}");
-    let err = v.fails(&["get", "acme", "ftp"], 3);
+    let err = v.fails(&["get", "acme", CREDENTIAL], 3);
     assert!(err.contains("closed"), "{err}");
-    let err = other.fails(&["get", "acme", "ftp"], 3);
+    let err = other.fails(&["get", "acme", CREDENTIAL], 3);
     assert!(err.contains("closed"), "{err}");
     assert!(
         !v.dump().contains("creds/"),

@@ -34,6 +34,7 @@ mod hygiene;
 mod keyring_scope;
 mod leaks;
 mod manual;
+mod migrate;
 mod pipes;
 mod sessions;
 mod tamper;
