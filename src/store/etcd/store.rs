@@ -54,6 +54,8 @@ pub struct EtcdStore {
 struct State {
     lease: Option<i64>,
     fences: Vec<(Vec<u8>, i64)>,
+    /// Set to stop the thread that keeps the lease alive.
+    stop_keep_alive: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl EtcdStore {
@@ -106,6 +108,7 @@ impl EtcdStore {
             .map_err(|e| self.failed(e))?
             .id;
         state.lease = Some(id);
+        state.stop_keep_alive = keep_alive(self.client.clone(), id);
         Ok(id)
     }
 
@@ -297,11 +300,44 @@ impl EtcdStore {
 
 impl Drop for EtcdStore {
     fn drop(&mut self) {
+        if let Some(stop) = self.lock_state().stop_keep_alive.take() {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         // Frees every lock this client still holds at once.
         if let Some(id) = self.lock_state().lease.take() {
             let _ = self.client.lease_revoke(id);
         }
     }
+}
+
+/// Keeps lease `id` alive while this client runs (a command longer than the
+/// lease, or a test process, keeps its locks), renewing it every third of its
+/// time to live, until the flag it gives is set or the lease is gone. A
+/// killed client stops renewing: its locks go when the lease ends.
+fn keep_alive(client: Arc<Client>, id: i64) -> Option<Arc<std::sync::atomic::AtomicBool>> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    let every = Duration::from_secs((LEASE_TTL_SECS / 3) as u64);
+    std::thread::Builder::new()
+        .name("etcd-lease".into())
+        .spawn(move || loop {
+            let slept = Instant::now();
+            // Small steps, so that a dropped store's thread ends soon.
+            while slept.elapsed() < every {
+                if stopped.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            // A renewal that fails is tried again at the next step; one
+            // that finds the lease gone ends the thread.
+            if let Ok(None) = client.lease_keep_alive(id) {
+                return;
+            }
+        })
+        .ok()
+        .map(|_| stop)
 }
 
 /// A failure of the cluster, in the vault's words (one line, a way out).
