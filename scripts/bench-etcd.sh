@@ -38,9 +38,11 @@ if ((${#missing[@]})); then
 fi
 
 cargo build --release --locked --quiet --bin intervault --example bench_vault
-iv=$PWD/target/release/intervault
-helper=$PWD/target/release/examples/bench_vault
 work=$(mktemp -d)
+# Copies, so that a build during the run does not change what is measured.
+cp target/release/intervault target/release/examples/bench_vault "$work/"
+iv=$work/intervault
+helper=$work/bench_vault
 out=${OUT:-$PWD/target/bench-etcd}
 mkdir -p "$out"
 pids=()
