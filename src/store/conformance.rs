@@ -181,6 +181,7 @@ pub(crate) fn listings(maker: &dyn Maker) {
             .expect("append");
         whole.extend_from_slice(line.as_bytes());
     }
+    assert_eq!(store.log_len(log).expect("len"), whole.len() as u64, "{n}");
     store.write("audit/audit.head", b"head").expect("head");
     store.write("audit/zz", b"after the log").expect("write");
     let _reader = store
@@ -199,13 +200,22 @@ pub(crate) fn listings(maker: &dyn Maker) {
             "{n}: from {offset}"
         );
     }
+    // A cut seen by the client that knew where the log ended.
+    store.log_truncate(log, 15).expect("truncate");
+    assert_eq!(store.log_len(log).expect("len"), 15, "{n}: after a cut");
+    whole.truncate(15);
+    store.log_append(log, 15, b"again\n").expect("append");
+    whole.extend_from_slice(b"again\n");
+    assert_eq!(store.log_len(log).expect("len"), 21, "{n}");
     // A chunk far longer than a trail record (a pruned log is written whole),
     // read from inside it and from its end.
     let big: Vec<u8> = (0..100_000u32).map(|i| b'a' + (i % 26) as u8).collect();
     store.log_replace(log, &big).expect("replace");
+    assert_eq!(store.log_len(log).expect("len"), 100_000, "{n}");
     store
         .log_append(log, big.len() as u64, b"after\n")
         .expect("append");
+    assert_eq!(store.log_len(log).expect("len"), 100_006, "{n}");
     for offset in [0u64, 20_000, 90_000, 99_999, 100_000, 100_003] {
         let len = 100_006 - offset;
         let read = store.log_read(log, offset, len).expect("read");

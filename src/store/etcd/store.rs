@@ -59,6 +59,9 @@ pub struct EtcdStore {
 struct State {
     lease: Option<i64>,
     fences: Vec<(Vec<u8>, i64)>,
+    /// Where each log's last chunk started and the log ended when this client
+    /// last saw it: only a hint, checked at every use (see `log_len`).
+    log_ends: std::collections::HashMap<String, (u64, u64)>,
 }
 
 impl EtcdStore {
@@ -624,15 +627,37 @@ impl Store for EtcdStore {
 
     fn log_len(&self, name: &str) -> StoreResult<u64> {
         let prefix = self.log_prefix(name);
+        let end = prefix_end(&prefix);
+        // etcd (3.4) reads every key of a sorted range before it keeps the
+        // last one: the whole log. Where this client saw the log end, one
+        // small read tells whether it still ends there: the last chunk below
+        // that end starts where it did and reaches it, and none lies past it.
+        let hint = self.lock_state().log_ends.get(name).copied();
+        if let Some((at, len)) = hint {
+            let (last, after) = self
+                .client
+                .range_last_and_after(&self.log_key(name, at), &self.log_key(name, len), &end)
+                .map_err(|e| self.failed(e))?;
+            let same = last.is_some_and(|kv| {
+                chunk_offset(&prefix, &kv.key) == Some(at) && at + kv.value.len() as u64 == len
+            });
+            if same && after.is_empty() {
+                return Ok(len);
+            }
+        }
         let last = self
             .client
-            .range_last(&prefix, &prefix_end(&prefix))
+            .range_last(&prefix, &end)
             .map_err(|e| self.failed(e))?;
         match last {
             None => Err(StoreError::NotFound(self.locate(name))),
             Some(kv) => {
                 let at = chunk_offset(&prefix, &kv.key).ok_or_else(|| self.bad_chunk(name))?;
-                Ok(at + kv.value.len() as u64)
+                let len = at + kv.value.len() as u64;
+                self.lock_state()
+                    .log_ends
+                    .insert(name.to_owned(), (at, len));
+                Ok(len)
             }
         }
     }
@@ -664,7 +689,14 @@ impl Store for EtcdStore {
             name,
             vec![Compare::absent(key.clone())],
             vec![put(key, bytes.to_vec(), None)],
-        )
+        )?;
+        if !bytes.is_empty() {
+            let end = at + bytes.len() as u64;
+            self.lock_state()
+                .log_ends
+                .insert(name.to_owned(), (at, end));
+        }
+        Ok(())
     }
 
     fn log_truncate(&self, name: &str, len: u64) -> Result<()> {
