@@ -200,6 +200,17 @@ pub(crate) fn listings(maker: &dyn Maker) {
             "{n}: from {offset}"
         );
     }
+    // A read from the start or the middle is that part alone.
+    assert_eq!(
+        store.log_read(log, 0, 9).expect("read"),
+        b"record 0\n",
+        "{n}"
+    );
+    assert_eq!(
+        store.log_read(log, 13, 7).expect("read"),
+        b"rd 1\nre",
+        "{n}"
+    );
     // A cut seen by the client that knew where the log ended.
     store.log_truncate(log, 15).expect("truncate");
     assert_eq!(store.log_len(log).expect("len"), 15, "{n}: after a cut");

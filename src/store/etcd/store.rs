@@ -184,8 +184,14 @@ impl EtcdStore {
         Ok(bytes)
     }
 
-    /// The log's chunks from the one holding `offset` on, as (offset, bytes).
-    fn chunks_from(&self, name: &str, offset: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+    /// The log's chunks from the one holding `offset` on, as (offset, bytes),
+    /// up to the one holding `until - 1` (`None`: to the end).
+    fn chunks_from(
+        &self,
+        name: &str,
+        offset: u64,
+        until: Option<u64>,
+    ) -> Result<Vec<(u64, Vec<u8>)>> {
         let prefix = self.log_prefix(name);
         // The chunk that holds `offset` starts at or before it: the last one
         // below `offset + 1`, then every one after, in one read. etcd (3.4)
@@ -193,7 +199,10 @@ impl EtcdStore {
         // last one is looked for just before `offset` first, and in the whole
         // log only when no chunk starts there (a chunk longer than the window).
         let split = self.log_key(name, offset.saturating_add(1));
-        let end = prefix_end(&prefix);
+        let end = match until {
+            Some(until) if until > offset => self.log_key(name, until),
+            _ => prefix_end(&prefix),
+        };
         let near = self.log_key(name, offset.saturating_sub(LOG_WINDOW));
         let (mut before, mut after) = self
             .client
@@ -426,7 +435,7 @@ impl Store for EtcdStore {
     fn read_up_to(&self, name: &str, max: u64) -> StoreResult<Vec<u8>> {
         let Some(bytes) = self.get(name)? else {
             // A log is read whole the same way (backups, pruning).
-            let chunks = self.chunks_from(name, 0)?;
+            let chunks = self.chunks_from(name, 0, None)?;
             if chunks.is_empty() {
                 return Err(StoreError::NotFound(self.locate(name)));
             }
@@ -665,7 +674,7 @@ impl Store for EtcdStore {
     fn log_read(&self, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
         let end = offset + len;
         let mut out = Vec::with_capacity(len as usize);
-        for (at, chunk) in self.chunks_from(name, offset)? {
+        for (at, chunk) in self.chunks_from(name, offset, Some(end))? {
             let chunk_end = at + chunk.len() as u64;
             if chunk_end <= offset || at >= end {
                 continue;
@@ -700,7 +709,7 @@ impl Store for EtcdStore {
     }
 
     fn log_truncate(&self, name: &str, len: u64) -> Result<()> {
-        for (at, chunk) in self.chunks_from(name, len)? {
+        for (at, chunk) in self.chunks_from(name, len, None)? {
             let key = self.log_key(name, at);
             if at >= len {
                 self.commit(name, Vec::new(), vec![TxnOp::delete(key)])?;
@@ -739,7 +748,7 @@ impl Store for EtcdStore {
 
     fn log_reader(&self, name: &str, max: u64) -> StoreResult<Box<dyn std::io::BufRead>> {
         let mut all = Vec::new();
-        for (_, chunk) in self.chunks_from(name, 0)? {
+        for (_, chunk) in self.chunks_from(name, 0, None)? {
             all.extend_from_slice(&chunk);
             if all.len() as u64 > max {
                 return Err(StoreError::Failed(Error::damaged(
