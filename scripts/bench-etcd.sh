@@ -121,13 +121,21 @@ for n in "$@"; do
   eps=${endpoints[$n]}
   url=etcd://$eps/bench/n$n
   dir=$work/dir-$n
-  "$iv" --vault "$url" unlock --for 12h 2>/dev/null
-  "$iv" --vault "$dir" unlock --for 12h 2>/dev/null
-  "$iv" --vault "$url" get "i$mid" c5 >/dev/null
-  "$iv" --vault "$dir" get "i$mid" c5 >/dev/null
+  for vault in "$url" "$dir"; do
+    if ! "$iv" --vault "$vault" unlock --for 12h 2>"$work/err" ||
+      ! "$iv" --vault "$vault" get "i$mid" c5 >/dev/null 2>"$work/err"; then
+      echo "bench-etcd.sh: $vault: $(cat "$work/err")" >&2
+      exit 1
+    fi
+  done
   # One key of the vault, of the size a `get` reads most of: a credential set.
-  key=$(etcdctl --endpoints="$eps" get --prefix --keys-only --limit=1 "bench/n$n/creds/" | head -n 1)
-  test -n "$key"
+  # (sed reads to the end: head would leave etcdctl a closed pipe, and
+  # pipefail a failure.)
+  key=$(etcdctl --endpoints="$eps" get --prefix --keys-only --limit=1 "bench/n$n/creds/" | sed -n 1p)
+  if [[ -z $key ]]; then
+    echo "bench-etcd.sh: no credential set under bench/n$n/creds/" >&2
+    exit 1
+  fi
   # `close` needs a fresh intervention of 10 credentials each run.
   cat >"$work/prepare-close-$n" <<PREP
 read k < "$work/close-count-$n" || k=0; k=\$((k + 1)); echo \$k > "$work/close-count-$n"
