@@ -367,6 +367,13 @@ pub enum TxnOp {
         /// The prefix.
         prefix: Vec<u8>,
     },
+    /// Delete every key in `[start, end)`.
+    DeleteRange {
+        /// The first key of the range.
+        start: Vec<u8>,
+        /// The key just after the range.
+        end: Vec<u8>,
+    },
     /// Read one key.
     Get {
         /// The key.
@@ -385,6 +392,7 @@ impl fmt::Debug for TxnOp {
             TxnOp::Put { key, .. } => ("Put", key),
             TxnOp::Delete { key } => ("Delete", key),
             TxnOp::DeletePrefix { prefix } => ("DeletePrefix", prefix),
+            TxnOp::DeleteRange { start, .. } => ("DeleteRange", start),
             TxnOp::Get { key } => ("Get", key),
             TxnOp::GetPrefix { prefix } => ("GetPrefix", prefix),
         };
@@ -427,6 +435,9 @@ impl TxnOp {
             TxnOp::DeletePrefix { prefix } => {
                 let (key, end) = prefix_range(prefix);
                 json!({ "request_delete_range": { "key": b64(&key), "range_end": b64(&end) } })
+            }
+            TxnOp::DeleteRange { start, end } => {
+                json!({ "request_delete_range": { "key": b64(start), "range_end": b64(end) } })
             }
             TxnOp::Get { key } => json!({ "request_range": { "key": b64(key) } }),
             TxnOp::GetPrefix { prefix } => {
@@ -1698,7 +1709,7 @@ fn parse_txn(answer: &[u8], txn: &Txn) -> Result<TxnOutcome, EtcdError> {
                 },
             ) => Ok(OpResponse::Put),
             (
-                TxnOp::Delete { .. } | TxnOp::DeletePrefix { .. },
+                TxnOp::Delete { .. } | TxnOp::DeletePrefix { .. } | TxnOp::DeleteRange { .. },
                 wire::OpResponse {
                     response_delete_range: Some(d),
                     ..
@@ -1800,6 +1811,73 @@ impl Client {
     pub fn range_between(&self, start: &[u8], end: &[u8]) -> Result<Vec<KeyValue>, EtcdError> {
         let body = json!({ "key": b64(start), "range_end": b64(end) });
         Ok(self.range(body, None)?.kvs)
+    }
+
+    /// The last key in `[start, split)` and every key in `[split, end)`, read
+    /// at one revision in one round trip: a transaction of reads only, which
+    /// etcd serves as a linearizable read, without a raft proposal.
+    pub fn range_last_and_after(
+        &self,
+        start: &[u8],
+        split: &[u8],
+        end: &[u8],
+    ) -> Result<(Option<KeyValue>, Vec<KeyValue>), EtcdError> {
+        let body = json!({
+            "compare": [],
+            "success": [
+                { "request_range": {
+                    "key": b64(start),
+                    "range_end": b64(split),
+                    "sort_order": "DESCEND",
+                    "sort_target": "KEY",
+                    "limit": "1",
+                } },
+                { "request_range": { "key": b64(split), "range_end": b64(end) } },
+            ],
+            "failure": [],
+        });
+        // Reads only: as safe to send again as a range.
+        let (endpoint, answer) = self.call("/v3/kv/txn", &body, Retry::Safe)?;
+        let w: wire::Txn = parse(&answer, "transaction answer")?;
+        let header = header(w.header, "transaction answer")?;
+        self.pin(&endpoint, &header)?;
+        let mut ranges = w.responses.unwrap_or_default().into_iter().map(|r| {
+            r.response_range
+                .map(|r| r.kvs.unwrap_or_default().into_iter().map(key_value))
+                .ok_or_else(|| EtcdError::Malformed {
+                    what: "transaction answer without the result of a read".into(),
+                })
+        });
+        let (Some(before), Some(after), None) = (ranges.next(), ranges.next(), ranges.next())
+        else {
+            return Err(EtcdError::Malformed {
+                what: "transaction answer without two results for two reads".into(),
+            });
+        };
+        Ok((before?.next(), after?.collect()))
+    }
+
+    /// At most `limit` keys of `[start, end)`, in key order, without values.
+    pub fn range_keys(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, EtcdError> {
+        let body = json!({
+            "key": b64(start),
+            "range_end": b64(end),
+            "keys_only": true,
+            "limit": limit.to_string(),
+        });
+        Ok(self.range(body, None)?.kvs)
+    }
+
+    /// Whether `key` exists, without reading its value.
+    pub fn exists(&self, key: impl AsRef<[u8]>) -> Result<bool, EtcdError> {
+        let key = key.as_ref();
+        let body = json!({ "key": b64(key), "keys_only": true });
+        Ok(self.range(body, None)?.kvs.iter().any(|kv| kv.key == key))
     }
 }
 
