@@ -17,6 +17,8 @@
 # each `get`. Then `get` and `add` at every N in one more run (the scale ratios).
 # Commands run through a shell (hyperfine subtracts the shell's start-up), so that
 # stdin can be given.
+# The etcd store is measured by scripts/bench-etcd.sh (its own clusters, its own
+# hyperfine run; docs/performance.md, "On etcd").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("${@:-100 1000 10000}")

@@ -186,6 +186,98 @@ pub(crate) fn changes_with_records(maker: &dyn Maker) {
     assert_eq!(store.read_up_to(log, 100).expect("log"), b"r1\nr2\n", "{n}");
 }
 
+/// Listings name what a folder holds whatever its logs hold (a log of more
+/// chunks than a shared store reads in one request is one name), every object
+/// of a folder larger than such a request, and no deeper folder's names; logs
+/// of many appends read back at every offset.
+pub(crate) fn listings(maker: &dyn Maker) {
+    let store = created(maker);
+    let n = maker.name();
+    assert!(!store.exists("audit/audit.head").expect("exists"), "{n}");
+    store.ensure_folder("audit").expect("folder");
+    let log = "audit/audit.log";
+    let mut whole = Vec::new();
+    for i in 0..300u32 {
+        let line = format!("record {i}\n");
+        store
+            .log_append(log, whole.len() as u64, line.as_bytes())
+            .expect("append");
+        whole.extend_from_slice(line.as_bytes());
+    }
+    assert_eq!(store.log_len(log).expect("len"), whole.len() as u64, "{n}");
+    store.write("audit/audit.head", b"head").expect("head");
+    store.write("audit/zz", b"after the log").expect("write");
+    let _reader = store
+        .lock("audit/audit.lock", LockMode::Shared)
+        .expect("lock");
+    assert!(store.exists("audit/audit.head").expect("exists"), "{n}");
+    let mut names = store.list("audit").expect("list");
+    names.retain(|name| !name.ends_with(".lock"));
+    names.sort();
+    assert_eq!(names, ["audit.head", "audit.log", "zz"], "{n}");
+    for offset in [0, 1, 9, 10, 11, 1000, whole.len() as u64 - 1] {
+        let len = whole.len() as u64 - offset;
+        assert_eq!(
+            store.log_read(log, offset, len).expect("read"),
+            &whole[offset as usize..],
+            "{n}: from {offset}"
+        );
+    }
+    // A read from the start or the middle is that part alone.
+    assert_eq!(
+        store.log_read(log, 0, 9).expect("read"),
+        b"record 0\n",
+        "{n}"
+    );
+    assert_eq!(
+        store.log_read(log, 13, 7).expect("read"),
+        b"rd 1\nre",
+        "{n}"
+    );
+    // A cut seen by the client that knew where the log ended.
+    store.log_truncate(log, 15).expect("truncate");
+    assert_eq!(store.log_len(log).expect("len"), 15, "{n}: after a cut");
+    whole.truncate(15);
+    store.log_append(log, 15, b"again\n").expect("append");
+    whole.extend_from_slice(b"again\n");
+    assert_eq!(store.log_len(log).expect("len"), 21, "{n}");
+    // A chunk far longer than a trail record (a pruned log is written whole),
+    // read from inside it and from its end.
+    let big: Vec<u8> = (0..100_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    store.log_replace(log, &big).expect("replace");
+    assert_eq!(store.log_len(log).expect("len"), 100_000, "{n}");
+    store
+        .log_append(log, big.len() as u64, b"after\n")
+        .expect("append");
+    assert_eq!(store.log_len(log).expect("len"), 100_006, "{n}");
+    for offset in [0u64, 20_000, 90_000, 99_999, 100_000, 100_003] {
+        let len = 100_006 - offset;
+        let read = store.log_read(log, offset, len).expect("read");
+        let mut want = big.get(offset as usize..).unwrap_or_default().to_vec();
+        want.extend_from_slice(&b"after\n"[offset.saturating_sub(100_000) as usize..]);
+        assert_eq!(read, want, "{n}: from {offset}");
+    }
+    let mut expected = Vec::new();
+    for i in 0..300u32 {
+        let name = format!("c{i:03}.1.age");
+        store.write(&format!("creds/{name}"), b"x").expect("write");
+        expected.push(name);
+    }
+    if n == "etcd" {
+        // A key below a name: a deeper folder, whose names are not listed.
+        store
+            .write("creds/deeper/x.age", b"x")
+            .expect("write deeper");
+    }
+    let mut names = store.list("creds").expect("list");
+    names.sort();
+    names.retain(|name| name != "deeper");
+    assert_eq!(names, expected, "{n}");
+    let top = store.list("").expect("list top");
+    assert!(!top.contains(&"c000.1.age".to_owned()), "{n}: {top:?}");
+    assert!(!top.contains(&"audit.head".to_owned()), "{n}: {top:?}");
+}
+
 /// Locks: readers share, a writer excludes everyone, a dropped hold frees.
 pub(crate) fn locks(maker: &dyn Maker) {
     let store = created(maker);
@@ -246,6 +338,11 @@ mod tests {
     #[test]
     fn changes_with_records_on_every_store() {
         each(changes_with_records);
+    }
+
+    #[test]
+    fn listings_on_every_store() {
+        each(listings);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::intervention::Kind;
 use crate::store::etcd::client::{Client, EtcdConfig, EtcdError};
 use crate::store::etcd::for_tests;
 use crate::store::etcd::test_cluster::{Options, TestCluster};
-use crate::store::{Purge, SharedStore};
+use crate::store::{Purge, SharedStore, Store};
 
 /// A vault under a fresh prefix of `cluster`, a clock at the real time (a
 /// lease counts real seconds), and a client to look at the keys directly.
@@ -297,4 +297,28 @@ fn a_vault_moved_in_by_migrate_hangs_on_leases_too() {
         let ttl = raw.lease_ttl(kv.lease).unwrap().remaining.unwrap();
         assert!((3000..=3601).contains(&ttl), "{ttl}");
     }
+}
+
+#[test]
+fn a_command_that_outlives_its_clients_lease_keeps_its_lock() {
+    let prefix = format!("lease/{}", format::Ref::random());
+    let mine = for_tests::open(TestCluster::shared(), &prefix);
+    let other = for_tests::open(TestCluster::shared(), &prefix);
+    let held = mine
+        .lock("vault.lock", crate::store::LockMode::Exclusive)
+        .unwrap();
+    // Longer than the client's lease (15 s): only its renewals keep it.
+    std::thread::sleep(Duration::from_secs(17));
+    assert!(
+        other
+            .try_lock_now("vault.lock", crate::store::LockMode::Exclusive)
+            .is_none(),
+        "the lock was lost with the lease"
+    );
+    // And what it writes under the lock still counts (its fence holds).
+    mine.write("vault.json", b"still mine").unwrap();
+    drop(held);
+    assert!(other
+        .try_lock_now("vault.lock", crate::store::LockMode::Exclusive)
+        .is_some());
 }

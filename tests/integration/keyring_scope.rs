@@ -233,11 +233,13 @@ fn issue_12_a_close_that_cannot_reach_the_key_is_pending_until_a_command_that_ca
 fn issue_12_a_keyless_expiry_out_of_reach_leaves_the_key_pending_and_says_so() {
     let v = TestVault::empty();
     v.init_cheap(&["--key-store", "keyring"]).success();
-    v.run(&["open", "short", "--client", "Acme", "--for", "2s"])
+    // Long enough for open and add on a loaded machine, then waited out.
+    let opened = std::time::Instant::now();
+    v.run(&["open", "short", "--client", "Acme", "--for", "6s"])
         .success();
     v.run_with_stdin(&["add", "short", "ftp", "--kind", "other"], "s3cret\n")
         .success();
-    std::thread::sleep(Duration::from_millis(2500));
+    std::thread::sleep(Duration::from_millis(6500).saturating_sub(opened.elapsed()));
     let Some(swept) = run_out_of_reach(&v, &["sweep", "--json"]) else {
         return;
     };

@@ -36,6 +36,11 @@ const PART_BYTES: usize = 512 * 1024;
 const MANIFEST_MAGIC: &[u8] = b"intervault-parts-v1\n";
 /// How long a client's lease (and so its locks) outlives the client.
 const LEASE_TTL_SECS: i64 = 15;
+/// How far before an offset a log read looks for the chunk that holds it
+/// before it looks through the whole log (a trail's records are far smaller).
+const LOG_WINDOW: u64 = 16 * 1024;
+/// How many keys one request of a listing reads.
+const LIST_PAGE: usize = 256;
 /// How often a waiting lock is tried again.
 const LOCK_POLL: Duration = Duration::from_millis(25);
 
@@ -54,6 +59,11 @@ pub struct EtcdStore {
 struct State {
     lease: Option<i64>,
     fences: Vec<(Vec<u8>, i64)>,
+    /// Set to stop the thread that keeps the lease alive.
+    stop_keep_alive: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// Where each log's last chunk started and the log ended when this client
+    /// last saw it: only a hint, checked at every use (see `log_len`).
+    log_ends: std::collections::HashMap<String, (u64, u64)>,
 }
 
 impl EtcdStore {
@@ -106,6 +116,7 @@ impl EtcdStore {
             .map_err(|e| self.failed(e))?
             .id;
         state.lease = Some(id);
+        state.stop_keep_alive = keep_alive(self.client.clone(), id);
         Ok(id)
     }
 
@@ -176,23 +187,39 @@ impl EtcdStore {
         Ok(bytes)
     }
 
-    /// The log's chunks from the one holding `offset` on, as (offset, bytes).
-    fn chunks_from(&self, name: &str, offset: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+    /// The log's chunks from the one holding `offset` on, as (offset, bytes),
+    /// up to the one holding `until - 1` (`None`: to the end).
+    fn chunks_from(
+        &self,
+        name: &str,
+        offset: u64,
+        until: Option<u64>,
+    ) -> Result<Vec<(u64, Vec<u8>)>> {
         let prefix = self.log_prefix(name);
-        // The chunk that holds `offset` starts at or before it.
-        let before = self
-            .client
-            .range_last(&prefix, &self.log_key(name, offset.saturating_add(1)))
-            .map_err(|e| self.failed(e))?;
-        let start = match before {
-            Some(kv) => chunk_offset(&prefix, &kv.key).ok_or_else(|| self.bad_chunk(name))?,
-            None => 0,
+        // The chunk that holds `offset` starts at or before it: the last one
+        // below `offset + 1`, then every one after, in one read. etcd (3.4)
+        // reads every key of a sorted range before it keeps the last, so the
+        // last one is looked for just before `offset` first, and in the whole
+        // log only when no chunk starts there (a chunk longer than the window).
+        let split = self.log_key(name, offset.saturating_add(1));
+        let end = match until {
+            Some(until) if until > offset => self.log_key(name, until),
+            _ => prefix_end(&prefix),
         };
-        let kvs = self
+        let near = self.log_key(name, offset.saturating_sub(LOG_WINDOW));
+        let (mut before, mut after) = self
             .client
-            .range_between(&self.log_key(name, start), &prefix_end(&prefix))
+            .range_last_and_after(&near, &split, &end)
             .map_err(|e| self.failed(e))?;
-        kvs.into_iter()
+        if before.is_none() && offset > LOG_WINDOW {
+            (before, after) = self
+                .client
+                .range_last_and_after(&prefix, &split, &end)
+                .map_err(|e| self.failed(e))?;
+        }
+        before
+            .into_iter()
+            .chain(after)
             .map(|kv| {
                 let at = chunk_offset(&prefix, &kv.key).ok_or_else(|| self.bad_chunk(name))?;
                 Ok((at, kv.value))
@@ -297,11 +324,44 @@ impl EtcdStore {
 
 impl Drop for EtcdStore {
     fn drop(&mut self) {
+        if let Some(stop) = self.lock_state().stop_keep_alive.take() {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         // Frees every lock this client still holds at once.
         if let Some(id) = self.lock_state().lease.take() {
             let _ = self.client.lease_revoke(id);
         }
     }
+}
+
+/// Keeps lease `id` alive while this client runs (a command longer than the
+/// lease, or a test process, keeps its locks), renewing it every third of its
+/// time to live, until the flag it gives is set or the lease is gone. A
+/// killed client stops renewing: its locks go when the lease ends.
+fn keep_alive(client: Arc<Client>, id: i64) -> Option<Arc<std::sync::atomic::AtomicBool>> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    let every = Duration::from_secs((LEASE_TTL_SECS / 3) as u64);
+    std::thread::Builder::new()
+        .name("etcd-lease".into())
+        .spawn(move || loop {
+            let slept = Instant::now();
+            // Small steps, so that a dropped store's thread ends soon.
+            while slept.elapsed() < every {
+                if stopped.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            // A renewal that fails is tried again at the next step; one
+            // that finds the lease gone ends the thread.
+            if let Ok(None) = client.lease_keep_alive(id) {
+                return;
+            }
+        })
+        .ok()
+        .map(|_| stop)
 }
 
 /// A failure of the cluster, in the vault's words (one line, a way out).
@@ -545,7 +605,7 @@ impl Store for EtcdStore {
     fn read_up_to(&self, name: &str, max: u64) -> StoreResult<Vec<u8>> {
         let Some(bytes) = self.get(name)? else {
             // A log is read whole the same way (backups, pruning).
-            let chunks = self.chunks_from(name, 0)?;
+            let chunks = self.chunks_from(name, 0, None)?;
             if chunks.is_empty() {
                 return Err(StoreError::NotFound(self.locate(name)));
             }
@@ -574,7 +634,10 @@ impl Store for EtcdStore {
     }
 
     fn exists(&self, name: &str) -> Result<bool> {
-        Ok(self.get(name)?.is_some())
+        // Without the value: the root is read for itself right after.
+        self.client
+            .exists(self.key(name))
+            .map_err(|e| self.failed(e))
     }
 
     fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
@@ -665,23 +728,46 @@ impl Store for EtcdStore {
             "" => self.prefix.clone(),
             folder => format!("{}{folder}/", self.prefix),
         };
-        let found = self
-            .client
-            .range_prefix(prefix.as_bytes(), true, None)
-            .map_err(|e| self.failed(e))?;
+        let end = prefix_end(prefix.as_bytes());
+        let mut start = prefix.as_bytes().to_vec();
         let mut names: Vec<String> = Vec::new();
-        for kv in found.kvs {
-            let Some(rest) = kv.key.strip_prefix(prefix.as_bytes()) else {
-                continue;
-            };
-            let rest = String::from_utf8_lossy(rest);
-            // An object's parts and chunks count as the object.
-            let (first, nested) = match rest.split_once('/') {
-                Some((first, tail)) => (first.to_owned(), !tail.starts_with('#')),
-                None => (rest.into_owned(), false),
-            };
-            if !nested && names.last() != Some(&first) && !first.contains('#') {
-                names.push(first);
+        // Page by page, jumping past whatever lies under a name (a log's
+        // chunks, an object's parts, a reader's lock, a deeper folder): a
+        // listing costs what the folder holds, not what its logs hold.
+        loop {
+            let page = self
+                .client
+                .range_keys(&start, &end, LIST_PAGE)
+                .map_err(|e| self.failed(e))?;
+            let full = page.len() >= LIST_PAGE;
+            let mut next = None;
+            for kv in &page {
+                let Some(rest) = kv.key.strip_prefix(prefix.as_bytes()) else {
+                    continue;
+                };
+                let rest = String::from_utf8_lossy(rest);
+                let (first, below) = match rest.split_once('/') {
+                    // An object's parts and chunks count as the object; a
+                    // deeper folder's names are not this folder's.
+                    Some((first, tail)) => (first.to_owned(), Some(tail.starts_with('#'))),
+                    None => (rest.into_owned(), None),
+                };
+                if below != Some(false) && !first.contains('#') && names.last() != Some(&first) {
+                    names.push(first.clone());
+                }
+                if below.is_some() {
+                    // Nothing more under `first/` can add a name: skip it.
+                    next = Some(prefix_end(format!("{prefix}{first}/").as_bytes()));
+                    break;
+                }
+            }
+            match next {
+                Some(after) => start = after,
+                None if full => match page.last() {
+                    Some(last) => start = [last.key.as_slice(), b"\0"].concat(),
+                    None => break,
+                },
+                None => break,
             }
         }
         names.dedup();
@@ -730,15 +816,37 @@ impl Store for EtcdStore {
 
     fn log_len(&self, name: &str) -> StoreResult<u64> {
         let prefix = self.log_prefix(name);
+        let end = prefix_end(&prefix);
+        // etcd (3.4) reads every key of a sorted range before it keeps the
+        // last one: the whole log. Where this client saw the log end, one
+        // small read tells whether it still ends there: the last chunk below
+        // that end starts where it did and reaches it, and none lies past it.
+        let hint = self.lock_state().log_ends.get(name).copied();
+        if let Some((at, len)) = hint {
+            let (last, after) = self
+                .client
+                .range_last_and_after(&self.log_key(name, at), &self.log_key(name, len), &end)
+                .map_err(|e| self.failed(e))?;
+            let same = last.is_some_and(|kv| {
+                chunk_offset(&prefix, &kv.key) == Some(at) && at + kv.value.len() as u64 == len
+            });
+            if same && after.is_empty() {
+                return Ok(len);
+            }
+        }
         let last = self
             .client
-            .range_last(&prefix, &prefix_end(&prefix))
+            .range_last(&prefix, &end)
             .map_err(|e| self.failed(e))?;
         match last {
             None => Err(StoreError::NotFound(self.locate(name))),
             Some(kv) => {
                 let at = chunk_offset(&prefix, &kv.key).ok_or_else(|| self.bad_chunk(name))?;
-                Ok(at + kv.value.len() as u64)
+                let len = at + kv.value.len() as u64;
+                self.lock_state()
+                    .log_ends
+                    .insert(name.to_owned(), (at, len));
+                Ok(len)
             }
         }
     }
@@ -746,7 +854,7 @@ impl Store for EtcdStore {
     fn log_read(&self, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
         let end = offset + len;
         let mut out = Vec::with_capacity(len as usize);
-        for (at, chunk) in self.chunks_from(name, offset)? {
+        for (at, chunk) in self.chunks_from(name, offset, Some(end))? {
             let chunk_end = at + chunk.len() as u64;
             if chunk_end <= offset || at >= end {
                 continue;
@@ -770,11 +878,18 @@ impl Store for EtcdStore {
             name,
             vec![Compare::absent(key.clone())],
             vec![put(key, bytes.to_vec(), None)],
-        )
+        )?;
+        if !bytes.is_empty() {
+            let end = at + bytes.len() as u64;
+            self.lock_state()
+                .log_ends
+                .insert(name.to_owned(), (at, end));
+        }
+        Ok(())
     }
 
     fn log_truncate(&self, name: &str, len: u64) -> Result<()> {
-        for (at, chunk) in self.chunks_from(name, len)? {
+        for (at, chunk) in self.chunks_from(name, len, None)? {
             let key = self.log_key(name, at);
             if at >= len {
                 self.commit(name, Vec::new(), vec![TxnOp::delete(key)])?;
@@ -787,30 +902,33 @@ impl Store for EtcdStore {
     }
 
     fn log_replace(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        // One transaction: the old chunks go and the new ones come at once
-        // (etcd refuses a transaction that both deletes and puts one key).
+        // One transaction: the old chunks go and the new ones come at once.
+        // etcd refuses a transaction that both deletes and puts one key, and
+        // one of more than 128 operations (a log has a chunk per append): so
+        // the old chunks go by the ranges between the new keys, however many.
+        let prefix = self.log_prefix(name);
         let mut ops = Vec::new();
-        let mut keys = Vec::new();
+        let mut from = prefix.clone();
         let mut at = 0u64;
         for chunk in bytes.chunks(PART_BYTES) {
             let key = self.log_key(name, at);
-            keys.push(key.clone());
+            ops.push(TxnOp::DeleteRange {
+                start: std::mem::replace(&mut from, [key.as_slice(), b"\0"].concat()),
+                end: key.clone(),
+            });
             ops.push(put(key, chunk.to_vec(), None));
             at += chunk.len() as u64;
         }
-        let old = self
-            .client
-            .range_prefix(self.log_prefix(name), true, None)
-            .map_err(|e| self.failed(e))?;
-        for kv in old.kvs.into_iter().filter(|kv| !keys.contains(&kv.key)) {
-            ops.push(TxnOp::delete(kv.key));
-        }
+        ops.push(TxnOp::DeleteRange {
+            start: from,
+            end: prefix_end(&prefix),
+        });
         Ok(self.commit(name, Vec::new(), ops)?)
     }
 
     fn log_reader(&self, name: &str, max: u64) -> StoreResult<Box<dyn std::io::BufRead>> {
         let mut all = Vec::new();
-        for (_, chunk) in self.chunks_from(name, 0)? {
+        for (_, chunk) in self.chunks_from(name, 0, None)? {
             all.extend_from_slice(&chunk);
             if all.len() as u64 > max {
                 return Err(StoreError::Failed(Error::damaged(

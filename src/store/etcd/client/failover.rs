@@ -21,6 +21,9 @@ pub(super) enum Retry {
     Never,
 }
 
+/// How long to wait before asking every member again, when none could serve.
+const PASS_PAUSE: Duration = Duration::from_millis(200);
+
 impl Client {
     /// One request to one endpoint, with the whole timeout.
     pub(super) fn call_one(
@@ -63,70 +66,87 @@ impl Client {
         let body = body.as_slice();
         let n = self.endpoints.len();
         let start = self.preferred.load(Ordering::Relaxed) % n;
-        let mut tried = Vec::new();
+        let mut tried: Vec<String> = Vec::new();
         let mut reasons = Vec::new();
         let mut tls: Option<EtcdError> = None;
         let mut not_etcd: Option<EtcdError> = None;
-        for step in 0..n {
-            let i = (start + step) % n;
+        'passes: loop {
+            // Whether every member failed in a way that passes (an election
+            // after a member died, a member restarting): then ask again while
+            // time is left, rather than fail a command the cluster can serve
+            // a moment later.
+            let mut passing = true;
+            reasons.clear();
+            for step in 0..n {
+                let i = (start + step) % n;
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                if remaining.is_zero() {
+                    reasons.push("time limit reached".to_string());
+                    break 'passes;
+                }
+                // A read gets a fair share of what is left, so a member that hangs
+                // (a partition, a lost quorum) leaves time to ask the others. A
+                // write must wait for its answer: it cannot be resent elsewhere.
+                let budget = match retry {
+                    Retry::Safe => remaining / (n - step) as u32,
+                    Retry::Never => remaining,
+                };
+                let endpoint = &self.endpoints[i];
+                if !tried.contains(endpoint) {
+                    tried.push(endpoint.clone());
+                }
+                match self.attempt(i, path, body, budget, remaining) {
+                    Attempt::Answered(answer) => {
+                        self.preferred.store(i, Ordering::Relaxed);
+                        return Ok((endpoint.clone(), answer));
+                    }
+                    Attempt::ServerError { code, message, .. } if member_unavailable(code) => {
+                        if retry == Retry::Never && !rejected_before_proposal(&message) {
+                            return Err(EtcdError::Indeterminate {
+                                endpoint: endpoint.clone(),
+                                tried,
+                                why: message,
+                            });
+                        }
+                        reasons.push(format!("{endpoint}: {message}"));
+                    }
+                    Attempt::ServerError { code, message } => {
+                        self.preferred.store(i, Ordering::Relaxed);
+                        return Err(EtcdError::Refused { code, message });
+                    }
+                    Attempt::NotSent(why) => reasons.push(format!("{endpoint}: {why}")),
+                    Attempt::MaybeSent(why) => {
+                        if retry == Retry::Never {
+                            return Err(EtcdError::Indeterminate {
+                                endpoint: endpoint.clone(),
+                                tried,
+                                why,
+                            });
+                        }
+                        reasons.push(format!("{endpoint}: {why}"));
+                    }
+                    Attempt::Tls(what) => {
+                        passing = false;
+                        reasons.push(format!("{endpoint}: TLS: {what}"));
+                        tls.get_or_insert(EtcdError::Tls {
+                            endpoint: endpoint.clone(),
+                            what,
+                        });
+                    }
+                    Attempt::NotEtcd(what) => {
+                        passing = false;
+                        reasons.push(format!("{endpoint}: {what}"));
+                        not_etcd.get_or_insert(EtcdError::Malformed {
+                            what: format!("{endpoint}: {what}"),
+                        });
+                    }
+                }
+            }
             let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                reasons.push("time limit reached".to_string());
+            if !passing || remaining <= PASS_PAUSE {
                 break;
             }
-            // A read gets a fair share of what is left, so a member that hangs
-            // (a partition, a lost quorum) leaves time to ask the others. A
-            // write must wait for its answer: it cannot be resent elsewhere.
-            let budget = match retry {
-                Retry::Safe => remaining / (n - step) as u32,
-                Retry::Never => remaining,
-            };
-            let endpoint = &self.endpoints[i];
-            tried.push(endpoint.clone());
-            match self.attempt(i, path, body, budget, remaining) {
-                Attempt::Answered(answer) => {
-                    self.preferred.store(i, Ordering::Relaxed);
-                    return Ok((endpoint.clone(), answer));
-                }
-                Attempt::ServerError { code, message, .. } if member_unavailable(code) => {
-                    if retry == Retry::Never && !rejected_before_proposal(&message) {
-                        return Err(EtcdError::Indeterminate {
-                            endpoint: endpoint.clone(),
-                            tried,
-                            why: message,
-                        });
-                    }
-                    reasons.push(format!("{endpoint}: {message}"));
-                }
-                Attempt::ServerError { code, message } => {
-                    self.preferred.store(i, Ordering::Relaxed);
-                    return Err(EtcdError::Refused { code, message });
-                }
-                Attempt::NotSent(why) => reasons.push(format!("{endpoint}: {why}")),
-                Attempt::MaybeSent(why) => {
-                    if retry == Retry::Never {
-                        return Err(EtcdError::Indeterminate {
-                            endpoint: endpoint.clone(),
-                            tried,
-                            why,
-                        });
-                    }
-                    reasons.push(format!("{endpoint}: {why}"));
-                }
-                Attempt::Tls(what) => {
-                    reasons.push(format!("{endpoint}: TLS: {what}"));
-                    tls.get_or_insert(EtcdError::Tls {
-                        endpoint: endpoint.clone(),
-                        what,
-                    });
-                }
-                Attempt::NotEtcd(what) => {
-                    reasons.push(format!("{endpoint}: {what}"));
-                    not_etcd.get_or_insert(EtcdError::Malformed {
-                        what: format!("{endpoint}: {what}"),
-                    });
-                }
-            }
+            std::thread::sleep(PASS_PAUSE);
         }
         // Nobody answered: start the next call elsewhere.
         self.preferred.store((start + 1) % n, Ordering::Relaxed);

@@ -67,8 +67,8 @@ use config::check_endpoint;
 use error::compacted;
 use failover::Retry;
 use parse::{
-    parse_delete, parse_header_only, parse_lease_grant, parse_lease_ttl, parse_object, parse_range,
-    parse_status, parse_txn,
+    header, key_value, parse, parse_delete, parse_header_only, parse_keep_alive, parse_lease_grant,
+    parse_lease_ttl, parse_object, parse_range, parse_status, parse_txn,
 };
 use tls::tls_configs;
 use wire::b64;
@@ -293,6 +293,16 @@ impl Client {
         Ok(lease)
     }
 
+    /// Renews a lease for its whole time to live; `None` when it is gone
+    /// (expired or revoked). The gateway streams keep-alives: one request
+    /// sent, one answer read.
+    pub fn lease_keep_alive(&self, id: i64) -> Result<Option<i64>, EtcdError> {
+        let body = json!({ "ID": id.to_string() });
+        // Safe to resend: a renewal twice is a renewal.
+        let (_, answer) = self.call("/v3/lease/keepalive", &body, Retry::Safe)?;
+        parse_keep_alive(&answer)
+    }
+
     /// Revokes a lease, deleting its keys. `None` when the lease was already
     /// gone (expired or revoked): that is not an error, the keys are gone too.
     pub fn lease_revoke(&self, id: i64) -> Result<Option<Header>, EtcdError> {
@@ -419,6 +429,73 @@ impl Client {
     pub fn range_between(&self, start: &[u8], end: &[u8]) -> Result<Vec<KeyValue>, EtcdError> {
         let body = json!({ "key": b64(start), "range_end": b64(end) });
         Ok(self.range(body, None)?.kvs)
+    }
+
+    /// The last key in `[start, split)` and every key in `[split, end)`, read
+    /// at one revision in one round trip: a transaction of reads only, which
+    /// etcd serves as a linearizable read, without a raft proposal.
+    pub fn range_last_and_after(
+        &self,
+        start: &[u8],
+        split: &[u8],
+        end: &[u8],
+    ) -> Result<(Option<KeyValue>, Vec<KeyValue>), EtcdError> {
+        let body = json!({
+            "compare": [],
+            "success": [
+                { "request_range": {
+                    "key": b64(start),
+                    "range_end": b64(split),
+                    "sort_order": "DESCEND",
+                    "sort_target": "KEY",
+                    "limit": "1",
+                } },
+                { "request_range": { "key": b64(split), "range_end": b64(end) } },
+            ],
+            "failure": [],
+        });
+        // Reads only: as safe to send again as a range.
+        let (endpoint, answer) = self.call("/v3/kv/txn", &body, Retry::Safe)?;
+        let w: wire::Txn = parse(&answer, "transaction answer")?;
+        let header = header(w.header, "transaction answer")?;
+        self.pin(&endpoint, &header)?;
+        let mut ranges = w.responses.unwrap_or_default().into_iter().map(|r| {
+            r.response_range
+                .map(|r| r.kvs.unwrap_or_default().into_iter().map(key_value))
+                .ok_or_else(|| EtcdError::Malformed {
+                    what: "transaction answer without the result of a read".into(),
+                })
+        });
+        let (Some(before), Some(after), None) = (ranges.next(), ranges.next(), ranges.next())
+        else {
+            return Err(EtcdError::Malformed {
+                what: "transaction answer without two results for two reads".into(),
+            });
+        };
+        Ok((before?.next(), after?.collect()))
+    }
+
+    /// At most `limit` keys of `[start, end)`, in key order, without values.
+    pub fn range_keys(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, EtcdError> {
+        let body = json!({
+            "key": b64(start),
+            "range_end": b64(end),
+            "keys_only": true,
+            "limit": limit.to_string(),
+        });
+        Ok(self.range(body, None)?.kvs)
+    }
+
+    /// Whether `key` exists, without reading its value.
+    pub fn exists(&self, key: impl AsRef<[u8]>) -> Result<bool, EtcdError> {
+        let key = key.as_ref();
+        let body = json!({ "key": b64(key), "keys_only": true });
+        Ok(self.range(body, None)?.kvs.iter().any(|kv| kv.key == key))
     }
 }
 

@@ -11,14 +11,14 @@ use super::types::{
 use super::wire;
 use super::EtcdError;
 
-fn parse<'a, T: Deserialize<'a>>(answer: &'a [u8], what: &str) -> Result<T, EtcdError> {
+pub(super) fn parse<'a, T: Deserialize<'a>>(answer: &'a [u8], what: &str) -> Result<T, EtcdError> {
     serde_json::from_slice(answer).map_err(|e| EtcdError::Malformed {
         // serde_json's message names the line and column, never the input.
         what: format!("{what}: {e}"),
     })
 }
 
-fn header(h: Option<wire::Header>, what: &str) -> Result<Header, EtcdError> {
+pub(super) fn header(h: Option<wire::Header>, what: &str) -> Result<Header, EtcdError> {
     match h {
         Some(h) if h.cluster_id != 0 => Ok(Header {
             cluster_id: h.cluster_id,
@@ -34,7 +34,7 @@ fn header(h: Option<wire::Header>, what: &str) -> Result<Header, EtcdError> {
     }
 }
 
-fn key_value(kv: wire::Kv) -> KeyValue {
+pub(super) fn key_value(kv: wire::Kv) -> KeyValue {
     KeyValue {
         key: kv.key,
         value: kv.value,
@@ -104,7 +104,7 @@ pub(super) fn parse_txn(answer: &[u8], txn: &Txn) -> Result<TxnOutcome, EtcdErro
                 },
             ) => Ok(OpResponse::Put),
             (
-                TxnOp::Delete { .. } | TxnOp::DeletePrefix { .. },
+                TxnOp::Delete { .. } | TxnOp::DeletePrefix { .. } | TxnOp::DeleteRange { .. },
                 wire::OpResponse {
                     response_delete_range: Some(d),
                     ..
@@ -148,6 +148,12 @@ pub(super) fn parse_lease_grant(answer: &[u8]) -> Result<Lease, EtcdError> {
         ttl: w.ttl,
         header: header(w.header, "lease grant answer")?,
     })
+}
+
+pub(super) fn parse_keep_alive(answer: &[u8]) -> Result<Option<i64>, EtcdError> {
+    let w: wire::KeepAlive = parse(answer, "lease keep-alive answer")?;
+    // A lease that is gone answers a TTL of 0 (or none at all).
+    Ok(w.result.map(|r| r.ttl).filter(|ttl| *ttl > 0))
 }
 
 pub(super) fn parse_lease_ttl(answer: &[u8]) -> Result<LeaseTtl, EtcdError> {

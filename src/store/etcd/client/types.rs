@@ -203,6 +203,13 @@ pub enum TxnOp {
         /// The prefix.
         prefix: Vec<u8>,
     },
+    /// Delete every key in `[start, end)`.
+    DeleteRange {
+        /// The first key of the range.
+        start: Vec<u8>,
+        /// The key just after the range.
+        end: Vec<u8>,
+    },
     /// Read one key.
     Get {
         /// The key.
@@ -221,6 +228,7 @@ impl fmt::Debug for TxnOp {
             TxnOp::Put { key, .. } => ("Put", key),
             TxnOp::Delete { key } => ("Delete", key),
             TxnOp::DeletePrefix { prefix } => ("DeletePrefix", prefix),
+            TxnOp::DeleteRange { start, .. } => ("DeleteRange", start),
             TxnOp::Get { key } => ("Get", key),
             TxnOp::GetPrefix { prefix } => ("GetPrefix", prefix),
         };
@@ -263,6 +271,9 @@ impl TxnOp {
             TxnOp::DeletePrefix { prefix } => {
                 let (key, end) = prefix_range(prefix);
                 json!({ "request_delete_range": { "key": b64(&key), "range_end": b64(&end) } })
+            }
+            TxnOp::DeleteRange { start, end } => {
+                json!({ "request_delete_range": { "key": b64(start), "range_end": b64(end) } })
             }
             TxnOp::Get { key } => json!({ "request_range": { "key": b64(key) } }),
             TxnOp::GetPrefix { prefix } => {

@@ -88,6 +88,13 @@ pub struct OpResponse {
     pub response_delete_range: Option<Delete>,
 }
 
+/// One answer of the keep-alive stream (one request sent, one answer).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct KeepAlive {
+    pub result: Option<LeaseGrant>,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct LeaseGrant {
