@@ -596,8 +596,12 @@ impl Certs {
         }
         let key = rcgen::KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, issuer).unwrap();
-        let cert_file = self.dir.join(format!("{common_name}.pem"));
-        let key_file = self.dir.join(format!("{common_name}-key.pem"));
+        // Files of their own: tests that run at once may ask for the same name,
+        // and a certificate must never meet another call's key.
+        static ISSUED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = ISSUED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let cert_file = self.dir.join(format!("{common_name}-{n}.pem"));
+        let key_file = self.dir.join(format!("{common_name}-{n}-key.pem"));
         fs::write(&cert_file, cert.pem()).unwrap();
         fs::write(&key_file, key.serialize_pem()).unwrap();
         (cert_file, key_file)
