@@ -65,6 +65,18 @@ impl From<StoreError> for Error {
     }
 }
 
+/// A condition on an unlocked append ([`Store::append_unlocked`]): object
+/// `name` has not changed since instant `since` (a snapshot's
+/// [`Store::read_revision`]), so that what a reader read there still stands
+/// when its record lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unchanged<'a> {
+    /// The object.
+    pub name: &'a str,
+    /// The instant it was read at.
+    pub since: i64,
+}
+
 /// When a group of objects (one intervention's key and credentials) stops
 /// being needed: the end of its window, as the vault's clock sees it now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +207,31 @@ pub trait Store: Send + Sync {
     /// appender went first). A write cut short is cut off again.
     fn log_append(&self, name: &str, at: u64, bytes: &[u8]) -> StoreResult<()>;
 
+    /// Appends `bytes` to log `name` where it is `at` bytes long, for an
+    /// appender that does not hold lock `lock`: lands only while no writer
+    /// holds `lock` and the log is still as this store last read it (its
+    /// length, through the store or a [`Store::snapshot`] of it), else
+    /// [`StoreError::Changed`]: read the end again and retry. Small object
+    /// `also` (a name and its bytes) is written in the same step; the append
+    /// lands only if `unchanged` holds too, when given. Only a
+    /// store that gives snapshots appends so; any other refuses (an internal
+    /// error: its appenders take the lock).
+    fn append_unlocked(
+        &self,
+        name: &str,
+        at: u64,
+        bytes: &[u8],
+        lock: &str,
+        also: (&str, &[u8]),
+        unchanged: Option<Unchanged<'_>>,
+    ) -> StoreResult<()> {
+        let _ = (at, bytes, lock, also, unchanged);
+        Err(StoreError::Failed(Error::Internal(format!(
+            "{} cannot be appended to without its lock",
+            self.locate(name)
+        ))))
+    }
+
     /// Replaces the whole of log `name` with `bytes` (pruning).
     fn log_replace(&self, name: &str, bytes: &[u8]) -> Result<()>;
 
@@ -252,6 +289,22 @@ pub trait Store: Send + Sync {
     /// compaction of old revisions, then defragmentation of every member).
     fn purge_deleted(&self) -> Purge {
         Purge::NothingKept
+    }
+
+    /// A read-only view of the store as it is now, for a reader that would
+    /// otherwise take a shared lock: every read through it sees the store at
+    /// one instant (etcd: one revision, whatever writers commit meanwhile),
+    /// its shared locks hold nothing, and it changes nothing (a write is an
+    /// internal error). `None` where readers need the shared lock (a
+    /// directory, whose writers change files in place).
+    fn snapshot(&self) -> Option<SharedStore> {
+        None
+    }
+
+    /// For a snapshot: the instant it reads at, as the store counts them
+    /// (etcd: its revision); `None` for the store itself.
+    fn read_revision(&self) -> Option<i64> {
+        None
     }
 
     /// Which store this is and the highest revision of it seen so far in this

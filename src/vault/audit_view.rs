@@ -51,6 +51,11 @@ impl Vault<'_> {
     /// is checked as it is read: a broken one is an error (exit 6) naming the
     /// first bad record. Reading the trail is itself recorded.
     pub fn audit(&self, filter: &Filter, ui: &mut dyn Interaction) -> Result<AuditView> {
+        self.read_again(|| self.audit_once(filter, &mut *ui))
+    }
+
+    /// One try of [`Vault::audit`].
+    fn audit_once(&self, filter: &Filter, ui: &mut dyn Interaction) -> Result<AuditView> {
         let mut u = self.unlocked(ui, Access::Read)?;
         let walked = u.walk_trail(true)?;
         let wanted_client = filter
@@ -88,6 +93,11 @@ impl Vault<'_> {
     /// and the index's lower bound. Records the check (best effort when the trail
     /// is broken: the error is the answer).
     pub fn audit_verify(&self, ui: &mut dyn Interaction) -> Result<Verified> {
+        self.read_again(|| self.audit_verify_once(&mut *ui))
+    }
+
+    /// One try of [`Vault::audit_verify`].
+    fn audit_verify_once(&self, ui: &mut dyn Interaction) -> Result<Verified> {
         let mut u = self.unlocked(ui, Access::Read)?;
         let walked = match u.walk_trail(true) {
             Ok(w) => w,

@@ -92,6 +92,11 @@ pub struct Erasure {
 impl Vault<'_> {
     /// Every client the vault holds a live intervention or a tombstone of.
     pub fn client_list(&self, ui: &mut dyn Interaction) -> Result<Vec<ClientSummary>> {
+        self.read_again(|| self.client_list_once(&mut *ui))
+    }
+
+    /// One try of [`Vault::client_list`].
+    fn client_list_once(&self, ui: &mut dyn Interaction) -> Result<Vec<ClientSummary>> {
         let u = self.unlocked(ui, Access::Read)?;
         let mut by_name: BTreeMap<String, ClientSummary> = BTreeMap::new();
         let clients = u
@@ -127,6 +132,16 @@ impl Vault<'_> {
     /// with receipts, and the client's audit history. Never a secret value.
     /// With `lang`, the client's documents are given in that language from now on.
     pub fn client_report(
+        &self,
+        name: &str,
+        lang: Option<Lang>,
+        ui: &mut dyn Interaction,
+    ) -> Result<ClientReport> {
+        self.read_again(|| self.client_report_once(name, lang, &mut *ui))
+    }
+
+    /// One try of [`Vault::client_report`].
+    fn client_report_once(
         &self,
         name: &str,
         lang: Option<Lang>,

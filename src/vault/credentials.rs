@@ -164,30 +164,53 @@ impl Vault<'_> {
         if let [name] = names.unwrap_or_default() {
             template.credential = Some(name.clone());
         }
-        let mut u = self.unlocked_for(ui, Access::Read, id)?;
-        let checked = fetch_checks(&mut u, id, names).and_then(|(pos, wanted)| {
-            let limited = u.index.interventions[pos]
-                .entries
-                .iter()
-                .any(|e| wanted.contains(&e.name) && e.max_uses.is_some());
-            let fetched = take(&u, pos, &wanted, check, ui)?;
-            Ok((fetched, wanted, limited))
-        });
-        let (fetched, wanted, limited) = match checked {
-            Ok(done) => done,
-            Err(e) => {
-                u.record_refusal(&template, &e);
-                return Err(e);
+        let mut again = 0;
+        let u = loop {
+            // A snapshot that a writer changed or compacted away meanwhile:
+            // the fetch starts again from the vault as it is now (nothing was
+            // delivered, and nothing is recorded as refused).
+            let read_again = |e: &Error, again: &mut u32| {
+                let yes = super::opening::is_conflict(e) && *again < READ_AGAIN;
+                *again += u32::from(yes);
+                yes
+            };
+            let mut u = match self.unlocked_for(ui, Access::Read, id) {
+                Err(e) if read_again(&e, &mut again) => continue,
+                opened => opened?,
+            };
+            let checked = fetch_checks(&mut u, id, names).and_then(|(pos, wanted)| {
+                let limited = u.index.interventions[pos]
+                    .entries
+                    .iter()
+                    .any(|e| wanted.contains(&e.name) && e.max_uses.is_some());
+                let fetched = take(&u, pos, &wanted, check, ui)?;
+                Ok((fetched, wanted, limited))
+            });
+            let (fetched, wanted, limited) = match checked {
+                Ok(done) => done,
+                Err(e) if read_again(&e, &mut again) => continue,
+                Err(e) => {
+                    u.record_refusal(&template, &e);
+                    return Err(e);
+                }
+            };
+            if limited {
+                // Counting uses writes the vault: all again under the exclusive lock.
+                drop(fetched);
+                break u;
+            }
+            // No credential leaves the vault unless its record is written.
+            match u.record_delivery(granted(&template, &wanted)) {
+                Ok(()) => {
+                    self.after_read(u);
+                    return Ok(fetched);
+                }
+                // The vault is no longer what was read (a close may have
+                // wiped it): nothing is delivered.
+                Err(e) if read_again(&e, &mut again) => continue,
+                Err(e) => return Err(e),
             }
         };
-        if !limited {
-            // No credential leaves the vault unless its record is written.
-            u.record(granted(&template, &wanted))?;
-            self.after_read(u);
-            return Ok(fetched);
-        }
-        // Counting uses writes the vault: do it all again under the exclusive lock.
-        drop(fetched);
         self.keep_for_reuse(u);
         let mut u = self.unlocked_for(ui, Access::Write, id)?;
         let fetched = u.audited(template.clone(), |u| {
@@ -275,6 +298,8 @@ impl Vault<'_> {
 }
 
 /// One granted record per credential fetched.
+use super::opening::READ_AGAIN;
+
 fn granted(template: &Event, wanted: &[String]) -> Vec<Event> {
     wanted
         .iter()

@@ -384,6 +384,11 @@ impl Vault<'_> {
 
     /// Lists live interventions, and tombstones too with `all`.
     pub fn list(&self, ui: &mut dyn Interaction, all: bool) -> Result<Vec<InterventionSummary>> {
+        self.read_again(|| self.list_once(&mut *ui, all))
+    }
+
+    /// One try of [`Vault::list`].
+    fn list_once(&self, ui: &mut dyn Interaction, all: bool) -> Result<Vec<InterventionSummary>> {
         let u = self.unlocked(ui, Access::Read)?;
         let now = u.h.now;
         let mut out: Vec<_> = u
@@ -410,6 +415,16 @@ impl Vault<'_> {
     /// Shows one intervention, live or tombstone. With `lang`, the client's
     /// documents are given in that language from now on (see [`Lang`]).
     pub fn show(
+        &self,
+        id: &str,
+        lang: Option<Lang>,
+        ui: &mut dyn Interaction,
+    ) -> Result<InterventionDetail> {
+        self.read_again(|| self.show_once(id, lang, &mut *ui))
+    }
+
+    /// One try of [`Vault::show`].
+    fn show_once(
         &self,
         id: &str,
         lang: Option<Lang>,

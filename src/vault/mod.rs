@@ -328,6 +328,8 @@ mod lease_tests;
 #[cfg(test)]
 mod migrate_tests;
 #[cfg(test)]
+mod reader_tests;
+#[cfg(test)]
 mod test_support;
 #[cfg(test)]
 mod tests;

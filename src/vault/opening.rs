@@ -58,6 +58,20 @@ pub(super) fn read_root(store: &dyn Store) -> Result<Vec<u8>> {
     }
 }
 
+/// How many times a reading command starts again when a writer changed
+/// what it read (see [`Vault::read_again`]).
+pub(super) const READ_AGAIN: u32 = 3;
+
+/// Whether `e` says another command changed the vault while this one read
+/// it (nothing done by this one), recorded or not.
+pub(super) fn is_conflict(e: &Error) -> bool {
+    match e {
+        Error::Conflict { .. } => true,
+        Error::NotRecorded(cause) => is_conflict(cause),
+        _ => false,
+    }
+}
+
 /// What of the index a command reads at unlock; more is read when it turns out
 /// to be needed (a refusal that names a tombstone, a client's name to scrub).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +106,13 @@ const CHANGING: &str = layout::CHANGING;
 /// The vault with its lock held and its clear root read; ended interventions have
 /// been wiped if the lock is exclusive.
 pub(super) struct Handle {
+    /// What the vault is read from: under a shared lock, a snapshot of the
+    /// store where it gives one (see [`Store::snapshot`]), else the store.
     pub store: SharedStore,
+    /// The store itself, for what a reader writes (the trail) or locks next.
+    pub live: SharedStore,
+    /// Whether `store` is a snapshot: nothing held, nothing to collect.
+    pub snapshot: bool,
     /// Whether this command holds the change marker ([`CHANGING`]).
     marked: bool,
     /// Whether a change was interrupted before this command (the marker was there).
@@ -130,7 +150,7 @@ impl Handle {
     /// A handle on a vault whose lock is held, with its root read; makes the
     /// change marker when the lock is exclusive.
     fn new(
-        store: SharedStore,
+        (store, live): (SharedStore, SharedStore),
         lock: Box<dyn Held>,
         root_read: (RootFile, Vec<u8>),
         now: DateTime<Utc>,
@@ -143,7 +163,9 @@ impl Handle {
         }
         let (root, root_bytes) = root_read;
         Ok(Handle {
+            snapshot: !std::sync::Arc::ptr_eq(&store, &live),
             store,
+            live,
             marked,
             interrupted,
             uncollected: std::cell::Cell::new(interrupted),
@@ -291,9 +313,18 @@ impl Vault<'_> {
         }
         store.check_private(&[layout::KEYS, layout::CREDS, layout::RECORDS])?;
         let mut mode = mode;
+        let mut collecting = false;
         loop {
-            let lock = store.lock(layout::LOCK, mode)?;
-            let root_bytes = read_root(store.as_ref())?;
+            // A reader reads a snapshot where the store gives one, and then
+            // holds nothing that a writer waits for; unless it has leftovers
+            // of an interrupted change to collect, which needs the lock.
+            let snapshot = match mode {
+                LockMode::Shared if !collecting => store.snapshot(),
+                _ => None,
+            };
+            let reading = snapshot.unwrap_or_else(|| store.clone());
+            let lock = reading.lock(layout::LOCK, mode)?;
+            let root_bytes = read_root(reading.as_ref())?;
             let root = match self.cached_root(&root_bytes) {
                 Some(root) => root,
                 None => parse_root(&store.locate(layout::ROOT), &root_bytes)?,
@@ -310,12 +341,17 @@ impl Vault<'_> {
                 continue;
             }
             let mut h = Handle::new(
-                store.clone(),
+                (reading, store.clone()),
                 lock,
                 (root, root_bytes),
                 now,
                 self.upkeep_backups,
             )?;
+            if h.snapshot && h.interrupted {
+                drop(h);
+                collecting = true;
+                continue;
+            }
             if mode == LockMode::Exclusive {
                 h.expire_without_key()?;
                 h.finish_pending_keys()?;
@@ -324,7 +360,7 @@ impl Vault<'_> {
             // writer left behind can go, even under a shared lock. Best effort:
             // what cannot go now is tried again by every later command (the
             // marker stays).
-            if h.interrupted || full {
+            if (h.interrupted || full) && !h.snapshot {
                 let collected = h.collect_leftovers();
                 h.leftovers_collected = collected.is_ok();
                 h.cleaned(collected);
@@ -475,6 +511,20 @@ impl Vault<'_> {
         Ok(u)
     }
 
+    /// Runs a reading command again, from the vault as it is now, when a
+    /// writer changed what its snapshot read (a wipe compacted it away, or a
+    /// fetch found the vault changed before its record): at most
+    /// [`READ_AGAIN`] more times. A conflict tells that nothing was done.
+    pub(super) fn read_again<T>(&self, mut read: impl FnMut() -> Result<T>) -> Result<T> {
+        let mut again = 0;
+        loop {
+            match read() {
+                Err(e) if is_conflict(&e) && again < READ_AGAIN => again += 1,
+                done => return done,
+            }
+        }
+    }
+
     /// Keeps what `u` read for the next unlocking of this command (`add`
     /// checks, asks for the secret, then opens the vault again): if nobody writes
     /// in between, the next one reads neither the root nor the index again. `u`
@@ -534,7 +584,7 @@ impl Vault<'_> {
         {
             return;
         }
-        let (store, before, master) = (u.h.store.clone(), u.h.root_bytes.clone(), u.master.clone());
+        let (store, before, master) = (u.h.live.clone(), u.h.root_bytes.clone(), u.master.clone());
         drop(u); // releases the shared lock
         let Some(lock) = store.try_lock_now(layout::LOCK, LockMode::Exclusive) else {
             return;
@@ -549,7 +599,7 @@ impl Vault<'_> {
             return;
         };
         let Ok(h) = Handle::new(
-            store,
+            (store.clone(), store),
             lock,
             (root, root_bytes),
             self.clock.now(),
@@ -725,7 +775,7 @@ pub(super) fn unlock_handle<'v>(
         Err(e) => return Err((std::mem::take(&mut h.swept_now), e)),
     };
     let keys = key_store(&h.store, &h.root);
-    let trail = Trail::new(h.store.clone());
+    let trail = Trail::new(h.live.clone());
     let trail_keys = TrailKeys::new(&master);
     let mut u = Unlocked {
         h,
@@ -1259,7 +1309,7 @@ impl Unlocked<'_> {
     /// interrupted change: collects stale generations; once everything is
     /// collected, the marker of the interrupted change can go.
     pub(super) fn settle_leftovers(&self, full: bool) {
-        if !(self.h.interrupted || full) {
+        if !(self.h.interrupted || full) || self.h.snapshot {
             return;
         }
         match self.collect_stale_generations() {

@@ -13,6 +13,7 @@ use crate::intervention::WipeReason;
 use crate::lang::Lang;
 
 use super::format::{ClientKey, Index};
+use super::layout;
 use super::opening::Unlocked;
 use super::trail::line::Pending;
 use super::trail::Unsealed;
@@ -324,6 +325,15 @@ fn expired_event(index: &Index, r: &str, mut e: Event) -> Event {
     e
 }
 
+/// How records are staged: under the trail's lock until they are written
+/// with the change they record, or without it where the store can (a record
+/// written on its own; see [`super::trail::Trail::stage_unlocked`]).
+#[derive(Clone, Copy)]
+enum Staging {
+    Locked,
+    Unlocked,
+}
+
 impl Unlocked<'_> {
     /// Whether recording `events` needs the history (tombstones and client
     /// keys), when it was not read: a client to name or scrub from a reason, an
@@ -365,25 +375,77 @@ impl Unlocked<'_> {
     /// wrote and what was folded in at unlock. Fails (so that the access or
     /// change it describes is refused) when the trail cannot be written.
     pub(super) fn record(&mut self, events: Vec<Event>) -> Result<()> {
-        let Some(staged) = self.stage_audit(events)? else {
-            self.unrecorded_wipes.clear();
-            return Ok(());
+        self.record_read(events, false)
+    }
+
+    /// Records the delivery of credentials read from this command's view of
+    /// the vault ([`Unlocked::record`]): a reader of a snapshot records it only
+    /// while the vault is still what it read, else [`Error::Conflict`] (read
+    /// again: a writer may have wiped what was read).
+    pub(super) fn record_delivery(&mut self, events: Vec<Event>) -> Result<()> {
+        self.record_read(events, true)
+    }
+
+    fn record_read(&mut self, events: Vec<Event>, delivers: bool) -> Result<()> {
+        let (started, mut tries) = (std::time::Instant::now(), 0);
+        let staged = loop {
+            let Some(staged) = self.stage_audit(events.clone(), Staging::Unlocked)? else {
+                self.owed.clear();
+                self.unrecorded_wipes.clear();
+                return Ok(());
+            };
+            // A write cut short is cut off again by the store (see
+            // Trail::append_sealed). Staged without the lock, the records land
+            // only if nobody wrote the trail since they were read (else
+            // again), and, for a delivery read from a snapshot, only if the
+            // vault is still what it read: else what it read may be gone (a
+            // close), and the whole fetch must start again.
+            let read_at = (self.h.store.read_revision()).filter(|_| self.h.snapshot && delivers);
+            let unchanged = read_at.map(|since| crate::store::Unchanged {
+                name: layout::ROOT,
+                since,
+            });
+            match self.trail.append(&staged, unchanged) {
+                Ok(()) => break staged,
+                Err(crate::store::StoreError::Changed(_))
+                    if unchanged.is_some() && self.root_moved()? =>
+                {
+                    return Err(Error::Conflict {
+                        at: self.h.live.locate(layout::ROOT),
+                    })
+                }
+                Err(crate::store::StoreError::Changed(_))
+                    if !staged.locked() && started.elapsed() < crate::store::fsio::LOCK_WAIT =>
+                {
+                    // Another appender went first: again at once; a writer
+                    // holding the trail: again after a pause.
+                    if tries > 0 {
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                    tries += 1;
+                    continue;
+                }
+                Err(e) => return Err(Error::NotRecorded(Box::new(e.into()))),
+            }
         };
-        // A write cut short is cut off again by the store (see Trail::append_sealed).
-        self.h
-            .store
-            .log_append(super::trail::LOG, staged.at, &staged.bytes)
-            .map_err(|e| Error::NotRecorded(Box::new(e.into())))?;
+        self.owed.clear();
         let last = self.trail.staged_written(staged);
         self.recorded(last);
         Ok(())
+    }
+
+    /// Whether the vault's root is no longer what this command read.
+    fn root_moved(&self) -> Result<bool> {
+        Ok(self.h.live.read(layout::ROOT)? != self.h.root_bytes)
     }
 
     /// Records `events` in the same store transaction as the change pending
     /// (where the store has transactions: etcd), and commits: the change and
     /// its record land together or not at all.
     pub(super) fn record_and_commit(&mut self, events: Vec<Event>) -> Result<()> {
-        let Some(staged) = self.stage_audit(events)? else {
+        let staged = self.stage_audit(events, Staging::Locked)?;
+        self.owed.clear();
+        let Some(staged) = staged else {
             self.unrecorded_wipes.clear();
             return self.commit();
         };
@@ -411,11 +473,15 @@ impl Unlocked<'_> {
     /// Seals `events`, after completing what keyless commands wrote and what
     /// was folded in at unlock, ready to append (the trail locked meanwhile);
     /// `None` when there is nothing to write.
-    fn stage_audit(&mut self, events: Vec<Event>) -> Result<Option<super::trail::Staged>> {
+    fn stage_audit(
+        &mut self,
+        events: Vec<Event>,
+        staging: Staging,
+    ) -> Result<Option<super::trail::Staged>> {
         if self.needs_history(self.owed.iter().chain(&events)) {
             self.read_history()?;
         }
-        let mut all = std::mem::take(&mut self.owed);
+        let mut all = self.owed.clone();
         all.extend(events);
         let all = all
             .into_iter()
@@ -425,15 +491,12 @@ impl Unlocked<'_> {
         let mut fold = |since: Option<DateTime<Utc>>, pending: &[Unsealed]| {
             fold_events(index, since, pending, unrecorded, now)
         };
-        self.trail
-            .stage_sealed(
-                &self.trail_keys,
-                self.h.now,
-                all,
-                &mut fold,
-                &self.index.audit_anchor(),
-            )
-            .map_err(|e| Error::NotRecorded(Box::new(e)))
+        let (keys, anchor) = (&self.trail_keys, &self.index.audit_anchor());
+        match staging {
+            Staging::Locked => self.trail.stage_sealed(keys, now, all, &mut fold, anchor),
+            Staging::Unlocked => self.trail.stage_unlocked(keys, now, all, &mut fold, anchor),
+        }
+        .map_err(|e| Error::NotRecorded(Box::new(e)))
     }
 
     /// Records that `template` (an action on an intervention) was refused by `e`.

@@ -58,6 +58,11 @@ impl Vault<'_> {
     /// the next expiry without the passphrase; the list of interventions needs an
     /// unlocked session or a passphrase at hand (never a prompt).
     pub fn status(&self, ui: &mut dyn Interaction) -> Result<StatusReport> {
+        self.read_again(|| self.status_once(&mut *ui))
+    }
+
+    /// One try of [`Vault::status`].
+    fn status_once(&self, ui: &mut dyn Interaction) -> Result<StatusReport> {
         let h = self.handle(LockMode::Shared, false, false)?;
         let now = h.now;
         let live = h.root.expiry.len();

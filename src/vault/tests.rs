@@ -3,7 +3,7 @@
 
 use std::cell::Cell;
 
-use super::test_support::{at, MemoryStore, TestClock, TestUi, FAST};
+use super::test_support::{at, on_etcd, MemoryStore, TestClock, TestUi, FAST};
 use super::*;
 use crate::error::Error;
 use crate::intervention::{Kind, WipeReason};
@@ -353,6 +353,17 @@ fn without_the_marker_a_command_on_one_intervention_lists_no_directory_but_list_
     assert!(orphans.iter().all(there), "get lists no directory");
     assert!(!f.store.exists("changing").unwrap());
     f.vault().list(&mut TestUi::new(), false).unwrap();
+    if on_etcd() {
+        // A reader of a snapshot holds no lock, so it collects nothing (a
+        // writer may be writing new objects right now); on etcd the marker
+        // is durable before any object of a change, so orphans come with it
+        // and the reader then takes the lock (the test above).
+        assert!(
+            orphans.iter().all(there),
+            "a snapshot's reader collects nothing"
+        );
+        return;
+    }
     assert!(!orphans.iter().any(there), "list collects them");
 }
 

@@ -8,6 +8,8 @@ mod store;
 pub use store::{failure, EtcdStore};
 
 #[cfg(test)]
+mod snapshot_tests;
+#[cfg(test)]
 pub(crate) mod test_cluster;
 
 /// Stores for the library's tests: fresh prefixes of the shared cluster.

@@ -28,7 +28,9 @@ use sha2::{Digest, Sha256};
 use super::client::{Client, CmpOp, Compare, EtcdError, Txn, TxnOp};
 use crate::error::{Error, Location, Result};
 use crate::store::fsio::LOCK_WAIT;
-use crate::store::{Expiry, Fingerprint, Held, LockMode, Purge, Store, StoreError, StoreResult};
+use crate::store::{
+    Expiry, Fingerprint, Held, LockMode, Purge, Store, StoreError, StoreResult, Unchanged,
+};
 
 /// Objects above this size are split into parts of this size.
 const PART_BYTES: usize = 512 * 1024;
@@ -44,6 +46,17 @@ const LIST_PAGE: usize = 256;
 /// How often a waiting lock is tried again.
 const LOCK_POLL: Duration = Duration::from_millis(25);
 
+/// Where a log ended when this client last read or wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LogEnd {
+    /// Where its last chunk starts.
+    last: u64,
+    /// Its length.
+    len: u64,
+    /// The last chunk's revision.
+    revision: i64,
+}
+
 /// A vault kept under a prefix of an etcd cluster.
 pub struct EtcdStore {
     client: std::sync::Arc<Client>,
@@ -51,6 +64,9 @@ pub struct EtcdStore {
     prefix: String,
     address: String,
     state: Arc<Mutex<State>>,
+    /// For a snapshot ([`Store::snapshot`]): the revision every read is
+    /// made at; such a store writes and locks nothing.
+    read_at: Option<i64>,
 }
 
 /// This client's lease and the exclusive locks it holds (their keys and
@@ -61,20 +77,24 @@ struct State {
     fences: Vec<(Vec<u8>, i64)>,
     /// Set to stop the thread that keeps the lease alive.
     stop_keep_alive: Option<Arc<std::sync::atomic::AtomicBool>>,
-    /// Where each log's last chunk started and the log ended when this client
-    /// last saw it: only a hint, checked at every use (see `log_len`).
-    log_ends: std::collections::HashMap<String, (u64, u64)>,
+    /// Where each log's last chunk started, where the log ended and the
+    /// chunk's revision, when this client last saw it: only a hint, checked
+    /// at every use (see `log_len`), and what an unlocked append is
+    /// conditioned on (see `append_unlocked`).
+    log_ends: std::collections::HashMap<String, LogEnd>,
 }
 
 impl EtcdStore {
     /// The store under `prefix` of the cluster `client` reaches; `address` is
     /// the URL the user gave, for messages.
     pub fn new(client: Client, prefix: &str, address: String) -> Self {
+        client.keep_pinned_answers();
         EtcdStore {
             client: std::sync::Arc::new(client),
             prefix: format!("{}/", prefix.trim_end_matches('/')),
             address,
             state: Arc::new(Mutex::new(State::default())),
+            read_at: None,
         }
     }
 
@@ -101,7 +121,25 @@ impl EtcdStore {
 
     /// A failure of the cluster, in the vault's words.
     fn failed(&self, e: EtcdError) -> Error {
-        failure(&self.address, e)
+        match (e, self.read_at) {
+            // A snapshot's revision compacted away under it (a wipe ran
+            // meanwhile): what it read can no longer be read whole.
+            (EtcdError::Compacted { .. }, Some(_)) => Error::Conflict {
+                at: self.locate(""),
+            },
+            (e, _) => failure(&self.address, e),
+        }
+    }
+
+    /// Refuses a change through a snapshot, which only reads.
+    fn writable(&self, name: &str) -> Result<()> {
+        match self.read_at {
+            None => Ok(()),
+            Some(_) => Err(Error::Internal(format!(
+                "{} was to be changed through a read-only snapshot of the store",
+                self.locate(name)
+            ))),
+        }
     }
 
     /// This client's lease, granted on first use.
@@ -135,7 +173,13 @@ impl EtcdStore {
     }
 
     /// Runs `ops` as one transaction under this client's fences.
-    fn commit(&self, at: &str, mut compares: Vec<Compare>, ops: Vec<TxnOp>) -> StoreResult<()> {
+    fn commit(&self, at: &str, compares: Vec<Compare>, ops: Vec<TxnOp>) -> StoreResult<()> {
+        self.commit_at(at, compares, ops).map(|_| ())
+    }
+
+    /// [`EtcdStore::commit`], giving the transaction's revision.
+    fn commit_at(&self, at: &str, mut compares: Vec<Compare>, ops: Vec<TxnOp>) -> StoreResult<i64> {
+        self.writable(at)?;
         compares.extend(self.fenced());
         let outcome = self
             .client
@@ -146,15 +190,42 @@ impl EtcdStore {
             })
             .map_err(|e| StoreError::Failed(self.failed(e)))?;
         match outcome.succeeded {
-            true => Ok(()),
+            true => Ok(outcome.header.revision),
             false => Err(StoreError::Changed(self.locate(at))),
         }
+    }
+
+    /// Appends `bytes` to log `name` at `at` if no chunk is there yet and
+    /// `compares` hold, doing `also` in the same transaction; remembers
+    /// where the log now ends.
+    fn append_if(
+        &self,
+        name: &str,
+        at: u64,
+        bytes: &[u8],
+        mut compares: Vec<Compare>,
+        also: Vec<TxnOp>,
+    ) -> StoreResult<()> {
+        let key = self.log_key(name, at);
+        compares.push(Compare::absent(key.clone()));
+        let mut ops = vec![put(key, bytes.to_vec(), None)];
+        ops.extend(also);
+        let revision = self.commit_at(name, compares, ops)?;
+        if !bytes.is_empty() {
+            let end = LogEnd {
+                last: at,
+                len: at + bytes.len() as u64,
+                revision,
+            };
+            self.lock_state().log_ends.insert(name.to_owned(), end);
+        }
+        Ok(())
     }
 
     fn get(&self, name: &str) -> Result<Option<Vec<u8>>> {
         let found = self
             .client
-            .get(self.key(name))
+            .get_inner(&self.key(name), self.read_at)
             .map_err(|e| self.failed(e))?;
         Ok(found.kv.map(|kv| kv.value))
     }
@@ -172,7 +243,10 @@ impl EtcdStore {
         let mut bytes = Vec::new();
         for part in lines {
             let key = self.key(&format!("{name}/#part/{part}"));
-            let found = self.client.get(&key).map_err(|e| self.failed(e))?;
+            let found = self
+                .client
+                .get_inner(&key, self.read_at)
+                .map_err(|e| self.failed(e))?;
             let kv = found.kv.ok_or_else(|| damaged("a part of it is missing"))?;
             bytes.extend_from_slice(&kv.value);
             if bytes.len() as u64 > max {
@@ -209,12 +283,12 @@ impl EtcdStore {
         let near = self.log_key(name, offset.saturating_sub(LOG_WINDOW));
         let (mut before, mut after) = self
             .client
-            .range_last_and_after(&near, &split, &end)
+            .range_last_and_after(&near, &split, &end, self.read_at)
             .map_err(|e| self.failed(e))?;
         if before.is_none() && offset > LOG_WINDOW {
             (before, after) = self
                 .client
-                .range_last_and_after(&prefix, &split, &end)
+                .range_last_and_after(&prefix, &split, &end, self.read_at)
                 .map_err(|e| self.failed(e))?;
         }
         before
@@ -269,6 +343,7 @@ impl EtcdStore {
     /// record names if that ends then, else a new one, recorded (the record
     /// on the lease itself, so that it goes with the keys).
     fn group_lease(&self, expiry: &Expiry<'_>) -> Result<i64> {
+        self.writable(expiry.group)?;
         let record = self.lease_record_key(expiry.group);
         let until = crate::timefmt::format_utc(expiry.until);
         let found = self.client.get(&record).map_err(|e| self.failed(e))?;
@@ -324,6 +399,9 @@ impl EtcdStore {
 
 impl Drop for EtcdStore {
     fn drop(&mut self) {
+        if self.read_at.is_some() {
+            return; // a snapshot: the lease is the store's
+        }
         if let Some(stop) = self.lock_state().stop_keep_alive.take() {
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
         }
@@ -429,6 +507,15 @@ fn hex_digest(bytes: &[u8]) -> String {
 fn locked(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     // A panic elsewhere cannot leave the state half-changed: plain data.
     state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What a snapshot gives for a shared lock: nothing is held in the cluster.
+struct SnapshotHold;
+
+impl Held for SnapshotHold {
+    fn mode(&self) -> LockMode {
+        LockMode::Shared
+    }
 }
 
 /// A lock held in the cluster; released (its key deleted) on drop.
@@ -636,7 +723,7 @@ impl Store for EtcdStore {
     fn exists(&self, name: &str) -> Result<bool> {
         // Without the value: the root is read for itself right after.
         self.client
-            .exists(self.key(name))
+            .exists(self.key(name), self.read_at)
             .map_err(|e| self.failed(e))
     }
 
@@ -676,6 +763,7 @@ impl Store for EtcdStore {
     }
 
     fn expire_now(&self, group: &str) -> Result<()> {
+        self.writable(group)?;
         let record = self.lease_record_key(group);
         let Some(kv) = self.client.get(&record).map_err(|e| self.failed(e))?.kv else {
             return Ok(());
@@ -689,6 +777,9 @@ impl Store for EtcdStore {
     }
 
     fn purge_deleted(&self) -> Purge {
+        if let Err(e) = self.writable("") {
+            return Purge::Pending { why: e.to_string() };
+        }
         match self.compact_and_defragment() {
             Ok(done) => done,
             Err(e) => Purge::Pending { why: e.to_string() },
@@ -737,7 +828,7 @@ impl Store for EtcdStore {
         loop {
             let page = self
                 .client
-                .range_keys(&start, &end, LIST_PAGE)
+                .range_keys(&start, &end, LIST_PAGE, self.read_at)
                 .map_err(|e| self.failed(e))?;
             let full = page.len() >= LIST_PAGE;
             let mut next = None;
@@ -775,6 +866,16 @@ impl Store for EtcdStore {
     }
 
     fn lock(&self, name: &str, mode: LockMode) -> Result<Box<dyn Held>> {
+        if self.read_at.is_some() {
+            // A snapshot's reads see one revision: nothing to hold off.
+            self.writable(name).or(match mode {
+                LockMode::Shared => Ok(()),
+                LockMode::Exclusive => Err(Error::Internal(
+                    "a snapshot of the store cannot take a writer's lock".into(),
+                )),
+            })?;
+            return Ok(Box::new(SnapshotHold));
+        }
         let started = Instant::now();
         let busy = || Error::Busy {
             seconds: LOCK_WAIT.as_secs(),
@@ -802,6 +903,9 @@ impl Store for EtcdStore {
     }
 
     fn try_lock_now(&self, name: &str, mode: LockMode) -> Option<Box<dyn Held>> {
+        if self.read_at.is_some() {
+            return (mode == LockMode::Shared).then(|| Box::new(SnapshotHold) as Box<dyn Held>);
+        }
         let (key, revision) = self.try_take(name, mode).ok()??;
         let held = self.held(key, revision, mode);
         if mode == LockMode::Exclusive && self.readers(name).unwrap_or(true) {
@@ -822,13 +926,25 @@ impl Store for EtcdStore {
         // small read tells whether it still ends there: the last chunk below
         // that end starts where it did and reaches it, and none lies past it.
         let hint = self.lock_state().log_ends.get(name).copied();
-        if let Some((at, len)) = hint {
+        if let Some(LogEnd {
+            last: at,
+            len,
+            revision,
+        }) = hint
+        {
             let (last, after) = self
                 .client
-                .range_last_and_after(&self.log_key(name, at), &self.log_key(name, len), &end)
+                .range_last_and_after(
+                    &self.log_key(name, at),
+                    &self.log_key(name, len),
+                    &end,
+                    self.read_at,
+                )
                 .map_err(|e| self.failed(e))?;
             let same = last.is_some_and(|kv| {
-                chunk_offset(&prefix, &kv.key) == Some(at) && at + kv.value.len() as u64 == len
+                chunk_offset(&prefix, &kv.key) == Some(at)
+                    && at + kv.value.len() as u64 == len
+                    && kv.mod_revision == revision
             });
             if same && after.is_empty() {
                 return Ok(len);
@@ -836,16 +952,22 @@ impl Store for EtcdStore {
         }
         let last = self
             .client
-            .range_last(&prefix, &end)
+            .range_last(&prefix, &end, self.read_at)
             .map_err(|e| self.failed(e))?;
         match last {
-            None => Err(StoreError::NotFound(self.locate(name))),
+            None => {
+                self.lock_state().log_ends.remove(name);
+                Err(StoreError::NotFound(self.locate(name)))
+            }
             Some(kv) => {
                 let at = chunk_offset(&prefix, &kv.key).ok_or_else(|| self.bad_chunk(name))?;
                 let len = at + kv.value.len() as u64;
-                self.lock_state()
-                    .log_ends
-                    .insert(name.to_owned(), (at, len));
+                let end = LogEnd {
+                    last: at,
+                    len,
+                    revision: kv.mod_revision,
+                };
+                self.lock_state().log_ends.insert(name.to_owned(), end);
                 Ok(len)
             }
         }
@@ -873,22 +995,57 @@ impl Store for EtcdStore {
     }
 
     fn log_append(&self, name: &str, at: u64, bytes: &[u8]) -> StoreResult<()> {
-        let key = self.log_key(name, at);
-        self.commit(
-            name,
-            vec![Compare::absent(key.clone())],
-            vec![put(key, bytes.to_vec(), None)],
-        )?;
-        if !bytes.is_empty() {
-            let end = at + bytes.len() as u64;
-            self.lock_state()
-                .log_ends
-                .insert(name.to_owned(), (at, end));
+        self.append_if(name, at, bytes, Vec::new(), Vec::new())
+    }
+
+    fn append_unlocked(
+        &self,
+        name: &str,
+        at: u64,
+        bytes: &[u8],
+        lock: &str,
+        (object, value): (&str, &[u8]),
+        unchanged: Option<Unchanged<'_>>,
+    ) -> StoreResult<()> {
+        if value.len() > PART_BYTES {
+            return Err(StoreError::Failed(Error::Internal(format!(
+                "{} is too large to be written with an append",
+                self.locate(object)
+            ))));
         }
-        Ok(())
+        let also = vec![
+            put(self.key(object), value.to_vec(), None),
+            delete_prefix(self.parts_prefix(object)),
+        ];
+        // No writer holds the lock, and the log is as this client read it:
+        // its last chunk unchanged (a rewrite or a cut changes or deletes
+        // it) and none past it (another appender's lands where this one
+        // would).
+        let end = self.lock_state().log_ends.get(name).copied();
+        let mut compares = vec![Compare::absent(self.key(lock))];
+        if let Some(u) = unchanged {
+            // Last changed at or before `since` (an absent key counts as 0).
+            compares.push(Compare::mod_revision(
+                self.key(u.name),
+                CmpOp::Less,
+                u.since.saturating_add(1),
+            ));
+        }
+        match end {
+            Some(end) if end.len == at => compares.push(Compare::mod_revision(
+                self.log_key(name, end.last),
+                CmpOp::Equal,
+                end.revision,
+            )),
+            // An empty log: the first chunk is the one at 0.
+            None if at == 0 => {}
+            _ => return Err(StoreError::Changed(self.locate(name))),
+        }
+        self.append_if(name, at, bytes, compares, also)
     }
 
     fn log_truncate(&self, name: &str, len: u64) -> Result<()> {
+        self.lock_state().log_ends.remove(name);
         for (at, chunk) in self.chunks_from(name, len, None)? {
             let key = self.log_key(name, at);
             if at >= len {
@@ -902,6 +1059,7 @@ impl Store for EtcdStore {
     }
 
     fn log_replace(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        self.lock_state().log_ends.remove(name);
         // One transaction: the old chunks go and the new ones come at once.
         // etcd refuses a transaction that both deletes and puts one key, and
         // one of more than 128 operations (a log has a chunk per append): so
@@ -944,6 +1102,26 @@ impl Store for EtcdStore {
         let bytes = self.read_up_to(from, u64::MAX)?;
         self.log_replace(to, &bytes)?;
         self.shred(from)
+    }
+
+    fn snapshot(&self) -> Option<crate::store::SharedStore> {
+        // At the highest revision this client has heard of: one that every
+        // member serving a linearizable read has applied, and that holds
+        // this client's own writes.
+        let revision = self.read_at.or_else(|| self.client.revision_seen())?;
+        Some(Arc::new(EtcdStore {
+            client: self.client.clone(),
+            prefix: self.prefix.clone(),
+            address: self.address.clone(),
+            // Shared: where a log ended, as read through the snapshot, is
+            // what an unlocked append through the store is conditioned on.
+            state: self.state.clone(),
+            read_at: Some(revision),
+        }))
+    }
+
+    fn read_revision(&self) -> Option<i64> {
+        self.read_at
     }
 
     fn fingerprint(&self) -> Option<Fingerprint> {

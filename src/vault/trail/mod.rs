@@ -152,9 +152,11 @@ pub struct Trail {
 }
 
 /// Sealed records ready to append to the trail, with its lock held until
-/// they are (see [`Trail::stage_sealed`]).
+/// they are (see [`Trail::stage_sealed`]), or read without it (see
+/// [`Trail::stage_unlocked`]).
 pub struct Staged {
-    _lock: Box<dyn Held>,
+    /// The trail's lock; `None` when the records are to be appended without it.
+    lock: Option<Box<dyn Held>>,
     /// Where in the log they go (its length now).
     pub at: u64,
     /// The records, one line each.
@@ -162,6 +164,13 @@ pub struct Staged {
     /// The last record's number and hash.
     pub last: (u64, String),
     head: Vec<u8>,
+}
+
+impl Staged {
+    /// Whether the records were staged under the trail's lock.
+    pub fn locked(&self) -> bool {
+        self.lock.is_some()
+    }
 }
 
 /// The log, its head and its lock, in the store.
@@ -249,6 +258,19 @@ impl Trail {
         Ok(lock)
     }
 
+    /// The trail as a reader sees it without holding the lock, where the
+    /// store gives a snapshot (every read at one instant); else the trail
+    /// itself with the shared lock held.
+    fn reading(&self) -> Result<(Option<Box<dyn Held>>, Trail)> {
+        match self.store.snapshot() {
+            Some(view) => Ok((None, Trail::new(view))),
+            None => Ok((
+                Some(self.locked(LockMode::Shared)?),
+                Trail::new(self.store.clone()),
+            )),
+        }
+    }
+
     /// The log's length, 0 when there is none yet.
     fn log_len(&self) -> Result<u64> {
         match self.store.log_len(LOG) {
@@ -320,42 +342,64 @@ impl Trail {
         anchor: &Anchor,
     ) -> Result<Option<Staged>> {
         let lock = self.locked(LockMode::Exclusive)?;
-        let len = self.log_len()?;
-        let tail = self.read_tail(len, anchor.seq)?;
-        tail.check_head(self.read_head(keys)?.as_ref())?;
-        self.check_anchor(&tail, anchor, keys)?;
+        let tail = self.checked_end(keys, anchor)?;
         let mut all = fold(tail.settled_at, &tail.pending);
         all.extend(events);
         if all.is_empty() {
+            // Nothing to write: a partial last line stays for `audit verify`
+            // to report, and the next append cuts it off.
             return Ok(None);
         }
         self.repair(&tail)?;
-        let (mut seq, mut prev) = next_after(&tail);
-        let mut bytes = Vec::new();
-        for event in &all {
-            let plain = to_plain_json(event);
-            let blob = keys.master.seal(&plain).map_err(Error::Internal)?;
-            let l = line::sealed(seq, &prev, at, STANDARD.encode(blob), &keys.mac);
-            prev = line::hash(&l);
-            bytes.extend_from_slice(&l);
-            bytes.push(b'\n');
-            seq += 1;
-        }
-        let last = seq - 1;
-        let head = Head {
-            seq: last,
-            mac: keys.mac.tag(&head_message(last, &prev)),
-            hash: prev.clone(),
+        seal(keys, at, &tail, all, Some(lock))
+    }
+
+    /// Seals records as [`Trail::stage_sealed`] does, without the trail's
+    /// lock where the store can append so (etcd): the end is read from a
+    /// snapshot, and [`Trail::append`] lands only if nobody wrote the trail
+    /// meanwhile ([`StoreError::Changed`]: stage again). A reader then holds
+    /// nothing a writer waits for. Elsewhere, [`Trail::stage_sealed`].
+    pub fn stage_unlocked(
+        &self,
+        keys: &TrailKeys,
+        at: DateTime<Utc>,
+        events: Vec<Event>,
+        fold: &mut Fold<'_>,
+        anchor: &Anchor,
+    ) -> Result<Option<Staged>> {
+        let Some(view) = self.store.snapshot() else {
+            return self.stage_sealed(keys, at, events, fold, anchor);
         };
-        let head = serde_json::to_vec(&head)
-            .map_err(|e| Error::Internal(format!("cannot serialize the audit head: {e}")))?;
-        Ok(Some(Staged {
-            _lock: lock,
-            at: tail.valid_len,
-            bytes,
-            last: (last, prev),
-            head,
-        }))
+        let tail = Trail::new(view).checked_end(keys, anchor)?;
+        if tail.torn {
+            // Only a writer cuts a partial line off (never on etcd).
+            return self.stage_sealed(keys, at, events, fold, anchor);
+        }
+        let mut all = fold(tail.settled_at, &tail.pending);
+        all.extend(events);
+        seal(keys, at, &tail, all, None)
+    }
+
+    /// Appends staged records where [`Staged::at`] says, with the lock
+    /// they were staged under, or without it ([`Trail::stage_unlocked`]).
+    /// Without the lock, the head moves in the same step, and the records
+    /// land only if `unchanged` holds.
+    pub fn append(
+        &self,
+        staged: &Staged,
+        unchanged: Option<crate::store::Unchanged<'_>>,
+    ) -> crate::store::StoreResult<()> {
+        match staged.lock {
+            Some(_) => self.store.log_append(LOG, staged.at, &staged.bytes),
+            None => self.store.append_unlocked(
+                LOG,
+                staged.at,
+                &staged.bytes,
+                LOCK,
+                (HEAD, &staged.head),
+                unchanged,
+            ),
+        }
     }
 
     /// After [`Staged::bytes`] were appended: moves the head, releases the
@@ -363,9 +407,22 @@ impl Trail {
     pub fn staged_written(&self, staged: Staged) -> (u64, String) {
         // The records are written and durable. The head only bounds what may be
         // cut off the end: if it cannot be moved now, it lags until the next
-        // append moves it, and no record is lost.
-        let _ = self.store.write(HEAD, &staged.head);
+        // append moves it, and no record is lost. (Appended without the lock,
+        // it moved with them.)
+        if staged.lock.is_some() {
+            let _ = self.store.write(HEAD, &staged.head);
+        }
         staged.last
+    }
+
+    /// The end of the log, read back to `anchor` and checked against the
+    /// head and the anchor.
+    fn checked_end(&self, keys: &TrailKeys, anchor: &Anchor) -> Result<Tail> {
+        let len = self.log_len()?;
+        let tail = self.read_tail(len, anchor.seq)?;
+        tail.check_head(self.read_head(keys)?.as_ref())?;
+        self.check_anchor(&tail, anchor, keys)?;
+        Ok(tail)
     }
 
     /// The trail must hold the record `anchor` names, unchanged: found among
@@ -391,12 +448,12 @@ impl Trail {
     /// Whether a keyless expiry record waits to be completed by the next sealed
     /// append (completing it needs the tombstones).
     pub fn expiry_pending(&self) -> Result<bool> {
-        let _lock = self.locked(LockMode::Shared)?;
-        let len = self.log_len()?;
+        let (_lock, trail) = self.reading()?;
+        let len = trail.log_len()?;
         if len == 0 {
             return Ok(false);
         }
-        let tail = self.read_tail(len, 0)?;
+        let tail = trail.read_tail(len, 0)?;
         Ok(tail
             .pending
             .iter()
@@ -508,8 +565,8 @@ impl Trail {
     /// Reads, checks and (with `decrypt`) opens the whole trail. `anchor` is
     /// the last record the sealed index has seen.
     pub fn walk(&self, keys: &TrailKeys, anchor: &Anchor, decrypt: bool) -> Result<Walked> {
-        let _lock = self.locked(LockMode::Shared)?;
-        self.walk_locked(keys, anchor, decrypt)
+        let (_lock, trail) = self.reading()?;
+        trail.walk_locked(keys, anchor, decrypt)
     }
 
     fn walk_locked(&self, keys: &TrailKeys, anchor: &Anchor, decrypt: bool) -> Result<Walked> {
@@ -638,8 +695,14 @@ impl Trail {
     /// Whether the oldest record (after any checkpoint) was written before `cutoff`:
     /// a cheap look at the start of the log.
     fn oldest_before(&self, cutoff: DateTime<Utc>) -> Result<bool> {
-        let len = self.log_len()?;
-        let buf = self.store.log_read(LOG, 0, len.min(TAIL_CHUNK))?;
+        // Only a hint (the pruning reads again under the lock): from a
+        // snapshot where the store gives one.
+        let trail = self
+            .store
+            .snapshot()
+            .map_or_else(|| self.clone(), Trail::new);
+        let len = trail.log_len()?;
+        let buf = trail.store.log_read(LOG, 0, len.min(TAIL_CHUNK))?;
         let n = buf.len();
         for raw in buf[..n].split(|&b| b == b'\n').take(2) {
             match Line::parse(raw) {
@@ -650,6 +713,47 @@ impl Trail {
         }
         Ok(false)
     }
+}
+
+/// Seals `all` (what the pending records at the end of the log make, then
+/// the new events) as the records that follow `tail`; `None` when there is
+/// nothing to write.
+fn seal(
+    keys: &TrailKeys,
+    at: DateTime<Utc>,
+    tail: &Tail,
+    all: Vec<Event>,
+    lock: Option<Box<dyn Held>>,
+) -> Result<Option<Staged>> {
+    if all.is_empty() {
+        return Ok(None);
+    }
+    let (mut seq, mut prev) = next_after(tail);
+    let mut bytes = Vec::new();
+    for event in &all {
+        let plain = to_plain_json(event);
+        let blob = keys.master.seal(&plain).map_err(Error::Internal)?;
+        let l = line::sealed(seq, &prev, at, STANDARD.encode(blob), &keys.mac);
+        prev = line::hash(&l);
+        bytes.extend_from_slice(&l);
+        bytes.push(b'\n');
+        seq += 1;
+    }
+    let last = seq - 1;
+    let head = Head {
+        seq: last,
+        mac: keys.mac.tag(&head_message(last, &prev)),
+        hash: prev.clone(),
+    };
+    let head = serde_json::to_vec(&head)
+        .map_err(|e| Error::Internal(format!("cannot serialize the audit head: {e}")))?;
+    Ok(Some(Staged {
+        lock,
+        at: tail.valid_len,
+        bytes,
+        last: (last, prev),
+        head,
+    }))
 }
 
 /// The number and `prev` of the next record.

@@ -109,6 +109,11 @@ pub(super) fn rejected_before_proposal(message: &str) -> bool {
     .any(|m| message.contains(m))
 }
 
+/// Whether a member refused a read at a revision it has not applied yet.
+pub(super) fn is_future_revision(e: &EtcdError) -> bool {
+    matches!(e, EtcdError::Refused { code: 11, message } if message.contains("future revision"))
+}
+
 /// Turns "required revision has been compacted" into [`EtcdError::Compacted`].
 pub(super) fn compacted(e: EtcdError, revision: Option<i64>) -> EtcdError {
     match (e, revision) {

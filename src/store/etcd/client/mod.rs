@@ -64,7 +64,7 @@ pub use types::{
 };
 
 use config::check_endpoint;
-use error::compacted;
+use error::{compacted, is_future_revision};
 use failover::Retry;
 use parse::{
     header, key_value, parse, parse_delete, parse_header_only, parse_keep_alive, parse_lease_grant,
@@ -99,7 +99,17 @@ pub struct Client {
     cluster_id: AtomicU64,
     /// The highest revision any answer carried, 0 until then.
     revision: AtomicI64,
+    /// Answers to reads at a revision, by request, once
+    /// [`Client::keep_pinned_answers`] was called: what a revision holds
+    /// never changes, so a read asked again (the trail's end, read by each
+    /// step of a command) is answered from here. Forgotten at compaction.
+    pinned: std::sync::Mutex<Answers>,
+    keep_pinned: std::sync::atomic::AtomicBool,
 }
+
+/// How many answers to reads at a revision a client keeps (then it forgets
+/// them all: a command asks far fewer).
+const PINNED_ANSWERS: usize = 256;
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -165,6 +175,8 @@ impl Client {
             preferred: AtomicUsize::new(0),
             cluster_id: AtomicU64::new(0),
             revision: AtomicI64::new(0),
+            pinned: Default::default(),
+            keep_pinned: Default::default(),
         })
     }
 
@@ -201,11 +213,9 @@ impl Client {
         self.get_inner(key.as_ref(), Some(revision))
     }
 
-    fn get_inner(&self, key: &[u8], revision: Option<i64>) -> Result<Found, EtcdError> {
-        let mut body = json!({ "key": b64(key) });
-        if let Some(revision) = revision {
-            body["revision"] = json!(revision.to_string());
-        }
+    /// Reads one key at `revision`, or at the latest one when `None`.
+    pub fn get_inner(&self, key: &[u8], revision: Option<i64>) -> Result<Found, EtcdError> {
+        let body = json!({ "key": b64(key) });
         let range = self.range(body, revision)?;
         Ok(Found {
             kv: range.kvs.into_iter().find(|kv| kv.key == key),
@@ -226,16 +236,28 @@ impl Client {
         if keys_only {
             body["keys_only"] = json!(true);
         }
-        if let Some(revision) = revision {
-            body["revision"] = json!(revision.to_string());
-        }
         self.range(body, revision)
     }
 
-    fn range(&self, body: Value, revision: Option<i64>) -> Result<Range, EtcdError> {
-        let (endpoint, answer) = self
-            .call("/v3/kv/range", &body, Retry::Safe)
-            .map_err(|e| compacted(e, revision))?;
+    /// A range read, at `revision` when given.
+    ///
+    /// A read at a revision this client has heard of is served by the member
+    /// asked alone (serializable, no round of the leader's): a revision's
+    /// keys never change, so only a member that has not applied it yet can
+    /// answer otherwise, and it says so; the read is then asked again
+    /// linearizably, which waits until it has.
+    fn range(&self, mut body: Value, revision: Option<i64>) -> Result<Range, EtcdError> {
+        let asked = match revision {
+            Some(revision) => {
+                body["revision"] = json!(revision.to_string());
+                body["serializable"] = json!(true);
+                self.read_pinned("/v3/kv/range", &body, |body| {
+                    body["serializable"] = json!(false);
+                })
+            }
+            None => self.call("/v3/kv/range", &body, Retry::Safe),
+        };
+        let (endpoint, answer) = asked.map_err(|e| compacted(e, revision))?;
         let range = parse_range(&answer)?;
         self.pin(&endpoint, &range.header)?;
         Ok(range)
@@ -328,6 +350,8 @@ impl Client {
     /// really freed. `None` when history was already compacted at or past
     /// `revision`: not an error, the goal is met.
     pub fn compact(&self, revision: i64, physical: bool) -> Result<Option<Header>, EtcdError> {
+        // What was compacted away is not kept in memory either.
+        self.pinned_answers().clear();
         let body = json!({ "revision": revision.to_string(), "physical": physical });
         // Safe to resend: a second compaction at the same revision is `None`.
         match self.ask_header("/v3/kv/compaction", &body, Retry::Safe) {
@@ -411,10 +435,67 @@ impl Client {
     }
 }
 
+impl Client {
+    /// A read at a revision (`body` asks for it serializable): answered
+    /// from the answers kept if asked before, else by the member, or, by one
+    /// that has not applied the revision yet, asked again as `linearizable`
+    /// makes it (see `range`).
+    fn read_pinned(
+        &self,
+        path: &str,
+        body: &Value,
+        linearizable: impl FnOnce(&mut Value),
+    ) -> Result<(String, Vec<u8>), EtcdError> {
+        let keep = self.keep_pinned.load(Ordering::Relaxed);
+        let asked = format!("{path} {body}");
+        if let Some(answer) = self.pinned_answers().get(&asked).filter(|_| keep) {
+            return Ok(answer.clone());
+        }
+        let answer = match self.call(path, body, Retry::Safe) {
+            Err(e) if is_future_revision(&e) => {
+                let mut body = body.clone();
+                linearizable(&mut body);
+                self.call(path, &body, Retry::Safe)
+            }
+            other => other,
+        }?;
+        if keep {
+            let mut pinned = self.pinned_answers();
+            if pinned.len() >= PINNED_ANSWERS {
+                pinned.clear();
+            }
+            pinned.insert(asked, answer.clone());
+        }
+        Ok(answer)
+    }
+}
+
+type Answers = std::collections::HashMap<String, (String, Vec<u8>)>;
+
+impl Client {
+    /// From now on, answers reads at a revision asked before from memory
+    /// (a store's snapshots ask the same reads again; a client that checks
+    /// what the cluster still holds must not).
+    pub fn keep_pinned_answers(&self) {
+        self.keep_pinned.store(true, Ordering::Relaxed);
+    }
+
+    fn pinned_answers(&self) -> std::sync::MutexGuard<'_, Answers> {
+        // Plain data: a panic elsewhere cannot leave it half-changed.
+        self.pinned.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// Ordered reads of a key range, for the store's logs.
 impl Client {
-    /// The last key in `[start, end)` (by key order), if any.
-    pub fn range_last(&self, start: &[u8], end: &[u8]) -> Result<Option<KeyValue>, EtcdError> {
+    /// The last key in `[start, end)` (by key order), if any, at `at` (a
+    /// revision) or at the latest one.
+    pub fn range_last(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        at: Option<i64>,
+    ) -> Result<Option<KeyValue>, EtcdError> {
         let body = json!({
             "key": b64(start),
             "range_end": b64(end),
@@ -422,7 +503,7 @@ impl Client {
             "sort_target": "KEY",
             "limit": "1",
         });
-        Ok(self.range(body, None)?.kvs.into_iter().next())
+        Ok(self.range(body, at)?.kvs.into_iter().next())
     }
 
     /// Every key in `[start, end)`, in key order.
@@ -433,14 +514,16 @@ impl Client {
 
     /// The last key in `[start, split)` and every key in `[split, end)`, read
     /// at one revision in one round trip: a transaction of reads only, which
-    /// etcd serves as a linearizable read, without a raft proposal.
+    /// etcd serves as a linearizable read, without a raft proposal. At
+    /// revision `at` when given.
     pub fn range_last_and_after(
         &self,
         start: &[u8],
         split: &[u8],
         end: &[u8],
+        at: Option<i64>,
     ) -> Result<(Option<KeyValue>, Vec<KeyValue>), EtcdError> {
-        let body = json!({
+        let mut body = json!({
             "compare": [],
             "success": [
                 { "request_range": {
@@ -454,8 +537,23 @@ impl Client {
             ],
             "failure": [],
         });
+        // At a revision heard of: serializable, as a lone range (see `range`);
+        // etcd serves a transaction whose reads all are so without the leader.
+        let set_reads = |body: &mut Value, serializable: bool| {
+            for read in body["success"].as_array_mut().into_iter().flatten() {
+                read["request_range"]["revision"] = json!(at.unwrap_or(0).to_string());
+                read["request_range"]["serializable"] = json!(serializable);
+            }
+        };
         // Reads only: as safe to send again as a range.
-        let (endpoint, answer) = self.call("/v3/kv/txn", &body, Retry::Safe)?;
+        let asked = match at {
+            Some(_) => {
+                set_reads(&mut body, true);
+                self.read_pinned("/v3/kv/txn", &body, |body| set_reads(body, false))
+            }
+            None => self.call("/v3/kv/txn", &body, Retry::Safe),
+        };
+        let (endpoint, answer) = asked.map_err(|e| compacted(e, at))?;
         let w: wire::Txn = parse(&answer, "transaction answer")?;
         let header = header(w.header, "transaction answer")?;
         self.pin(&endpoint, &header)?;
@@ -475,12 +573,14 @@ impl Client {
         Ok((before?.next(), after?.collect()))
     }
 
-    /// At most `limit` keys of `[start, end)`, in key order, without values.
+    /// At most `limit` keys of `[start, end)`, in key order, without values,
+    /// at revision `at` or at the latest one.
     pub fn range_keys(
         &self,
         start: &[u8],
         end: &[u8],
         limit: usize,
+        at: Option<i64>,
     ) -> Result<Vec<KeyValue>, EtcdError> {
         let body = json!({
             "key": b64(start),
@@ -488,14 +588,15 @@ impl Client {
             "keys_only": true,
             "limit": limit.to_string(),
         });
-        Ok(self.range(body, None)?.kvs)
+        Ok(self.range(body, at)?.kvs)
     }
 
-    /// Whether `key` exists, without reading its value.
-    pub fn exists(&self, key: impl AsRef<[u8]>) -> Result<bool, EtcdError> {
+    /// Whether `key` exists (at revision `at`, or now), without reading its
+    /// value.
+    pub fn exists(&self, key: impl AsRef<[u8]>, at: Option<i64>) -> Result<bool, EtcdError> {
         let key = key.as_ref();
         let body = json!({ "key": b64(key), "keys_only": true });
-        Ok(self.range(body, None)?.kvs.iter().any(|kv| kv.key == key))
+        Ok(self.range(body, at)?.kvs.iter().any(|kv| kv.key == key))
     }
 }
 
