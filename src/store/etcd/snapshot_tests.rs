@@ -205,3 +205,35 @@ fn a_directory_gives_no_snapshot_and_no_unlocked_append() {
         Err(StoreError::Failed(Error::Internal(_)))
     ));
 }
+
+#[test]
+fn an_object_in_parts_reads_whole_from_a_snapshot_after_it_was_replaced() {
+    let (store, other) = two_clients();
+    let big: Vec<u8> = (0..1_700_000u32).map(|i| (i % 251) as u8).collect();
+    store.write("vault.json", &big).unwrap();
+    let view = store.snapshot().unwrap();
+    // Replaced by a smaller one elsewhere: its parts go.
+    other.write("vault.json", b"small").unwrap();
+    assert_eq!(view.read("vault.json").unwrap(), big);
+    assert_eq!(store.read("vault.json").unwrap(), b"small");
+}
+
+#[test]
+fn a_log_keeps_its_end_in_one_key_through_every_change() {
+    let (store, other) = two_clients();
+    let end = |s: &SharedStore| s.log_len(LOG).unwrap();
+    store.log_append(LOG, 0, b"one\n").unwrap();
+    store.log_append(LOG, 4, b"two\n").unwrap();
+    assert_eq!(end(&other), 8);
+    other.log_truncate(LOG, 6).unwrap();
+    assert_eq!(end(&store), 6);
+    store.log_append(LOG, 6, b"!\n").unwrap();
+    other.log_replace(LOG, b"one\ntw!\nthree\n").unwrap();
+    assert_eq!(end(&store), 14);
+    assert_eq!(store.read(LOG).unwrap(), b"one\ntw!\nthree\n");
+    store.rename(LOG, "audit/kept.log").unwrap();
+    assert!(matches!(store.log_len(LOG), Err(StoreError::NotFound(_))));
+    assert_eq!(other.log_len("audit/kept.log").unwrap(), 14);
+    // The only names the folder shows are the logs.
+    assert_eq!(store.list("audit").unwrap(), vec!["kept.log".to_owned()]);
+}

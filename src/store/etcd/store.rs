@@ -8,7 +8,10 @@
 //! - Logs: `PREFIX/NAME/#log/OFFSET` (16 hex digits), one key per append, so
 //!   that an append is one put whatever the log's size; an append is
 //!   conditioned on no chunk existing at its offset (two appenders cannot
-//!   both write at the same place).
+//!   both write at the same place). `PREFIX/NAME/#end` says where the last
+//!   chunk starts and the log ends, written in the same transaction as every
+//!   change of the log: finding the end is one small read whatever the log's
+//!   size (a log from before it is found by its last chunk, once).
 //! - Locks: a writer holds `PREFIX/LOCK` and each reader `PREFIX/LOCK#r/ID`,
 //!   every one on this client's lease (so a killed client's locks go when its
 //!   lease ends); a writer waits until no reader is left, and a reader never
@@ -47,14 +50,15 @@ const LIST_PAGE: usize = 256;
 const LOCK_POLL: Duration = Duration::from_millis(25);
 
 /// Where a log ended when this client last read or wrote it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct LogEnd {
     /// Where its last chunk starts.
     last: u64,
     /// Its length.
     len: u64,
-    /// The last chunk's revision.
-    revision: i64,
+    /// The key that changes with every change of the log (its `#end`, or
+    /// for a log from before it, its last chunk), and that key's revision.
+    guard: (Vec<u8>, i64),
 }
 
 /// A vault kept under a prefix of an etcd cluster.
@@ -113,6 +117,10 @@ impl EtcdStore {
 
     fn log_key(&self, name: &str, offset: u64) -> Vec<u8> {
         self.key(&format!("{name}/#log/{offset:016x}"))
+    }
+
+    fn end_key(&self, name: &str) -> Vec<u8> {
+        self.key(&format!("{name}/#end"))
     }
 
     fn parts_prefix(&self, name: &str) -> Vec<u8> {
@@ -209,17 +217,56 @@ impl EtcdStore {
         let key = self.log_key(name, at);
         compares.push(Compare::absent(key.clone()));
         let mut ops = vec![put(key, bytes.to_vec(), None)];
+        if !bytes.is_empty() {
+            ops.push(self.put_end(name, at, at + bytes.len() as u64));
+        }
         ops.extend(also);
         let revision = self.commit_at(name, compares, ops)?;
         if !bytes.is_empty() {
             let end = LogEnd {
                 last: at,
                 len: at + bytes.len() as u64,
-                revision,
+                guard: (self.end_key(name), revision),
             };
             self.lock_state().log_ends.insert(name.to_owned(), end);
         }
         Ok(())
+    }
+
+    /// The put of log `name`'s end: its last chunk at `last`, `len` long.
+    fn put_end(&self, name: &str, last: u64, len: u64) -> TxnOp {
+        put(
+            self.end_key(name),
+            format!("{last} {len}").into_bytes(),
+            None,
+        )
+    }
+
+    /// Log `name`'s end as its `#end` key says, if it has one.
+    fn recorded_end(&self, name: &str) -> StoreResult<Option<LogEnd>> {
+        let key = self.end_key(name);
+        let found = self
+            .client
+            .get_inner(&key, self.read_at)
+            .map_err(|e| self.failed(e))?;
+        let Some(kv) = found.kv else {
+            return Ok(None);
+        };
+        let parsed = std::str::from_utf8(&kv.value).ok().and_then(|text| {
+            let (last, len) = text.split_once(' ')?;
+            Some((last.parse::<u64>().ok()?, len.parse::<u64>().ok()?))
+        });
+        match parsed {
+            Some((last, len)) if last < len => Ok(Some(LogEnd {
+                last,
+                len,
+                guard: (key, kv.mod_revision),
+            })),
+            _ => Err(StoreError::Failed(Error::damaged(
+                self.locate(name),
+                "the record of where the log ends is malformed",
+            ))),
+        }
     }
 
     fn get(&self, name: &str) -> Result<Option<Vec<u8>>> {
@@ -240,15 +287,22 @@ impl EtcdStore {
             .next()
             .ok_or_else(|| damaged("its manifest of parts is empty"))?
             .to_owned();
+        // Every part in one read (with any a writer has not deleted yet).
+        let mut parts: std::collections::HashMap<Vec<u8>, Vec<u8>> = self
+            .client
+            .range_prefix(self.parts_prefix(name), false, self.read_at)
+            .map_err(|e| self.failed(e))?
+            .kvs
+            .into_iter()
+            .map(|kv| (kv.key, kv.value))
+            .collect();
         let mut bytes = Vec::new();
         for part in lines {
             let key = self.key(&format!("{name}/#part/{part}"));
-            let found = self
-                .client
-                .get_inner(&key, self.read_at)
-                .map_err(|e| self.failed(e))?;
-            let kv = found.kv.ok_or_else(|| damaged("a part of it is missing"))?;
-            bytes.extend_from_slice(&kv.value);
+            let value = parts
+                .remove(&key)
+                .ok_or_else(|| damaged("a part of it is missing"))?;
+            bytes.extend_from_slice(&value);
             if bytes.len() as u64 > max {
                 return Err(damaged("it is larger than a vault object can be"));
             }
@@ -594,15 +648,14 @@ impl EtcdStore {
 impl EtcdStore {
     /// Writes object `name` (and its parts) attached to `lease`, if any; the
     /// transaction that switches to the new object also checks and does
-    /// `with`, if given.
+    /// what `with` holds.
     fn write_with(
         &self,
         name: &str,
         bytes: &[u8],
         lease: Option<i64>,
-        with: Option<(Compare, TxnOp)>,
+        (also_check, also_do): (Vec<Compare>, Vec<TxnOp>),
     ) -> StoreResult<()> {
-        let (also_check, also_do): (Vec<Compare>, Vec<TxnOp>) = with.into_iter().unzip();
         let old_parts = self.parts_prefix(name);
         if bytes.len() <= PART_BYTES {
             let mut ops = vec![
@@ -728,7 +781,7 @@ impl Store for EtcdStore {
     }
 
     fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        Ok(self.write_with(name, bytes, None, None)?)
+        Ok(self.write_with(name, bytes, None, Default::default())?)
     }
 
     fn write_with_log(
@@ -742,16 +795,22 @@ impl Store for EtcdStore {
         // The record's chunk goes in the transaction that switches the object,
         // conditioned on its offset being free (as a lone append is).
         let chunk = self.log_key(log, at);
-        let append = (
-            Compare::absent(chunk.clone()),
-            put(chunk, record.to_vec(), None),
+        let mut append = (
+            vec![Compare::absent(chunk.clone())],
+            vec![put(chunk, record.to_vec(), None)],
         );
-        self.write_with(name, bytes, None, Some(append))
+        if !record.is_empty() {
+            append
+                .1
+                .push(self.put_end(log, at, at + record.len() as u64));
+        }
+        self.lock_state().log_ends.remove(log);
+        self.write_with(name, bytes, None, append)
     }
 
     fn write_until(&self, name: &str, bytes: &[u8], expiry: &Expiry<'_>) -> Result<()> {
         let lease = self.group_lease(expiry)?;
-        Ok(self.write_with(name, bytes, Some(lease), None)?)
+        Ok(self.write_with(name, bytes, Some(lease), Default::default())?)
     }
 
     fn expire_at(&self, expiry: &Expiry<'_>, names: &[String]) -> Result<()> {
@@ -919,17 +978,23 @@ impl Store for EtcdStore {
     }
 
     fn log_len(&self, name: &str) -> StoreResult<u64> {
+        if let Some(end) = self.recorded_end(name)? {
+            let len = end.len;
+            self.lock_state().log_ends.insert(name.to_owned(), end);
+            return Ok(len);
+        }
+        // A log from before `#end` (or none).
         let prefix = self.log_prefix(name);
         let end = prefix_end(&prefix);
         // etcd (3.4) reads every key of a sorted range before it keeps the
         // last one: the whole log. Where this client saw the log end, one
         // small read tells whether it still ends there: the last chunk below
         // that end starts where it did and reaches it, and none lies past it.
-        let hint = self.lock_state().log_ends.get(name).copied();
+        let hint = self.lock_state().log_ends.get(name).cloned();
         if let Some(LogEnd {
             last: at,
             len,
-            revision,
+            guard: (_, revision),
         }) = hint
         {
             let (last, after) = self
@@ -965,7 +1030,7 @@ impl Store for EtcdStore {
                 let end = LogEnd {
                     last: at,
                     len,
-                    revision: kv.mod_revision,
+                    guard: (kv.key, kv.mod_revision),
                 };
                 self.lock_state().log_ends.insert(name.to_owned(), end);
                 Ok(len)
@@ -1018,10 +1083,11 @@ impl Store for EtcdStore {
             delete_prefix(self.parts_prefix(object)),
         ];
         // No writer holds the lock, and the log is as this client read it:
-        // its last chunk unchanged (a rewrite or a cut changes or deletes
-        // it) and none past it (another appender's lands where this one
-        // would).
-        let end = self.lock_state().log_ends.get(name).copied();
+        // its end unchanged (every change of the log changes it; a log from
+        // before `#end`: its last chunk, which a rewrite or a cut changes or
+        // deletes) and no chunk past it (another appender's lands where this
+        // one would).
+        let end = self.lock_state().log_ends.get(name).cloned();
         let mut compares = vec![Compare::absent(self.key(lock))];
         if let Some(u) = unchanged {
             // Last changed at or before `since` (an absent key counts as 0).
@@ -1033,12 +1099,12 @@ impl Store for EtcdStore {
         }
         match end {
             Some(end) if end.len == at => compares.push(Compare::mod_revision(
-                self.log_key(name, end.last),
+                &end.guard.0,
                 CmpOp::Equal,
-                end.revision,
+                end.guard.1,
             )),
-            // An empty log: the first chunk is the one at 0.
-            None if at == 0 => {}
+            // An empty log: the first chunk is the one at 0, and no end yet.
+            None if at == 0 => compares.push(Compare::absent(self.end_key(name))),
             _ => return Err(StoreError::Changed(self.locate(name))),
         }
         self.append_if(name, at, bytes, compares, also)
@@ -1046,6 +1112,9 @@ impl Store for EtcdStore {
 
     fn log_truncate(&self, name: &str, len: u64) -> Result<()> {
         self.lock_state().log_ends.remove(name);
+        // Its end record goes first (an unlocked appender then refuses); the
+        // next read finds the end by its last chunk, the next append writes it.
+        self.commit(name, Vec::new(), vec![TxnOp::delete(self.end_key(name))])?;
         for (at, chunk) in self.chunks_from(name, len, None)? {
             let key = self.log_key(name, at);
             if at >= len {
@@ -1067,7 +1136,7 @@ impl Store for EtcdStore {
         let prefix = self.log_prefix(name);
         let mut ops = Vec::new();
         let mut from = prefix.clone();
-        let mut at = 0u64;
+        let (mut at, mut last) = (0u64, 0u64);
         for chunk in bytes.chunks(PART_BYTES) {
             let key = self.log_key(name, at);
             ops.push(TxnOp::DeleteRange {
@@ -1075,11 +1144,16 @@ impl Store for EtcdStore {
                 end: key.clone(),
             });
             ops.push(put(key, chunk.to_vec(), None));
+            last = at;
             at += chunk.len() as u64;
         }
         ops.push(TxnOp::DeleteRange {
             start: from,
             end: prefix_end(&prefix),
+        });
+        ops.push(match at {
+            0 => TxnOp::delete(self.end_key(name)),
+            len => self.put_end(name, last, len),
         });
         Ok(self.commit(name, Vec::new(), ops)?)
     }
