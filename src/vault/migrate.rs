@@ -537,9 +537,17 @@ fn object_names(
 /// directory not switched yet) starts over. Anything else is refused (exit 7).
 fn claim(to: &SharedStore, source: &str) -> Result<Box<dyn Held>> {
     let occupied = || Error::VaultExists { at: to.locate("") };
-    if to.list("")?.is_empty() {
-        to.create(&[layout::KEYS, layout::CREDS, layout::RECORDS])?;
+    if blank(to.as_ref())? {
+        // (What a killed run made is there already: `create` refuses a
+        // store that holds anything.)
+        if to.list("")?.is_empty() {
+            to.create(&[layout::KEYS, layout::CREDS, layout::RECORDS])?;
+        }
         let lock = to.lock(layout::LOCK, LockMode::Exclusive)?;
+        // Still blank now that it is ours (an `init` may have been under way).
+        if !blank(to.as_ref())? {
+            return Err(occupied());
+        }
         let marker = marker_bytes(source, "copying")?;
         match to.write_new(MARKER, &marker) {
             Err(StoreError::AlreadyExists(_)) => return Err(occupied()),
@@ -564,6 +572,19 @@ fn claim(to: &SharedStore, source: &str) -> Result<Box<dyn Held>> {
         }),
         None => Err(occupied()),
     }
+}
+
+/// Whether `to` holds nothing but what a run killed before it wrote its
+/// marker leaves: the lock (on etcd, until its client's lease ends) and empty
+/// folders.
+fn blank(to: &dyn Store) -> Result<bool> {
+    for name in to.list("")? {
+        let folder = [layout::KEYS, layout::CREDS, layout::RECORDS].contains(&name.as_str());
+        if name != layout::LOCK && !(folder && to.list(&name)?.is_empty()) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Shreds what an earlier run left in the target that this copy does not hold.

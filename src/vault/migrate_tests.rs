@@ -280,3 +280,24 @@ fn a_command_on_the_target_collects_what_a_move_stopped_after_its_root_left() {
         .unwrap();
     assert!(!f.target.exists(layout::CHANGING).unwrap());
 }
+
+#[test]
+fn a_move_killed_between_its_lock_and_its_marker_is_taken_up_again() {
+    use crate::store::etcd::client::{Client, EtcdConfig};
+    use crate::store::etcd::test_cluster::TestCluster;
+    let f = Fixture::new();
+    // All a run killed right after it took the target's lock leaves: that
+    // lock, on its dead client's lease (no marker yet).
+    let address = f.target.address();
+    let prefix = address.splitn(4, '/').nth(3).unwrap().to_owned();
+    let raw = Client::connect(&EtcdConfig::new(TestCluster::shared().endpoints())).unwrap();
+    let lease = raw.lease_grant(2).unwrap().id;
+    raw.put(format!("{prefix}/vault.lock"), "held", Some(lease))
+        .unwrap();
+    // The next run waits for that lease to end, then moves the vault.
+    f.vault()
+        .migrate(f.target.clone(), &mut TestUi::new())
+        .unwrap();
+    assert_eq!(f.secret(&f.moved()).unwrap(), "secret-of-ftp");
+    assert!(!f.dir().exists());
+}

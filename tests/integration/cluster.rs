@@ -1,16 +1,14 @@
-//! A vault on a real etcd cluster driven through the binary, for the test
-//! files that need one beside `etcd.rs`: each machine a home of its own, each
-//! command a process of its own.
+//! A vault on a real etcd cluster driven through the binary, for every test
+//! file that needs one: each machine a home of its own, each command a
+//! process of its own. The one copy of the library's test clusters in this
+//! test binary (one shared cluster for all its files).
 
 use std::process::{Command, Output, Stdio};
 
-// etcd.rs includes it too, privately, for now: one copy each, two shared
-// clusters in this binary (etcd.rs can use this one instead).
-#[allow(clippy::duplicate_mod)]
 #[path = "../../src/store/etcd/test_cluster.rs"]
 pub mod test_cluster;
 
-pub use test_cluster::{Options, TestCluster};
+pub use test_cluster::{ClientCerts, Options, TestCluster};
 
 /// A vault under a fresh prefix of a cluster, used from a home of its own.
 pub struct EtcdVault {
@@ -18,6 +16,8 @@ pub struct EtcdVault {
     pub url: String,
     pub endpoints: Vec<String>,
     pub prefix: String,
+    /// The client certificate this machine uses, on a cluster with TLS.
+    pub tls: Option<ClientCerts>,
 }
 
 impl EtcdVault {
@@ -30,6 +30,7 @@ impl EtcdVault {
             url: format!("etcd://{}/{prefix}", endpoints.join(",")),
             endpoints,
             prefix,
+            tls: None,
         }
     }
 
@@ -40,6 +41,7 @@ impl EtcdVault {
             url: self.url.clone(),
             endpoints: self.endpoints.clone(),
             prefix: self.prefix.clone(),
+            tls: self.tls.clone(),
         }
     }
 
@@ -54,6 +56,11 @@ impl EtcdVault {
             .env("INTERVAULT_DIR", &self.url)
             .env("INTERVAULT_PASSPHRASE", "correct horse battery staple")
             .stdin(Stdio::null());
+        if let Some(tls) = &self.tls {
+            c.env("INTERVAULT_ETCD_CA", &tls.ca)
+                .env("INTERVAULT_ETCD_CERT", &tls.cert)
+                .env("INTERVAULT_ETCD_KEY", &tls.key);
+        }
         c
     }
 
@@ -92,7 +99,18 @@ impl EtcdVault {
 
     /// `add ID NAME` with `secret` on stdin, started (not waited for).
     pub fn spawn_add(&self, id: &str, name: &str, secret: &str) -> std::process::Child {
-        let mut c = self.command(&["add", id, name, "--kind", "hosting", "--user", "bob"]);
+        self.spawn_add_as(id, name, secret, "bob")
+    }
+
+    /// [`EtcdVault::spawn_add`] with `user` as the credential's user name.
+    pub fn spawn_add_as(
+        &self,
+        id: &str,
+        name: &str,
+        secret: &str,
+        user: &str,
+    ) -> std::process::Child {
+        let mut c = self.command(&["add", id, name, "--kind", "hosting", "--user", user]);
         let mut child = c
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -105,20 +123,40 @@ impl EtcdVault {
     }
 
     pub fn add(&self, id: &str, name: &str, secret: &str) {
-        let out = self.spawn_add(id, name, secret).wait_with_output().unwrap();
+        self.add_as(id, name, secret, "bob");
+    }
+
+    /// [`EtcdVault::add`] with `user` as the credential's user name.
+    pub fn add_as(&self, id: &str, name: &str, secret: &str, user: &str) {
+        let child = self.spawn_add_as(id, name, secret, user);
+        let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "add: {}", text(&out.stderr));
     }
 
-    /// `etcdctl` with the cluster's endpoints and `args`; its stdout.
+    /// `etcdctl` with the cluster's endpoints (and this machine's client
+    /// certificate, on a cluster with TLS) and `args`, as an operator runs it.
+    pub fn etcdctl_output(&self, args: &[&str]) -> Output {
+        let mut c = Command::new("etcdctl");
+        c.env("ETCDCTL_API", "3")
+            .arg(format!("--endpoints={}", self.endpoints.join(",")));
+        if let Some(tls) = &self.tls {
+            c.arg(format!("--cacert={}", tls.ca.display()))
+                .arg(format!("--cert={}", tls.cert.display()))
+                .arg(format!("--key={}", tls.key.display()));
+        }
+        c.args(args).output().expect("etcdctl")
+    }
+
+    /// [`EtcdVault::etcdctl_output`], which must succeed; its stdout.
     pub fn etcdctl(&self, args: &[&str]) -> String {
-        let out = Command::new("etcdctl")
-            .env("ETCDCTL_API", "3")
-            .arg(format!("--endpoints={}", self.endpoints.join(",")))
-            .args(args)
-            .output()
-            .expect("etcdctl");
+        let out = self.etcdctl_output(args);
         assert!(out.status.success(), "etcdctl: {}", text(&out.stderr));
         text(&out.stdout)
+    }
+
+    /// Every key and value under the vault's prefix, as `etcdctl` shows them.
+    pub fn dump(&self) -> String {
+        self.etcdctl(&["get", "--prefix", &self.prefix])
     }
 }
 

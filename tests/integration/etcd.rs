@@ -3,152 +3,15 @@
 //! vault, a dump of the cluster that holds no plaintext, members down, eight
 //! writers at once, and TLS with client certificates.
 
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-#[path = "../../src/store/etcd/test_cluster.rs"]
-mod test_cluster;
-
-use test_cluster::{ClientCerts, Options, TestCluster};
-
-/// A vault under a fresh prefix of `cluster`, used from a home of its own.
-struct EtcdVault {
-    home: tempfile::TempDir,
-    url: String,
-    endpoints: Vec<String>,
-    prefix: String,
-    tls: Option<ClientCerts>,
-}
+use crate::cluster::{text, EtcdVault, Options, TestCluster};
 
 const SECRET: &str = "Sup3r-S3cret-Hosting-Pw";
 const CLIENT: &str = "Boulangerie Martin";
 /// Long enough that no base64 text of a dump holds it by chance.
 const USER: &str = "robert.martin-admin";
 const CREDENTIAL: &str = "ftp-hebergement-principal";
-
-impl EtcdVault {
-    fn on(cluster: &TestCluster) -> Self {
-        let prefix = format!("it/{}", random_name());
-        let endpoints = cluster.endpoints();
-        EtcdVault {
-            home: tempfile::tempdir().unwrap(),
-            url: format!("etcd://{}/{prefix}", endpoints.join(",")),
-            endpoints,
-            prefix,
-            tls: None,
-        }
-    }
-
-    /// Another machine of the agency: the same vault, a home of its own.
-    fn another_machine(&self) -> Self {
-        EtcdVault {
-            home: tempfile::tempdir().unwrap(),
-            url: self.url.clone(),
-            endpoints: self.endpoints.clone(),
-            prefix: self.prefix.clone(),
-            tls: self.tls.clone(),
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(assert_cmd::cargo::cargo_bin("intervault"));
-        c.args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.home.path())
-            .env("TZ", "UTC")
-            .env("INTERVAULT_DIR", &self.url)
-            .env("INTERVAULT_PASSPHRASE", "correct horse battery staple")
-            .stdin(std::process::Stdio::null());
-        if let Some(tls) = &self.tls {
-            c.env("INTERVAULT_ETCD_CA", &tls.ca)
-                .env("INTERVAULT_ETCD_CERT", &tls.cert)
-                .env("INTERVAULT_ETCD_KEY", &tls.key);
-        }
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
-        text(&out.stdout)
-    }
-
-    fn fails(&self, args: &[&str], code: i32) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
-        text(&out.stderr)
-    }
-
-    fn init(&self) {
-        self.ok(&[
-            "init",
-            "--kdf-memory",
-            "8",
-            "--kdf-iterations",
-            "1",
-            "--kdf-parallelism",
-            "1",
-        ]);
-    }
-
-    fn add(&self, id: &str, name: &str, secret: &str) {
-        let mut c = self.command(&["add", id, name, "--kind", "hosting", "--user", USER]);
-        c.stdin(std::process::Stdio::piped());
-        let mut child = c
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        writeln!(child.stdin.take().unwrap(), "{secret}").unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "add: {}", text(&out.stderr));
-    }
-
-    /// Every key and value under the vault's prefix, as `etcdctl` shows them.
-    fn dump(&self) -> String {
-        let mut c = Command::new("etcdctl");
-        c.env("ETCDCTL_API", "3")
-            .arg(format!("--endpoints={}", self.endpoints.join(",")))
-            .args(["get", "--prefix", &self.prefix]);
-        if let Some(tls) = &self.tls {
-            c.arg(format!("--cacert={}", tls.ca.display()))
-                .arg(format!("--cert={}", tls.cert.display()))
-                .arg(format!("--key={}", tls.key.display()));
-        }
-        let out = c.output().expect("etcdctl");
-        assert!(out.status.success(), "etcdctl: {}", text(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn random_name() -> String {
-    let mut bytes = [0u8; 8];
-    getrandom_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn getrandom_bytes(out: &mut [u8]) {
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")
-        .unwrap()
-        .read_exact(out)
-        .unwrap();
-}
 
 #[test]
 fn a_vault_on_a_three_member_cluster_keeps_the_directory_vaults_promises() {
@@ -165,7 +28,7 @@ fn a_vault_on_a_three_member_cluster_keeps_the_directory_vaults_promises() {
         "--note",
         "refonte du site",
     ]);
-    v.add("acme", CREDENTIAL, SECRET);
+    v.add_as("acme", CREDENTIAL, SECRET, USER);
     assert_eq!(v.ok(&["get", "acme", CREDENTIAL]), format!("{SECRET}\n"));
     // Another machine of the agency sees the same vault.
     let other = v.another_machine();
@@ -285,16 +148,6 @@ fn tls_with_client_certificates_and_only_the_right_ones() {
     plain.fails(&["list"], 1);
 }
 
-/// `etcdctl` against the vault's cluster, as its tests' operator would run it.
-fn etcdctl(v: &EtcdVault, args: &[&str]) -> Output {
-    Command::new("etcdctl")
-        .env("ETCDCTL_API", "3")
-        .arg(format!("--endpoints={}", v.endpoints.join(",")))
-        .args(args)
-        .output()
-        .expect("etcdctl")
-}
-
 /// Every file under `dir`, with its bytes.
 fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
@@ -323,7 +176,7 @@ fn close_compacts_and_defragments_so_that_old_revisions_and_the_members_database
     v.ok(&["open", "acme", "--client", CLIENT, "--for", "2h"]);
     v.add("acme", "ftp", SECRET);
     // The sealed key and credentials as etcd holds them, and their revisions.
-    let out = etcdctl(&v, &["get", "--prefix", &v.prefix, "-w", "json"]);
+    let out = v.etcdctl_output(&["get", "--prefix", &v.prefix, "-w", "json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let dump: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -349,7 +202,7 @@ fn close_compacts_and_defragments_so_that_old_revisions_and_the_members_database
     assert!(receipt.contains("closed"), "{receipt}");
 
     for (key, revision, value) in &sealed {
-        let old = etcdctl(&v, &["get", key, &format!("--rev={revision}")]);
+        let old = v.etcdctl_output(&["get", key, &format!("--rev={revision}")]);
         assert!(
             !old.status.success(),
             "{key} at {revision} can still be read"

@@ -9,16 +9,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-// The cluster harness `etcd.rs` includes too: its module is private there
-// (and that file is being edited elsewhere), so this one includes its own; once
-// etcd.rs makes it `pub(crate)`, `use crate::etcd::test_cluster` replaces this
-// (and this binary shares one cluster instead of two).
-#[allow(clippy::duplicate_mod)]
-#[path = "../../src/store/etcd/test_cluster.rs"]
-mod test_cluster;
-
+use crate::cluster::TestCluster;
 use crate::support::TestVault;
-use test_cluster::TestCluster;
 
 const SECRET: &str = "Sup3r-S3cret-Migrated-Pw";
 const CLIENT: &str = "Boulangerie Martin";
@@ -26,14 +18,7 @@ const CLIENT: &str = "Boulangerie Martin";
 /// A fresh prefix of the shared cluster: its URL and prefix.
 fn fresh_prefix() -> (String, String) {
     let cluster = TestCluster::shared();
-    let mut bytes = [0u8; 8];
-    std::io::Read::read_exact(
-        &mut std::fs::File::open("/dev/urandom").unwrap(),
-        &mut bytes,
-    )
-    .unwrap();
-    let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let prefix = format!("mig/{name}");
+    let prefix = format!("mig/{}", crate::cluster::random_name());
     (
         format!("etcd://{}/{prefix}", cluster.endpoints().join(",")),
         prefix,
